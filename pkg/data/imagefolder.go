@@ -1,0 +1,170 @@
+package data
+
+import (
+	"bytes"
+	"fmt"
+	"image"
+	"image/jpeg"
+	"image/png"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/image/draw"
+)
+
+// LoadImageFolder reads dir laid out as dir/<class>/<image>, one
+// subfolder per class; sorted folder names give class ids 0, 1, ...
+// PNG and JPEG files are recognised by content, so a misnamed file still
+// loads; files with another extension that are not PNG/JPEG are ignored,
+// as are hidden files and folders. Each image is converted to gray (C=1,
+// ITU-R 601 luma) or RGB (C=3), alpha composited over black, and resized
+// to h x w with bilinear interpolation. With h == 0 or w == 0 the first
+// image's size is used and every image must have that size.
+func LoadImageFolder(dir string, h, w int, gray bool) (*ImageSet, error) {
+	if h < 0 || w < 0 {
+		return nil, fmt.Errorf("data: %s: image size must be >= 0, got %dx%d", dir, h, w)
+	}
+	classes, err := listClasses(dir)
+	if err != nil {
+		return nil, err
+	}
+	set := &ImageSet{H: h, W: w, C: 3, Classes: classes, Source: dir}
+	if gray {
+		set.C = 1
+	}
+	fixed := h > 0 && w > 0
+	for label, class := range classes {
+		files, err := listImages(filepath.Join(dir, class))
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range files {
+			img, err := decodeImage(f)
+			if err != nil {
+				return nil, err
+			}
+			if set.N == 0 && !fixed {
+				set.H, set.W = img.Bounds().Dy(), img.Bounds().Dx()
+			}
+			if sz := img.Bounds().Size(); !fixed && (sz.X != set.W || sz.Y != set.H) {
+				return nil, fmt.Errorf("data: %s: size %dx%d differs from the first image's %dx%d; pass a size to resize",
+					f, sz.Y, sz.X, set.H, set.W)
+			}
+			set.Pix = appendPixels(set.Pix, img, set.H, set.W, gray)
+			set.Labels = append(set.Labels, label)
+			set.N++
+		}
+	}
+	return set, nil
+}
+
+// listClasses returns the sorted, non-hidden subfolder names of dir.
+func listClasses(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("data: image folder: %w", err)
+	}
+	var classes []string
+	for _, e := range entries { // ReadDir sorts by name
+		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
+			classes = append(classes, e.Name())
+		}
+	}
+	if len(classes) == 0 {
+		return nil, fmt.Errorf("data: %s: no class folders; want one subfolder per class", dir)
+	}
+	return classes, nil
+}
+
+// listImages returns the image files in a class folder, sorted by name.
+func listImages(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("data: image folder: %w", err)
+	}
+	var files []string
+	for _, e := range entries {
+		if !e.Type().IsRegular() || strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		p := filepath.Join(dir, e.Name())
+		switch strings.ToLower(filepath.Ext(e.Name())) {
+		case ".png", ".jpg", ".jpeg":
+			files = append(files, p) // must decode: a broken one is an error
+		default:
+			if kind, _ := sniffFile(p); kind != "" {
+				files = append(files, p)
+			}
+		}
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("data: %s: no PNG or JPEG images in class folder", dir)
+	}
+	return files, nil
+}
+
+// sniff names the format from magic bytes: "png", "jpeg" or "".
+func sniff(head []byte) string {
+	switch {
+	case bytes.HasPrefix(head, []byte("\x89PNG\r\n\x1a\n")):
+		return "png"
+	case bytes.HasPrefix(head, []byte{0xff, 0xd8, 0xff}):
+		return "jpeg"
+	}
+	return ""
+}
+
+func sniffFile(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	head := make([]byte, 8)
+	n, _ := f.Read(head)
+	return sniff(head[:n]), nil
+}
+
+// decodeImage decodes a PNG or JPEG chosen by content.
+func decodeImage(path string) (image.Image, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("data: %w", err)
+	}
+	var img image.Image
+	switch sniff(b) {
+	case "png":
+		img, err = png.Decode(bytes.NewReader(b))
+	case "jpeg":
+		img, err = jpeg.Decode(bytes.NewReader(b))
+	default:
+		return nil, fmt.Errorf("data: %s: not a PNG or JPEG file", path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("data: %s: corrupt image: %v", path, err)
+	}
+	if r := img.Bounds(); r.Empty() {
+		return nil, fmt.Errorf("data: %s: image has no pixels", path)
+	}
+	return img, nil
+}
+
+// appendPixels resizes img to h x w and appends it as (h, w, C) floats.
+func appendPixels(pix []float32, img image.Image, h, w int, gray bool) []float32 {
+	rgba := image.NewRGBA(image.Rect(0, 0, w, h))
+	if img.Bounds().Dx() == w && img.Bounds().Dy() == h {
+		draw.Draw(rgba, rgba.Bounds(), img, img.Bounds().Min, draw.Src)
+	} else {
+		draw.BiLinear.Scale(rgba, rgba.Bounds(), img, img.Bounds(), draw.Src, nil)
+	}
+	for i := 0; i < len(rgba.Pix); i += 4 {
+		r, g, b := float32(rgba.Pix[i]), float32(rgba.Pix[i+1]), float32(rgba.Pix[i+2])
+		if gray {
+			pix = append(pix, min((0.299*r+0.587*g+0.114*b)/255, 1))
+		} else {
+			pix = append(pix, r/255, g/255, b/255)
+		}
+	}
+	return pix
+}
