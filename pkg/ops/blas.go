@@ -1,0 +1,62 @@
+package ops
+
+import (
+	"runtime"
+	"sync"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas32"
+	"gonum.org/v1/gonum/blas/blas64"
+)
+
+func tr(t bool) blas.Transpose {
+	if t {
+		return blas.Trans
+	}
+	return blas.NoTrans
+}
+
+// gemm computes c = alpha * op(a) @ op(b) + beta * c with row-major,
+// leading-dimension-strided operands (so heads are column blocks, no copies).
+// It goes through blas32/blas64.Implementation(), so a cgo BLAS can be
+// swapped in with blas32.Use.
+func gemm[T Float](ta, tb bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
+	switch av := any(a).(type) {
+	case []float32:
+		blas32.Implementation().Sgemm(tr(ta), tr(tb), m, n, k, float32(alpha), av, lda,
+			any(b).([]float32), ldb, float32(beta), any(c).([]float32), ldc)
+	case []float64:
+		blas64.Implementation().Dgemm(tr(ta), tr(tb), m, n, k, float64(alpha), av, lda,
+			any(b).([]float64), ldb, float64(beta), any(c).([]float64), ldc)
+	}
+}
+
+// parallel splits [0,n) into contiguous chunks, one per worker, and runs
+// f(worker, lo, hi) for each; small n runs inline. Workers never exceed
+// GOMAXPROCS, so per-worker scratch can be indexed by worker.
+func parallel(n, minChunk int, f func(w, lo, hi int)) {
+	workers := runtime.GOMAXPROCS(0)
+	if workers > n/max(minChunk, 1) {
+		workers = n / max(minChunk, 1)
+	}
+	if workers <= 1 {
+		f(0, 0, n)
+		return
+	}
+	var wg sync.WaitGroup
+	chunk := (n + workers - 1) / workers
+	for w := 0; w < workers; w++ {
+		lo, hi := w*chunk, min((w+1)*chunk, n)
+		if lo >= hi {
+			break
+		}
+		wg.Add(1)
+		go func(w, lo, hi int) {
+			defer wg.Done()
+			f(w, lo, hi)
+		}(w, lo, hi)
+	}
+	wg.Wait()
+}
+
+func maxWorkers() int { return runtime.GOMAXPROCS(0) }

@@ -1,0 +1,16 @@
+// Package ops holds d2v's own Gorgonia operations.
+//
+// Gorgonia's stock InverseSqrt, Dropout and float32 SoftMax are silently wrong
+// (see shared/GORGONIA.md) and its broadcasts materialise copies, so every
+// non-trivial piece of the data2vec step is a fused op here: Linear, LayerNorm,
+// exact GELU, multi-head attention (with its own stable softmax), the
+// mask-embedding/position mix, row gathers, the regression loss of data2vec
+// (smooth L1 / L2 with mean or d2v reduction) and softmax cross-entropy.
+//
+// Each op is a kernel with a forward and a hand-written vector-Jacobian
+// product over flat float32 or float64 slices. The adapter in op.go turns a
+// kernel into a gorgonia.Op whose SymDiff emits one backward node computing all
+// input gradients at once (packed into one vector) plus a cheap unpack node per
+// input. Every kernel has a naive plain-Go reference in ref_test.go, a float64
+// finite-difference gradient check and a benchmark.
+package ops

@@ -1,0 +1,280 @@
+package ops
+
+import (
+	"fmt"
+	"hash"
+	"hash/fnv"
+
+	"github.com/chewxy/hm"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// Float is the element type a kernel runs on.
+type Float interface{ ~float32 | ~float64 }
+
+// kernel is a fused function with its hand-written vector-Jacobian product.
+// Shapes are fixed when the kernel is built (the graph is static).
+type kernel interface {
+	// name describes the kernel and every parameter that changes its result;
+	// Gorgonia merges nodes whose op hashes and inputs are equal.
+	name() string
+	inShapes() []tensor.Shape
+	outShape() tensor.Shape
+	diff() []bool
+	// fwd writes out from in; slices are all []float32 or all []float64.
+	fwd(out any, in []any)
+	// bwd overwrites gin[i] (nil where !diff()[i]) with d(loss)/d(in[i])
+	// given gout = d(loss)/d(out).
+	bwd(gin []any, in []any, out any, gout any)
+}
+
+// apply builds the node computing k on the given inputs.
+func apply(k kernel, in ...*G.Node) (*G.Node, error) {
+	want := k.inShapes()
+	if len(in) != len(want) {
+		return nil, fmt.Errorf("%s: want %d inputs, got %d", k.name(), len(want), len(in))
+	}
+	for i, n := range in {
+		if !n.Shape().Eq(want[i]) {
+			return nil, fmt.Errorf("%s: input %d (%s) has shape %v, want %v", k.name(), i, n.Name(), n.Shape(), want[i])
+		}
+	}
+	return G.ApplyOp(fwdOp{k}, in...)
+}
+
+func typeOf(dims int) hm.Type {
+	a := hm.TypeVariable('a')
+	if dims == 0 {
+		return a
+	}
+	return G.TensorType{Dims: dims, Of: a}
+}
+
+func hashOf(s string) uint32 {
+	h := fnv.New32a()
+	h.Write([]byte(s))
+	return h.Sum32()
+}
+
+// fwdOp adapts a kernel's forward to gorgonia.Op and gorgonia.SDOp.
+type fwdOp struct{ k kernel }
+
+func (o fwdOp) Arity() int { return len(o.k.inShapes()) }
+func (o fwdOp) Type() hm.Type {
+	ts := make([]hm.Type, 0, o.Arity()+1)
+	for _, s := range o.k.inShapes() {
+		ts = append(ts, typeOf(s.Dims()))
+	}
+	ts = append(ts, typeOf(o.k.outShape().Dims()))
+	return hm.NewFnType(ts...)
+}
+func (o fwdOp) InferShape(...G.DimSizer) (tensor.Shape, error) { return o.k.outShape().Clone(), nil }
+func (o fwdOp) ReturnsPtr() bool                                { return false }
+func (o fwdOp) CallsExtern() bool                               { return false }
+func (o fwdOp) OverwritesInput() int                            { return -1 }
+func (o fwdOp) WriteHash(h hash.Hash)                           { fmt.Fprint(h, o.k.name()) }
+func (o fwdOp) Hashcode() uint32                                { return hashOf(o.k.name()) }
+func (o fwdOp) String() string                                  { return o.k.name() }
+func (o fwdOp) DiffWRT(int) []bool                              { return o.k.diff() }
+
+func (o fwdOp) Do(vals ...G.Value) (G.Value, error) {
+	in, dt, err := slices(o.k.name(), vals)
+	if err != nil {
+		return nil, err
+	}
+	out := alloc(dt, o.k.outShape().TotalSize())
+	o.k.fwd(out, in)
+	return wrap(dt, o.k.outShape(), out), nil
+}
+
+// SymDiff emits one node computing every input gradient (packed in a vector)
+// and one unpack node per differentiable input.
+func (o fwdOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
+	children := append(append(G.Nodes{}, inputs...), output, grad)
+	packed, err := G.ApplyOp(bwdOp{o.k}, children...)
+	if err != nil {
+		return nil, fmt.Errorf("%s backward: %w", o.k.name(), err)
+	}
+	res := make(G.Nodes, len(inputs))
+	off := 0
+	for i, d := range o.k.diff() {
+		if !d {
+			continue
+		}
+		s := o.k.inShapes()[i]
+		if res[i], err = G.ApplyOp(unpackOp{off: off, shape: s, total: packedSize(o.k)}, packed); err != nil {
+			return nil, err
+		}
+		off += s.TotalSize()
+	}
+	return res, nil
+}
+
+func packedSize(k kernel) int {
+	n := 0
+	for i, d := range k.diff() {
+		if d {
+			n += k.inShapes()[i].TotalSize()
+		}
+	}
+	return n
+}
+
+// bwdOp computes all input gradients of a kernel into one packed vector.
+type bwdOp struct{ k kernel }
+
+func (o bwdOp) Arity() int { return len(o.k.inShapes()) + 2 }
+func (o bwdOp) Type() hm.Type {
+	ts := make([]hm.Type, 0, o.Arity()+1)
+	for _, s := range o.k.inShapes() {
+		ts = append(ts, typeOf(s.Dims()))
+	}
+	od := typeOf(o.k.outShape().Dims())
+	ts = append(ts, od, od, typeOf(1))
+	return hm.NewFnType(ts...)
+}
+func (o bwdOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
+	return tensor.Shape{packedSize(o.k)}, nil
+}
+func (o bwdOp) ReturnsPtr() bool      { return false }
+func (o bwdOp) CallsExtern() bool     { return false }
+func (o bwdOp) OverwritesInput() int  { return -1 }
+func (o bwdOp) WriteHash(h hash.Hash) { fmt.Fprint(h, "∂", o.k.name()) }
+func (o bwdOp) Hashcode() uint32      { return hashOf("∂" + o.k.name()) }
+func (o bwdOp) String() string        { return "∂" + o.k.name() }
+
+func (o bwdOp) Do(vals ...G.Value) (G.Value, error) {
+	all, dt, err := slices("∂"+o.k.name(), vals)
+	if err != nil {
+		return nil, err
+	}
+	n := len(o.k.inShapes())
+	total := packedSize(o.k)
+	packed := alloc(dt, total)
+	gin := make([]any, n)
+	off := 0
+	for i, d := range o.k.diff() {
+		if !d {
+			continue
+		}
+		sz := o.k.inShapes()[i].TotalSize()
+		gin[i] = sub(packed, off, off+sz)
+		off += sz
+	}
+	o.k.bwd(gin, all[:n], all[n], all[n+1])
+	return wrap(dt, tensor.Shape{total}, packed), nil
+}
+
+// unpackOp copies one input's gradient out of a packed vector.
+type unpackOp struct {
+	off, total int
+	shape      tensor.Shape
+}
+
+func (o unpackOp) Arity() int    { return 1 }
+func (o unpackOp) Type() hm.Type { return hm.NewFnType(typeOf(1), typeOf(o.shape.Dims())) }
+func (o unpackOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
+	return o.shape.Clone(), nil
+}
+func (o unpackOp) ReturnsPtr() bool      { return false }
+func (o unpackOp) CallsExtern() bool     { return false }
+func (o unpackOp) OverwritesInput() int  { return -1 }
+func (o unpackOp) WriteHash(h hash.Hash) { fmt.Fprint(h, o.String()) }
+func (o unpackOp) Hashcode() uint32      { return hashOf(o.String()) }
+func (o unpackOp) String() string {
+	return fmt.Sprintf("unpack[%d:%d of %d]%v", o.off, o.off+o.shape.TotalSize(), o.total, o.shape)
+}
+
+func (o unpackOp) Do(vals ...G.Value) (G.Value, error) {
+	in, dt, err := slices(o.String(), vals)
+	if err != nil {
+		return nil, err
+	}
+	n := o.shape.TotalSize()
+	out := alloc(dt, n)
+	switch dt {
+	case tensor.Float32:
+		copy(out.([]float32), in[0].([]float32)[o.off:o.off+n])
+	default:
+		copy(out.([]float64), in[0].([]float64)[o.off:o.off+n])
+	}
+	return wrap(dt, o.shape, out), nil
+}
+
+// slices extracts the backing slices of tensors and scalars; all must share a dtype.
+func slices(op string, vals []G.Value) ([]any, tensor.Dtype, error) {
+	out := make([]any, len(vals))
+	var dt tensor.Dtype
+	for i, v := range vals {
+		switch x := v.(type) {
+		case tensor.Tensor:
+			if !x.IsNativelyAccessible() || x.RequiresIterator() {
+				return nil, dt, fmt.Errorf("%s: input %d is not a contiguous tensor", op, i)
+			}
+			out[i] = x.Data()
+		case *G.F32:
+			out[i] = []float32{float32(*x)}
+		case *G.F64:
+			out[i] = []float64{float64(*x)}
+		default:
+			return nil, dt, fmt.Errorf("%s: input %d has unsupported type %T", op, i, v)
+		}
+		var d tensor.Dtype
+		switch out[i].(type) {
+		case []float32:
+			d = tensor.Float32
+		case []float64:
+			d = tensor.Float64
+		default:
+			return nil, dt, fmt.Errorf("%s: input %d has dtype %T, want float32 or float64", op, i, out[i])
+		}
+		if i == 0 {
+			dt = d
+		} else if d != dt {
+			return nil, dt, fmt.Errorf("%s: input %d is %v, input 0 is %v", op, i, d, dt)
+		}
+	}
+	return out, dt, nil
+}
+
+func alloc(dt tensor.Dtype, n int) any {
+	if dt == tensor.Float32 {
+		return make([]float32, n)
+	}
+	return make([]float64, n)
+}
+
+func sub(s any, lo, hi int) any {
+	if v, ok := s.([]float32); ok {
+		return v[lo:hi]
+	}
+	return s.([]float64)[lo:hi]
+}
+
+func wrap(dt tensor.Dtype, shape tensor.Shape, data any) G.Value {
+	if shape.IsScalar() {
+		if dt == tensor.Float32 {
+			return G.NewF32(data.([]float32)[0])
+		}
+		return G.NewF64(data.([]float64)[0])
+	}
+	return tensor.New(tensor.WithShape(shape.Clone()...), tensor.WithBacking(data))
+}
+
+// dispatch runs f32 or f64 depending on the slice type of probe.
+func dispatch(probe any, f32 func(), f64 func()) {
+	if _, ok := probe.([]float32); ok {
+		f32()
+		return
+	}
+	f64()
+}
+
+// as converts an any holding []T (or nil) to []T.
+func as[T Float](s any) []T {
+	if s == nil {
+		return nil
+	}
+	return s.([]T)
+}
