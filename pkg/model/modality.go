@@ -1,0 +1,119 @@
+package model
+
+import (
+	"fmt"
+	"math/rand/v2"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"github.com/d2v/d2v/pkg/ops"
+)
+
+// Modality turns raw input into tokens (B*T, D) for the shared encoder.
+type Modality interface {
+	Name() string                    // "image" | "tokens"
+	NumTokens() int                  // T, fixed at build time
+	InputShape(batch int) []int      // shape of the raw input node
+	Declare(p *Params, prefix string) // registers the local encoder's parameters
+	Init(p *Params, prefix string, std float64, r *rand.Rand)
+	Build(g *Graph, prefix string, x *G.Node) (*G.Node, error) // raw input -> (B*T, D)
+	PosTable() []float64                                       // fixed sin-cos positions (T, D)
+}
+
+// Patches is a linear patch embedding: x (B*T, P) @ patch.w (P, D) + patch.b.
+type Patches struct {
+	T, PatchDim, Dim int
+	GridH, GridW     int // for the 2-D sin-cos table
+}
+
+func (m Patches) Name() string                { return "image" }
+func (m Patches) NumTokens() int              { return m.T }
+func (m Patches) InputShape(batch int) []int { return []int{batch * m.T, m.PatchDim} }
+func (m Patches) Declare(p *Params, prefix string) {
+	p.Add(prefix+".patch.w", m.PatchDim, m.Dim)
+	p.Add(prefix+".patch.b", m.Dim)
+}
+func (m Patches) Init(p *Params, prefix string, std float64, r *rand.Rand) {
+	p.TruncNormal(prefix+".patch.w", std, r)
+}
+func (m Patches) Build(g *Graph, prefix string, x *G.Node) (*G.Node, error) {
+	return ops.Linear(x, g.Param(prefix+".patch.w"), g.Param(prefix+".patch.b"))
+}
+func (m Patches) PosTable() []float64 {
+	if m.GridH*m.GridW == m.T {
+		return SinCos2D(m.GridH, m.GridW, m.Dim)
+	}
+	return SinCos1D(m.T, m.Dim)
+}
+
+// Tokens is a token-embedding lookup: ids (B*T) -> embed.w[ids] (B*T, D).
+type Tokens struct{ T, Vocab, Dim int }
+
+func (m Tokens) Name() string                { return "tokens" }
+func (m Tokens) NumTokens() int              { return m.T }
+func (m Tokens) InputShape(batch int) []int { return []int{batch * m.T} }
+func (m Tokens) Declare(p *Params, prefix string) {
+	p.Add(prefix+".embed.w", m.Vocab, m.Dim)
+}
+func (m Tokens) Init(p *Params, prefix string, std float64, r *rand.Rand) {
+	p.TruncNormal(prefix+".embed.w", std, r)
+}
+func (m Tokens) Build(g *Graph, prefix string, x *G.Node) (*G.Node, error) {
+	return ops.Gather(g.Param(prefix+".embed.w"), x)
+}
+func (m Tokens) PosTable() []float64 { return SinCos1D(m.T, m.Dim) }
+
+// Embedding is the part of the model before the blocks: the modality's local
+// encoder, the mask embedding and the positions.
+type Embedding struct {
+	Mod  Modality
+	Spec Spec
+}
+
+// Declare registers the embedding parameters under prefix.
+func (e Embedding) Declare(p *Params, prefix string) {
+	e.Mod.Declare(p, prefix)
+	if e.Spec.LearnedPos {
+		p.Add(prefix+".pos", e.Mod.NumTokens(), e.Spec.Dim)
+	}
+	p.Add(prefix+".mask_emb", e.Spec.Dim)
+}
+
+// Init draws the embedding parameters.
+func (e Embedding) Init(p *Params, prefix string, r *rand.Rand) {
+	e.Mod.Init(p, prefix, e.Spec.InitStd, r)
+	if e.Spec.LearnedPos {
+		p.TruncNormal(prefix+".pos", e.Spec.InitStd, r)
+	}
+	p.TruncNormal(prefix+".mask_emb", e.Spec.InitStd, r)
+}
+
+// Build returns h0 = where(mask, mask_emb, local(x)) + pos, (B*T, D).
+func (e Embedding) Build(g *Graph, prefix string, x, mask *G.Node) (*G.Node, error) {
+	loc, err := e.Mod.Build(g, prefix, x)
+	if err != nil {
+		return nil, fmt.Errorf("%s local encoder: %w", e.Mod.Name(), err)
+	}
+	var pos *G.Node
+	if e.Spec.LearnedPos {
+		pos = g.Param(prefix + ".pos")
+	} else {
+		tab := e.Mod.PosTable()
+		t := tensor.New(tensor.Of(g.Dtype), tensor.WithShape(e.Mod.NumTokens(), e.Spec.Dim))
+		setFloats(t, tab)
+		pos = G.NodeFromAny(g.G, t, G.WithName(prefix+".pos_sincos"))
+	}
+	return ops.MaskPos(loc, g.Param(prefix+".mask_emb"), pos, mask)
+}
+
+func setFloats(t *tensor.Dense, v []float64) {
+	switch d := t.Data().(type) {
+	case []float32:
+		for i := range d {
+			d[i] = float32(v[i])
+		}
+	case []float64:
+		copy(d, v)
+	}
+}

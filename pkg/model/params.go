@@ -1,0 +1,167 @@
+package model
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// Params is an ordered registry of named parameter tensors of one dtype.
+type Params struct {
+	Dtype tensor.Dtype
+	order []string
+	byName map[string]*tensor.Dense
+}
+
+// NewParams returns an empty registry for float32 or float64 tensors.
+func NewParams(dt tensor.Dtype) *Params {
+	return &Params{Dtype: dt, byName: map[string]*tensor.Dense{}}
+}
+
+// Add registers a zero tensor; a duplicate name panics (a programming error:
+// Gorgonia would silently tie two nodes with the same name and shape).
+func (p *Params) Add(name string, shape ...int) *tensor.Dense {
+	if _, ok := p.byName[name]; ok {
+		panic(fmt.Sprintf("model: duplicate parameter %q", name))
+	}
+	t := tensor.New(tensor.Of(p.Dtype), tensor.WithShape(shape...))
+	p.order = append(p.order, name)
+	p.byName[name] = t
+	return t
+}
+
+// Get returns the tensor named name, or nil.
+func (p *Params) Get(name string) *tensor.Dense { return p.byName[name] }
+
+// Names lists the parameters in registration order.
+func (p *Params) Names() []string { return append([]string(nil), p.order...) }
+
+// Len is the number of parameter tensors.
+func (p *Params) Len() int { return len(p.order) }
+
+// Count is the number of scalar parameters whose names satisfy keep (all if nil).
+func (p *Params) Count(keep func(string) bool) int {
+	n := 0
+	for _, name := range p.order {
+		if keep == nil || keep(name) {
+			n += p.byName[name].Shape().TotalSize()
+		}
+	}
+	return n
+}
+
+// Float32s returns the backing slice of a float32 parameter.
+func (p *Params) Float32s(name string) []float32 { return p.byName[name].Data().([]float32) }
+
+// Set fills a parameter from float64 values (any dtype), checking the size.
+func (p *Params) Set(name string, v []float64) error {
+	t := p.byName[name]
+	if t == nil {
+		return fmt.Errorf("model: no parameter %q", name)
+	}
+	if len(v) != t.Shape().TotalSize() {
+		return fmt.Errorf("model: %q has %d values, got %d", name, t.Shape().TotalSize(), len(v))
+	}
+	switch d := t.Data().(type) {
+	case []float32:
+		for i := range d {
+			d[i] = float32(v[i])
+		}
+	case []float64:
+		copy(d, v)
+	}
+	return nil
+}
+
+// Values returns a float64 copy of a parameter.
+func (p *Params) Values(name string) []float64 {
+	switch d := p.byName[name].Data().(type) {
+	case []float32:
+		out := make([]float64, len(d))
+		for i, v := range d {
+			out[i] = float64(v)
+		}
+		return out
+	case []float64:
+		return append([]float64(nil), d...)
+	}
+	return nil
+}
+
+// fill sets a parameter with f(i).
+func (p *Params) fill(name string, f func() float64) {
+	switch d := p.byName[name].Data().(type) {
+	case []float32:
+		for i := range d {
+			d[i] = float32(f())
+		}
+	case []float64:
+		for i := range d {
+			d[i] = f()
+		}
+	}
+}
+
+// TruncNormal fills a parameter from N(0, std^2) truncated at +-2 std.
+func (p *Params) TruncNormal(name string, std float64, r *rand.Rand) {
+	p.fill(name, func() float64 {
+		for {
+			if v := r.NormFloat64(); math.Abs(v) <= 2 {
+				return v * std
+			}
+		}
+	})
+}
+
+// Const fills a parameter with c.
+func (p *Params) Const(name string, c float64) { p.fill(name, func() float64 { return c }) }
+
+// Graph is one Gorgonia graph with nodes bound to registry tensors.
+type Graph struct {
+	G     *G.ExprGraph
+	Dtype tensor.Dtype
+	nodes map[string]*G.Node
+	srcs  []*Params
+}
+
+// NewGraph starts a graph whose parameter nodes come from the given
+// registries (searched in order).
+func NewGraph(dt tensor.Dtype, srcs ...*Params) *Graph {
+	return &Graph{G: G.NewGraph(), Dtype: dt, nodes: map[string]*G.Node{}, srcs: srcs}
+}
+
+// Param returns the node bound to the named parameter, creating it once.
+// The node shares the tensor's memory: in-place updates are seen by the graph.
+func (g *Graph) Param(name string) *G.Node {
+	if n, ok := g.nodes[name]; ok {
+		return n
+	}
+	for _, p := range g.srcs {
+		if t := p.Get(name); t != nil {
+			n := G.NodeFromAny(g.G, t, G.WithName(name))
+			g.nodes[name] = n
+			return n
+		}
+	}
+	panic(fmt.Sprintf("model: graph has no parameter %q", name))
+}
+
+// Input creates a named input node bound to a new zero tensor of the given
+// shape; callers overwrite its backing slice in place before each run.
+func (g *Graph) Input(name string, shape ...int) (*G.Node, *tensor.Dense) {
+	t := tensor.New(tensor.Of(g.Dtype), tensor.WithShape(shape...))
+	return G.NodeFromAny(g.G, t, G.WithName(name)), t
+}
+
+// Bound lists the parameter names this graph uses, in creation order is not
+// kept by maps, so callers pass their own order to Nodes.
+func (g *Graph) Nodes(names []string) G.Nodes {
+	out := make(G.Nodes, len(names))
+	for i, n := range names {
+		out[i] = g.Param(n)
+	}
+	return out
+}

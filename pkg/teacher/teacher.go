@@ -1,0 +1,166 @@
+package teacher
+
+import (
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/d2v/d2v/pkg/model"
+)
+
+// Decay is the EMA decay after `updates` optimiser steps: linear from start
+// to end over `anneal` updates, then end (fairseq get_annealed_rate,
+// evaluated with the number of updates completed, this one included).
+func Decay(start, end float64, updates, anneal int) float64 {
+	if anneal <= 0 || updates >= anneal {
+		return end
+	}
+	return end - (end-start)*(1-float64(updates)/float64(anneal))
+}
+
+// Pairs lists (teacher name, student name) for every teacher parameter and
+// checks that each has a student twin of the same shape.
+func Pairs(t, s *model.Params) ([][2]string, error) {
+	var out [][2]string
+	for _, tn := range t.Names() {
+		rest, ok := strings.CutPrefix(tn, "teacher.")
+		if !ok {
+			return nil, fmt.Errorf("teacher: parameter %q lacks the teacher. prefix", tn)
+		}
+		sn := "student." + rest
+		st := s.Get(sn)
+		if st == nil {
+			return nil, fmt.Errorf("teacher: %q has no student twin %q", tn, sn)
+		}
+		if !st.Shape().Eq(t.Get(tn).Shape()) {
+			return nil, fmt.Errorf("teacher: %q has shape %v, student %q has %v", tn, t.Get(tn).Shape(), sn, st.Shape())
+		}
+		out = append(out, [2]string{tn, sn})
+	}
+	return out, nil
+}
+
+// Update sets teacher = d*teacher + (1-d)*student in place for every pair.
+// d = 1 freezes the teacher; d = 0 copies the student.
+func Update(t, s *model.Params, pairs [][2]string, d float64) {
+	for _, p := range pairs {
+		switch tv := t.Get(p[0]).Data().(type) {
+		case []float32:
+			sv := s.Get(p[1]).Data().([]float32)
+			a, b := float32(d), float32(1-d)
+			for i := range tv {
+				tv[i] = a*tv[i] + b*sv[i]
+			}
+		case []float64:
+			sv := s.Get(p[1]).Data().([]float64)
+			for i := range tv {
+				tv[i] = d*tv[i] + (1-d)*sv[i]
+			}
+		}
+	}
+}
+
+// Norm is a parameter-free target normalisation.
+type Norm string
+
+const (
+	NormLayer    Norm = "layer"    // over the D features of each (b, t)
+	NormInstance Norm = "instance" // over the T positions of each (b, channel)
+	NormNone     Norm = "none"
+)
+
+// Float is float32 or float64.
+type Float interface{ ~float32 | ~float64 }
+
+// normalize applies n in place to x (B, T, D); biased variance, eps as torch.
+func normalize[F Float](x []F, b, t, d int, n Norm, eps float64) {
+	switch n {
+	case NormLayer:
+		for r := 0; r < b*t; r++ {
+			normStrided(x[r*d:], d, 1, eps)
+		}
+	case NormInstance:
+		for s := 0; s < b; s++ {
+			for c := 0; c < d; c++ {
+				normStrided(x[s*t*d+c:], t, d, eps)
+			}
+		}
+	}
+}
+
+// normStrided normalises the n values x[0], x[stride], ... to zero mean, unit variance.
+func normStrided[F Float](x []F, n, stride int, eps float64) {
+	var mean float64
+	for i := 0; i < n; i++ {
+		mean += float64(x[i*stride])
+	}
+	mean /= float64(n)
+	var v float64
+	for i := 0; i < n; i++ {
+		dv := float64(x[i*stride]) - mean
+		v += dv * dv
+	}
+	r := 1 / math.Sqrt(v/float64(n)+eps)
+	for i := 0; i < n; i++ {
+		x[i*stride] = F((float64(x[i*stride]) - mean) * r)
+	}
+}
+
+// TargetSpec says how targets are built from the teacher's layers.
+type TargetSpec struct {
+	TopK             int
+	LayerNorm, Final Norm
+	Eps              float64
+}
+
+// Targets averages the last TopK of layers (each (B*T*D), normalised by
+// LayerNorm), applies Final, and returns the rows at masked positions
+// (row-major b outer, t inner) as (M, D). It does not modify layers.
+func Targets[F Float](layers [][]F, b, t, d int, spec TargetSpec, mask []bool) []F {
+	k := min(spec.TopK, len(layers))
+	avg := make([]F, b*t*d)
+	tmp := make([]F, b*t*d)
+	for _, l := range layers[len(layers)-k:] {
+		copy(tmp, l)
+		normalize(tmp, b, t, d, spec.LayerNorm, spec.Eps)
+		for i, v := range tmp {
+			avg[i] += v
+		}
+	}
+	inv := 1 / F(k)
+	for i := range avg {
+		avg[i] *= inv
+	}
+	normalize(avg, b, t, d, spec.Final, spec.Eps)
+	out := make([]F, 0, b*t*d)
+	for r, m := range mask {
+		if m {
+			out = append(out, avg[r*d:(r+1)*d]...)
+		}
+	}
+	return out
+}
+
+// Std is the collapse statistic of fairseq's compute_var: the per-feature
+// standard deviation over the n rows of x (n, d) (unbiased, +1e-6 inside the
+// root), averaged over features.
+func Std[F Float](x []F, n, d int) float64 {
+	if n < 2 {
+		return 0
+	}
+	var total float64
+	for c := 0; c < d; c++ {
+		var mean float64
+		for r := 0; r < n; r++ {
+			mean += float64(x[r*d+c])
+		}
+		mean /= float64(n)
+		var v float64
+		for r := 0; r < n; r++ {
+			dv := float64(x[r*d+c]) - mean
+			v += dv * dv
+		}
+		total += math.Sqrt(v/float64(n-1) + 1e-6)
+	}
+	return total / float64(d)
+}

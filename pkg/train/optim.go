@@ -1,0 +1,100 @@
+package train
+
+import (
+	"math"
+
+	"github.com/d2v/d2v/pkg/model"
+)
+
+// AdamW is torch's AdamW (decoupled weight decay), updating parameters in
+// place with moments kept per parameter name (so order changes are safe):
+//
+//	p *= 1 - lr*wd               (decayed parameters only)
+//	m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2
+//	p -= lr/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps)
+type AdamW struct {
+	Beta1, Beta2, Eps, WD float64
+	Decay                 func(name string) bool
+	T                     int64 // optimiser steps taken
+	M, V                  map[string][]float64
+}
+
+// NewAdamW returns an optimiser with zero moments.
+func NewAdamW(b1, b2, eps, wd float64, decay func(string) bool) *AdamW {
+	return &AdamW{Beta1: b1, Beta2: b2, Eps: eps, WD: wd, Decay: decay, M: map[string][]float64{}, V: map[string][]float64{}}
+}
+
+// Step applies one update with learning rate lr; grads[i] belongs to names[i]
+// and is scaled by coef (the clipping coefficient) first.
+func (o *AdamW) Step(p *model.Params, names []string, grads []any, lr, coef float64) {
+	o.T++
+	bc1 := 1 - math.Pow(o.Beta1, float64(o.T))
+	bc2 := math.Sqrt(1 - math.Pow(o.Beta2, float64(o.T)))
+	for i, name := range names {
+		m, v := o.M[name], o.V[name]
+		if m == nil {
+			n := p.Get(name).Shape().TotalSize()
+			m, v = make([]float64, n), make([]float64, n)
+			o.M[name], o.V[name] = m, v
+		}
+		shrink := 1.0
+		if o.Decay(name) {
+			shrink = 1 - lr*o.WD
+		}
+		switch w := p.Get(name).Data().(type) {
+		case []float32:
+			adamw(w, grads[i].([]float32), m, v, o, lr, coef, shrink, bc1, bc2)
+		case []float64:
+			adamw(w, grads[i].([]float64), m, v, o, lr, coef, shrink, bc1, bc2)
+		}
+	}
+}
+
+func adamw[F float32 | float64](w, g []F, m, v []float64, o *AdamW, lr, coef, shrink, bc1, bc2 float64) {
+	step := lr / bc1
+	for j := range w {
+		gj := float64(g[j]) * coef
+		m[j] = o.Beta1*m[j] + (1-o.Beta1)*gj
+		v[j] = o.Beta2*v[j] + (1-o.Beta2)*gj*gj
+		w[j] = F(float64(w[j])*shrink - step*m[j]/(math.Sqrt(v[j])/bc2+o.Eps))
+	}
+}
+
+// GradNorm is the global L2 norm of all gradients.
+func GradNorm(grads []any) float64 {
+	var s float64
+	for _, g := range grads {
+		switch x := g.(type) {
+		case []float32:
+			for _, v := range x {
+				s += float64(v) * float64(v)
+			}
+		case []float64:
+			for _, v := range x {
+				s += v * v
+			}
+		}
+	}
+	return math.Sqrt(s)
+}
+
+// ClipCoef is torch.nn.utils.clip_grad_norm_'s factor: min(1, max/(norm+1e-6)); 1 when max <= 0.
+func ClipCoef(norm, maxNorm float64) float64 {
+	if maxNorm <= 0 {
+		return 1
+	}
+	return math.Min(1, maxNorm/(norm+1e-6))
+}
+
+// LR is linear warmup to peak over warmup steps, then cosine decay to minLR
+// at total steps (or constant when cosine is false); step counts from 0.
+func LR(step, warmup, total int, peak, minLR float64, cosine bool) float64 {
+	if step < warmup {
+		return peak * float64(step+1) / float64(warmup)
+	}
+	if !cosine || total <= warmup {
+		return peak
+	}
+	p := math.Min(1, float64(step-warmup)/float64(total-warmup))
+	return minLR + 0.5*(peak-minLR)*(1+math.Cos(math.Pi*p))
+}

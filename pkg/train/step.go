@@ -1,0 +1,330 @@
+package train
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"strings"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"github.com/d2v/d2v/pkg/loss"
+	"github.com/d2v/d2v/pkg/model"
+	"github.com/d2v/d2v/pkg/ops"
+	"github.com/d2v/d2v/pkg/teacher"
+)
+
+// Setup fixes everything a data2vec step's graphs depend on.
+type Setup struct {
+	Spec        model.Spec
+	Mod         model.Modality
+	Batch       int    // B
+	NMask       int    // masked positions per sample (the same in every sample)
+	TargetLayer string // "block" | "ffn"
+	Scope       string // "all": full EMA copy; "blocks": embeddings shared with the student
+	Target      teacher.TargetSpec
+	Loss        loss.Spec
+	Dtype       tensor.Dtype
+}
+
+// D2V owns the student, head and teacher parameters and the two graphs of a
+// data2vec step: the student (forward + backward on the masked input) and
+// the EMA teacher (forward only on the unmasked input).
+type D2V struct {
+	Setup
+	Student *model.Params // student.* and head.*
+	Teacher *model.Params // teacher.*
+	Names   []string      // trainable parameter order (student then head)
+	pairs   [][2]string
+
+	st struct {
+		vm                G.VM
+		x, mask, idx, tgt *tensor.Dense
+		loss, pred, out   G.Value
+		grads             []G.Value
+	}
+	tc struct {
+		vm      G.VM
+		x, mask *tensor.Dense
+		layers  []G.Value
+	}
+}
+
+// Output is what one forward/backward pass produced (views valid until the next pass).
+type Output struct {
+	Loss    float64
+	Pred    any   // (M, D) []float32 or []float64
+	Targets any   // (M, D)
+	Grads   []any // per Names entry, raw (before clipping)
+}
+
+func (s Setup) embedding() model.Embedding { return model.Embedding{Mod: s.Mod, Spec: s.Spec} }
+
+// New declares the parameters and builds both graphs; parameters are zero
+// until Init or a checkpoint fills them.
+func New(s Setup) (*D2V, error) {
+	if err := s.Spec.Validate(); err != nil {
+		return nil, err
+	}
+	T := s.Mod.NumTokens()
+	if s.NMask < 1 || s.NMask > T {
+		return nil, fmt.Errorf("d2v: %d masked positions per sample out of range [1,%d]", s.NMask, T)
+	}
+	if s.TargetLayer != "block" && s.TargetLayer != "ffn" {
+		return nil, fmt.Errorf("d2v: target layer %q (want block or ffn)", s.TargetLayer)
+	}
+	if s.Scope != "all" && s.Scope != "blocks" {
+		return nil, fmt.Errorf("d2v: ema scope %q (want all or blocks)", s.Scope)
+	}
+	if s.Target.TopK < 1 || s.Target.TopK > s.Spec.Depth {
+		return nil, fmt.Errorf("d2v: top_k %d out of range [1,%d]", s.Target.TopK, s.Spec.Depth)
+	}
+	d := &D2V{Setup: s, Student: model.NewParams(s.Dtype), Teacher: model.NewParams(s.Dtype)}
+	emb, enc := s.embedding(), model.Encoder{Spec: s.Spec}
+	emb.Declare(d.Student, "student")
+	enc.Declare(d.Student, "student")
+	model.Head{Spec: s.Spec}.Declare(d.Student)
+	if s.Scope == "all" {
+		emb.Declare(d.Teacher, "teacher")
+	}
+	enc.Declare(d.Teacher, "teacher")
+	d.Names = d.Student.Names()
+	var err error
+	if d.pairs, err = teacher.Pairs(d.Teacher, d.Student); err != nil {
+		return nil, err
+	}
+	if err := d.buildStudent(); err != nil {
+		return nil, fmt.Errorf("student graph: %w", err)
+	}
+	if err := d.buildTeacher(); err != nil {
+		return nil, fmt.Errorf("teacher graph: %w", err)
+	}
+	return d, nil
+}
+
+// Init draws the student and head from seed and copies the student into the
+// teacher (fairseq: the teacher starts as a deep copy, not a random net).
+func (d *D2V) Init(seed uint64) {
+	r := rand.New(rand.NewPCG(seed, 0x64327632))
+	d.embedding().Init(d.Student, "student", r)
+	model.Encoder{Spec: d.Spec}.Init(d.Student, "student", r)
+	model.Head{Spec: d.Spec}.Init(d.Student, r)
+	teacher.Update(d.Teacher, d.Student, d.pairs, 0)
+}
+
+// EMA moves the teacher towards the student with decay dec.
+func (d *D2V) EMA(dec float64) { teacher.Update(d.Teacher, d.Student, d.pairs, dec) }
+
+func (d *D2V) buildStudent() error {
+	B, T, D, M := d.Batch, d.Mod.NumTokens(), d.Spec.Dim, d.Batch*d.NMask
+	g := model.NewGraph(d.Dtype, d.Student)
+	x, xt := g.Input("student.in.x", d.Mod.InputShape(B)...)
+	mask, mt := g.Input("student.in.mask", B*T)
+	idx, it := g.Input("student.in.masked_rows", M)
+	tgt, tt := g.Input("student.in.targets", M, D)
+	h, err := d.embedding().Build(g, "student", x, mask)
+	if err != nil {
+		return err
+	}
+	L, err := model.Encoder{Spec: d.Spec}.Build(g, "student", h, B)
+	if err != nil {
+		return err
+	}
+	sel, err := ops.Gather(L.Out, idx) // (B*T, D) -> (M, D)
+	if err != nil {
+		return err
+	}
+	pred, err := model.Head{Spec: d.Spec}.Build(g, sel)
+	if err != nil {
+		return err
+	}
+	cost, err := d.Loss.Build(pred, tgt)
+	if err != nil {
+		return err
+	}
+	grads, err := G.Grad(cost, g.Nodes(d.Names)...)
+	if err != nil {
+		return err
+	}
+	d.st.x, d.st.mask, d.st.idx, d.st.tgt = xt, mt, it, tt
+	G.Read(cost, &d.st.loss)
+	G.Read(pred, &d.st.pred)
+	d.st.grads = make([]G.Value, len(grads))
+	for i := range grads {
+		G.Read(grads[i], &d.st.grads[i])
+	}
+	d.st.vm = G.NewTapeMachine(g.G)
+	return nil
+}
+
+func (d *D2V) buildTeacher() error {
+	B, T := d.Batch, d.Mod.NumTokens()
+	// scope blocks: the embedding nodes bind to the student's tensors (shared).
+	g := model.NewGraph(d.Dtype, d.Teacher, d.Student)
+	x, xt := g.Input("teacher.in.x", d.Mod.InputShape(B)...)
+	mask, mt := g.Input("teacher.in.mask", B*T) // stays all zero: the teacher sees everything
+	pre := "teacher"
+	if d.Scope == "blocks" {
+		pre = "student"
+	}
+	h, err := d.embedding().Build(g, pre, x, mask)
+	if err != nil {
+		return err
+	}
+	L, err := model.Encoder{Spec: d.Spec}.Build(g, "teacher", h, B)
+	if err != nil {
+		return err
+	}
+	outs := L.Blocks
+	if d.TargetLayer == "ffn" {
+		outs = L.FFNs
+	}
+	outs = outs[len(outs)-d.Target.TopK:]
+	d.tc.layers = make([]G.Value, len(outs))
+	for i, n := range outs {
+		G.Read(n, &d.tc.layers[i])
+	}
+	d.tc.x, d.tc.mask = xt, mt
+	d.tc.vm = G.NewTapeMachine(g.G)
+	return nil
+}
+
+// fill copies src ([]float32 or []float64) into t, converting the dtype.
+func fill(t *tensor.Dense, src any) error {
+	n := t.Shape().TotalSize()
+	switch dst := t.Data().(type) {
+	case []float32:
+		switch s := src.(type) {
+		case []float32:
+			if len(s) != n {
+				return fmt.Errorf("input has %d values, want %d", len(s), n)
+			}
+			copy(dst, s)
+		case []float64:
+			if len(s) != n {
+				return fmt.Errorf("input has %d values, want %d", len(s), n)
+			}
+			for i, v := range s {
+				dst[i] = float32(v)
+			}
+		}
+	case []float64:
+		switch s := src.(type) {
+		case []float32:
+			if len(s) != n {
+				return fmt.Errorf("input has %d values, want %d", len(s), n)
+			}
+			for i, v := range s {
+				dst[i] = float64(v)
+			}
+		case []float64:
+			if len(s) != n {
+				return fmt.Errorf("input has %d values, want %d", len(s), n)
+			}
+			copy(dst, s)
+		}
+	}
+	return nil
+}
+
+func data(v G.Value) any {
+	switch x := v.(type) {
+	case *G.F32:
+		return []float32{float32(*x)}
+	case *G.F64:
+		return []float64{float64(*x)}
+	case tensor.Tensor:
+		return x.Data()
+	}
+	return nil
+}
+
+func scalar(v G.Value) float64 {
+	switch x := v.(type) {
+	case *G.F32:
+		return float64(*x)
+	case *G.F64:
+		return float64(*x)
+	}
+	return 0
+}
+
+// Targets runs the teacher on the unmasked input x and returns the
+// data2vec targets at the masked positions of mask (B*T), (M, D).
+func (d *D2V) Targets(x any, mask []bool) (any, error) {
+	if err := fill(d.tc.x, x); err != nil {
+		return nil, fmt.Errorf("teacher input: %w", err)
+	}
+	defer d.tc.vm.Reset()
+	if err := d.tc.vm.RunAll(); err != nil {
+		return nil, fmt.Errorf("teacher forward: %w", err)
+	}
+	B, T, D := d.Batch, d.Mod.NumTokens(), d.Spec.Dim
+	switch data(d.tc.layers[0]).(type) {
+	case []float32:
+		ls := make([][]float32, len(d.tc.layers))
+		for i, v := range d.tc.layers {
+			ls[i] = data(v).([]float32)
+		}
+		return teacher.Targets(ls, B, T, D, d.Target, mask), nil
+	default:
+		ls := make([][]float64, len(d.tc.layers))
+		for i, v := range d.tc.layers {
+			ls[i] = data(v).([]float64)
+		}
+		return teacher.Targets(ls, B, T, D, d.Target, mask), nil
+	}
+}
+
+// StudentPass runs the student forward and backward on x with mask (B*T)
+// against fixed targets (M, D).
+func (d *D2V) StudentPass(x any, mask []bool, targets any) (*Output, error) {
+	T := d.Mod.NumTokens()
+	if len(mask) != d.Batch*T {
+		return nil, fmt.Errorf("mask has %d entries, want %d", len(mask), d.Batch*T)
+	}
+	mf := make([]float64, len(mask))
+	rows := make([]float64, 0, d.Batch*d.NMask)
+	for r, m := range mask {
+		if m {
+			mf[r] = 1
+			rows = append(rows, float64(r))
+		}
+	}
+	if len(rows) != d.Batch*d.NMask {
+		return nil, fmt.Errorf("mask has %d masked positions, want %d per sample x %d", len(rows), d.NMask, d.Batch)
+	}
+	for i, src := range []any{x, mf, rows, targets} {
+		if err := fill([]*tensor.Dense{d.st.x, d.st.mask, d.st.idx, d.st.tgt}[i], src); err != nil {
+			return nil, fmt.Errorf("student input %d: %w", i, err)
+		}
+	}
+	defer d.st.vm.Reset()
+	if err := d.st.vm.RunAll(); err != nil {
+		return nil, fmt.Errorf("student forward/backward: %w", err)
+	}
+	out := &Output{Loss: scalar(d.st.loss), Pred: data(d.st.pred), Targets: targets, Grads: make([]any, len(d.Names))}
+	for i, g := range d.st.grads {
+		out.Grads[i] = data(g)
+	}
+	return out, nil
+}
+
+// Forward is one data2vec forward/backward: teacher targets, then the student.
+func (d *D2V) Forward(x any, mask []bool) (*Output, error) {
+	y, err := d.Targets(x, mask)
+	if err != nil {
+		return nil, err
+	}
+	return d.StudentPass(x, mask, y)
+}
+
+// Decayed reports whether a parameter gets weight decay: linear and embedding
+// weights (names ending in .w), not biases, norms, positions or mask_emb.
+func Decayed(name string) bool { return strings.HasSuffix(name, ".w") }
+
+// Close releases the graphs' machines.
+func (d *D2V) Close() {
+	d.st.vm.Close()
+	d.tc.vm.Close()
+}
