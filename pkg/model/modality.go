@@ -12,9 +12,9 @@ import (
 
 // Modality turns raw input into tokens (B*T, D) for the shared encoder.
 type Modality interface {
-	Name() string                    // "image" | "tokens"
-	NumTokens() int                  // T, fixed at build time
-	InputShape(batch int) []int      // shape of the raw input node
+	Name() string                     // "image" | "tokens"
+	NumTokens() int                   // T, fixed at build time
+	InputShape(batch int) []int       // shape of the raw input node
 	Declare(p *Params, prefix string) // registers the local encoder's parameters
 	Init(p *Params, prefix string, std float64, r *rand.Rand)
 	Build(g *Graph, prefix string, x *G.Node) (*G.Node, error) // raw input -> (B*T, D)
@@ -27,8 +27,8 @@ type Patches struct {
 	GridH, GridW     int // for the 2-D sin-cos table
 }
 
-func (m Patches) Name() string                { return "image" }
-func (m Patches) NumTokens() int              { return m.T }
+func (m Patches) Name() string               { return "image" }
+func (m Patches) NumTokens() int             { return m.T }
 func (m Patches) InputShape(batch int) []int { return []int{batch * m.T, m.PatchDim} }
 func (m Patches) Declare(p *Params, prefix string) {
 	p.Add(prefix+".patch.w", m.PatchDim, m.Dim)
@@ -50,8 +50,8 @@ func (m Patches) PosTable() []float64 {
 // Tokens is a token-embedding lookup: ids (B*T) -> embed.w[ids] (B*T, D).
 type Tokens struct{ T, Vocab, Dim int }
 
-func (m Tokens) Name() string                { return "tokens" }
-func (m Tokens) NumTokens() int              { return m.T }
+func (m Tokens) Name() string               { return "tokens" }
+func (m Tokens) NumTokens() int             { return m.T }
 func (m Tokens) InputShape(batch int) []int { return []int{batch * m.T} }
 func (m Tokens) Declare(p *Params, prefix string) {
 	p.Add(prefix+".embed.w", m.Vocab, m.Dim)

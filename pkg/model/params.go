@@ -11,8 +11,8 @@ import (
 
 // Params is an ordered registry of named parameter tensors of one dtype.
 type Params struct {
-	Dtype tensor.Dtype
-	order []string
+	Dtype  tensor.Dtype
+	order  []string
 	byName map[string]*tensor.Dense
 }
 

@@ -49,7 +49,6 @@ func (k attention) bwd(gin, in []any, _, gout any) {
 	})
 }
 
-
 func softmaxRows[T Float](p []T, n int) {
 	for r := 0; r < len(p)/n; r++ {
 		row := p[r*n : (r+1)*n]
@@ -97,7 +96,7 @@ func attnBwd[T Float](k attention, dq, dk, dv, q, kk, v, dout []T) {
 			gemm(false, true, k.t, k.t, dh, scale, q[off:], k.d, kk[off:], k.d, 0, p, k.t)
 			softmaxRows(p, k.t)
 			gemm(false, true, k.t, k.t, dh, 1, dout[off:], k.d, v[off:], k.d, 0, dp, k.t) // dP = dO V^T
-			for r := 0; r < k.t; r++ {                                                   // dS = P*(dP - rowsum(dP*P))
+			for r := 0; r < k.t; r++ {                                                    // dS = P*(dP - rowsum(dP*P))
 				pr, dr := p[r*k.t:(r+1)*k.t], dp[r*k.t:(r+1)*k.t]
 				var s float64
 				for j := range pr {

@@ -38,8 +38,12 @@ func (k regLoss) fwd(out any, in []any) {
 }
 
 func (k regLoss) bwd(gin, in []any, _, gout any) {
-	dispatch(gout, func() { regLossBwd(k, as[float32](gin[0]), as[float32](in[0]), as[float32](in[1]), as[float32](gout)[0]) },
-		func() { regLossBwd(k, as[float64](gin[0]), as[float64](in[0]), as[float64](in[1]), as[float64](gout)[0]) })
+	dispatch(gout, func() {
+		regLossBwd(k, as[float32](gin[0]), as[float32](in[0]), as[float32](in[1]), as[float32](gout)[0])
+	},
+		func() {
+			regLossBwd(k, as[float64](gin[0]), as[float64](in[0]), as[float64](in[1]), as[float64](gout)[0])
+		})
 }
 
 // ElementLoss is the per-element data2vec loss of a difference d.

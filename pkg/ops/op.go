@@ -70,13 +70,13 @@ func (o fwdOp) Type() hm.Type {
 	return hm.NewFnType(ts...)
 }
 func (o fwdOp) InferShape(...G.DimSizer) (tensor.Shape, error) { return o.k.outShape().Clone(), nil }
-func (o fwdOp) ReturnsPtr() bool                                { return false }
-func (o fwdOp) CallsExtern() bool                               { return false }
-func (o fwdOp) OverwritesInput() int                            { return -1 }
-func (o fwdOp) WriteHash(h hash.Hash)                           { fmt.Fprint(h, o.k.name()) }
-func (o fwdOp) Hashcode() uint32                                { return hashOf(o.k.name()) }
-func (o fwdOp) String() string                                  { return o.k.name() }
-func (o fwdOp) DiffWRT(int) []bool                              { return o.k.diff() }
+func (o fwdOp) ReturnsPtr() bool                               { return false }
+func (o fwdOp) CallsExtern() bool                              { return false }
+func (o fwdOp) OverwritesInput() int                           { return -1 }
+func (o fwdOp) WriteHash(h hash.Hash)                          { fmt.Fprint(h, o.k.name()) }
+func (o fwdOp) Hashcode() uint32                               { return hashOf(o.k.name()) }
+func (o fwdOp) String() string                                 { return o.k.name() }
+func (o fwdOp) DiffWRT(int) []bool                             { return o.k.diff() }
 
 func (o fwdOp) Do(vals ...G.Value) (G.Value, error) {
 	in, dt, err := slices(o.k.name(), vals)
