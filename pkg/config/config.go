@@ -1,0 +1,221 @@
+package config
+
+// Config is the whole d2v configuration. The tree mirrors the YAML files:
+// each field's mapstructure tag is its YAML key, and a leaf's dotted path
+// (model.dim, teacher.layer_norm) is the key used by --set, Keys and Docs.
+type Config struct {
+	Model      Model      `mapstructure:"model"`
+	Modalities Modalities `mapstructure:"modalities"`
+	Masking    Masking    `mapstructure:"masking"`
+	Teacher    Teacher    `mapstructure:"teacher"`
+	Loss       Loss       `mapstructure:"loss"`
+	Optim      Optim      `mapstructure:"optim"`
+	Data       Data       `mapstructure:"data"`
+	Run        Run        `mapstructure:"run"`
+	Finetune   Finetune   `mapstructure:"finetune"`
+}
+
+// Model is the shared Transformer encoder and the student's regression head.
+type Model struct {
+	Modality   Modality `mapstructure:"modality"`
+	Dim        int      `mapstructure:"dim"`         // D, token width
+	Depth      int      `mapstructure:"depth"`       // L, number of blocks
+	Heads      int      `mapstructure:"heads"`       // attention heads; Dim % Heads == 0
+	FFNDim     int      `mapstructure:"ffn_dim"`     // hidden width of each block's MLP
+	Norm       NormPos  `mapstructure:"norm"`        // pre-LN or post-LN blocks
+	Pos        PosKind  `mapstructure:"pos"`         // positional embedding
+	HeadLayers int      `mapstructure:"head_layers"` // 1: Linear(D,D); 2: Linear(D,2D)-GELU-Linear(2D,D)
+	InitStd    float64  `mapstructure:"init_std"`    // std of the truncated-normal weight init
+	LNEps      float64  `mapstructure:"ln_eps"`      // epsilon of every LayerNorm
+}
+
+// Modalities holds one section per modality; only Model.Modality's is used.
+type Modalities struct {
+	Image  Image  `mapstructure:"image"`
+	Tokens Tokens `mapstructure:"tokens"`
+}
+
+// Image configures square images cut into non-overlapping square patches.
+type Image struct {
+	PatchSize int     `mapstructure:"patch_size"` // patch side in pixels
+	Size      int     `mapstructure:"size"`       // images are resized or checked to Size x Size pixels
+	Channels  int     `mapstructure:"channels"`   // 1 for grey, 3 for RGB
+	Mean      float64 `mapstructure:"mean"`       // pixel normalisation (x/255 - Mean) / Std
+	Std       float64 `mapstructure:"std"`
+}
+
+// Tokens configures sequences of integer token ids.
+type Tokens struct {
+	Vocab  int `mapstructure:"vocab"`   // number of distinct ids
+	SeqLen int `mapstructure:"seq_len"` // T, fixed sequence length
+}
+
+// Masking configures which of the student's tokens are masked.
+type Masking struct {
+	Kind        MaskKind `mapstructure:"kind"`
+	Ratio       float64  `mapstructure:"ratio"`         // masked fraction; count = floor(Ratio*T + 0.5)
+	MinPerBlock int      `mapstructure:"min_per_block"` // block: fewest tokens in one block
+	MaxPerBlock int      `mapstructure:"max_per_block"` // block: most tokens in one block, 0 = no limit
+	MinAspect   float64  `mapstructure:"min_aspect"`    // block: aspect ratio h/w drawn log-uniform in [MinAspect, MaxAspect]
+	MaxAspect   float64  `mapstructure:"max_aspect"`
+}
+
+// Teacher configures the EMA teacher and how its targets are built.
+type Teacher struct {
+	EMAStart       float64     `mapstructure:"ema_start"`        // decay at step 0
+	EMAEnd         float64     `mapstructure:"ema_end"`          // decay after EMAAnnealSteps
+	EMAAnnealSteps int         `mapstructure:"ema_anneal_steps"` // linear anneal length in optimiser steps
+	Scope          EMAScope    `mapstructure:"scope"`
+	TopK           int         `mapstructure:"top_k"`        // K, number of top blocks averaged
+	TargetLayer    TargetLayer `mapstructure:"target_layer"` // which output of each block
+	LayerNorm      TargetNorm  `mapstructure:"layer_norm"`   // applied to each of the K outputs
+	FinalNorm      TargetNorm  `mapstructure:"final_norm"`   // applied to their average
+}
+
+// Loss configures the regression loss between student head and targets.
+type Loss struct {
+	Beta      float64   `mapstructure:"beta"`  // smooth-L1 beta; 0 = squared error
+	Scale     float64   `mapstructure:"scale"` // reduction d2v only; 0 = 1/sqrt(D)
+	Reduction Reduction `mapstructure:"reduction"`
+}
+
+// Optim configures AdamW, the learning-rate schedule and gradient clipping.
+type Optim struct {
+	LR          float64  `mapstructure:"lr"`           // peak learning rate, reached after warmup
+	MinLR       float64  `mapstructure:"min_lr"`       // final learning rate of the cosine schedule
+	WarmupSteps int      `mapstructure:"warmup_steps"` // linear warmup from 0 to LR
+	Schedule    Schedule `mapstructure:"schedule"`
+	WeightDecay float64  `mapstructure:"weight_decay"` // decoupled; not applied to biases and 1-D params
+	Beta1       float64  `mapstructure:"beta1"`
+	Beta2       float64  `mapstructure:"beta2"`
+	Eps         float64  `mapstructure:"eps"`
+	Clip        float64  `mapstructure:"clip"` // global gradient-norm clip, 0 = off
+}
+
+// Data configures the training (and evaluation) data.
+type Data struct {
+	Source    DataSource `mapstructure:"source"`
+	Path      string     `mapstructure:"path"`       // idx: folder with the 4 MNIST files; folder: root of class subfolders
+	TestPath  string     `mapstructure:"test_path"`  // folder source: root of the test split; "" = none
+	BatchSize int        `mapstructure:"batch_size"` // examples per pretraining step
+	Limit     int        `mapstructure:"limit"`      // use only the first Limit training examples, 0 = all
+}
+
+// Run configures the run directory, length, logging, checkpoints and the
+// collapse guard.
+type Run struct {
+	Dir           string  `mapstructure:"dir"`             // parent of all run directories
+	Name          string  `mapstructure:"name"`            // run directory name; "" = a timestamp
+	Steps         int     `mapstructure:"steps"`           // optimiser steps
+	Seed          int64   `mapstructure:"seed"`            // init, masking and data order
+	LogEvery      int     `mapstructure:"log_every"`       // steps between metric lines
+	CkptEvery     int     `mapstructure:"ckpt_every"`      // steps between checkpoints
+	Keep          int     `mapstructure:"keep"`            // checkpoints kept; 0 = keep all
+	MinTargetVar  float64 `mapstructure:"min_target_var"`  // abort when target_var falls below, after VarCheckAfter
+	MinPredVar    float64 `mapstructure:"min_pred_var"`    // abort when pred_var falls below, after VarCheckAfter
+	VarCheckAfter int     `mapstructure:"var_check_after"` // first step of the collapse guard
+	Threads       int     `mapstructure:"threads"`         // CPU threads, 0 = all cores
+	Progress      bool    `mapstructure:"progress"`        // show a progress bar
+}
+
+// Finetune configures supervised fine-tuning of a pretrained encoder with a
+// linear classifier on the mean-pooled tokens.
+type Finetune struct {
+	Steps          int     `mapstructure:"steps"`
+	BatchSize      int     `mapstructure:"batch_size"`
+	LR             float64 `mapstructure:"lr"`
+	WeightDecay    float64 `mapstructure:"weight_decay"`
+	LayerDecay     float64 `mapstructure:"layer_decay"` // block l gets lr * LayerDecay^(depth-l); 1 = off
+	WarmupSteps    int     `mapstructure:"warmup_steps"`
+	LabelSmoothing float64 `mapstructure:"label_smoothing"`
+	Limit          int     `mapstructure:"limit"` // use only the first Limit training examples, 0 = all
+}
+
+// Default returns the configuration of `d2v pretrain` with no flags: a small
+// ViT on 28x28 MNIST (patch 4: 7x7 = 49 tokens of 16 pixels) that trains in
+// a few minutes on two CPU cores. Values follow the data2vec 1.0 vision
+// recipe (DATA2VEC.md §1.2), scaled down where noted.
+func Default() *Config {
+	return &Config{
+		Model: Model{
+			Modality: ModalityImage,
+			Dim:      64, Depth: 4, Heads: 4, FFNDim: 256,
+			Norm: NormPre, Pos: PosSincos,
+			HeadLayers: 1, // vision: one Linear(D,D) (fairseq issue #4199)
+			InitStd:    0.02,
+			LNEps:      1e-5,
+		},
+		Modalities: Modalities{
+			Image:  Image{PatchSize: 4, Size: 28, Channels: 1, Mean: 0.1307, Std: 0.3081}, // MNIST statistics
+			Tokens: Tokens{Vocab: 1000, SeqLen: 64},                                       // as ref_step.py
+		},
+		Masking: Masking{
+			// Paper: 60% in blocks of >= 16 of 196 patches; 4 of 49 keeps the same block/image ratio.
+			Kind: MaskBlock, Ratio: 0.6, MinPerBlock: 4, MaxPerBlock: 0,
+			MinAspect: 0.3, MaxAspect: 1 / 0.3,
+		},
+		Teacher: Teacher{
+			// The paper uses 0.9998 constant over 800 epochs; a 1500-step run needs a
+			// faster-moving teacher, so anneal from 0.999 as fairseq does for speech/text.
+			EMAStart: 0.999, EMAEnd: 0.9999, EMAAnnealSteps: 1000,
+			Scope:       ScopeAll,    // the official vision code EMAs the whole model
+			TopK:        3,           // paper K=6 of 12 blocks; here 3 of 4
+			TargetLayer: TargetBlock, // official vision code: end-of-block outputs
+			LayerNorm:   TargetNormLayer,
+			FinalNorm:   TargetNormLayer,
+		},
+		Loss: Loss{Beta: 2, Scale: 0, Reduction: ReductionMean}, // official vision code: mean smooth-L1, beta 2
+		Optim: Optim{
+			LR: 1e-3, MinLR: 1e-5, WarmupSteps: 100, Schedule: ScheduleCosine, WeightDecay: 0.05,
+			// torch AdamW betas of the reference step (shared/reference/ref_step.py)
+			Beta1: 0.9, Beta2: 0.98, Eps: 1e-6,
+			Clip: 3, // as the vision recipe
+		},
+		Data: Data{Source: SourceEmbedded, BatchSize: 64},
+		Run: Run{
+			Dir: "runs", Steps: 1500, Seed: 0, LogEvery: 10, CkptEvery: 250, Keep: 3,
+			// fairseq aborts below 0.1 / 0.01 after 5000 updates; a 64-wide model
+			// with 1500 steps gets ten times lower thresholds and an earlier check.
+			MinTargetVar: 0.01, MinPredVar: 0.001, VarCheckAfter: 500,
+			Threads: 0, Progress: true,
+		},
+		Finetune: Finetune{
+			Steps: 600, BatchSize: 64, LR: 1e-3, WeightDecay: 0.05,
+			LayerDecay: 0.75, WarmupSteps: 50, LabelSmoothing: 0.1, Limit: 0,
+		},
+	}
+}
+
+// NumTokens returns T, the number of tokens the encoder sees: (size /
+// patch_size)^2 for images, seq_len for tokens, 0 for an unknown modality.
+func (c *Config) NumTokens() int {
+	switch c.Model.Modality {
+	case ModalityImage:
+		im := c.Modalities.Image
+		if im.PatchSize <= 0 {
+			return 0
+		}
+		n := im.Size / im.PatchSize
+		return n * n
+	case ModalityTokens:
+		return c.Modalities.Tokens.SeqLen
+	}
+	return 0
+}
+
+// PatchDim returns the length of one flattened image patch,
+// patch_size^2 * channels, or 0 when the modality is not image.
+func (c *Config) PatchDim() int {
+	if c.Model.Modality != ModalityImage {
+		return 0
+	}
+	im := c.Modalities.Image
+	return im.PatchSize * im.PatchSize * im.Channels
+}
+
+// NumMasked returns the exact number of masked tokens per sample,
+// floor(ratio*T + 0.5), as the reference step computes it. Validate keeps it
+// in [1, T-1].
+func (c *Config) NumMasked() int {
+	return int(c.Masking.Ratio*float64(c.NumTokens()) + 0.5)
+}

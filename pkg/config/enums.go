@@ -1,0 +1,122 @@
+package config
+
+import (
+	"slices"
+	"strings"
+)
+
+// enum is implemented by every typed string enum in the Config tree.
+// Validate and the key docs use it to list the allowed values.
+type enum interface {
+	Valid() bool
+	Values() []string
+}
+
+// Modality selects the modality's local encoder and input format.
+type Modality string
+
+const (
+	ModalityImage  Modality = "image"  // images cut into patches (modalities.image)
+	ModalityTokens Modality = "tokens" // integer token ids (modalities.tokens); parity fixtures, text later
+)
+
+// NormPos places the LayerNorm in each Transformer block.
+type NormPos string
+
+const (
+	NormPre  NormPos = "pre"  // x + f(LN(x)), plus a final LN after the last block
+	NormPost NormPos = "post" // LN(x + f(x)), no final LN
+)
+
+// PosKind selects the positional embedding.
+type PosKind string
+
+const (
+	PosLearned PosKind = "learned" // trained (T, D) table
+	PosSincos  PosKind = "sincos"  // fixed sine-cosine table (2-D for images)
+)
+
+// MaskKind selects how the student's masked positions are drawn.
+type MaskKind string
+
+const (
+	MaskBlock  MaskKind = "block"  // BEiT blockwise: rectangles of patches with random aspect ratio
+	MaskRandom MaskKind = "random" // uniformly random positions
+)
+
+// EMAScope selects which teacher parameters follow the student by EMA.
+type EMAScope string
+
+const (
+	ScopeAll    EMAScope = "all"    // the whole model (official vision code)
+	ScopeBlocks EMAScope = "blocks" // only the Transformer blocks and final LN; embeddings are shared
+)
+
+// TargetLayer selects which per-block output the teacher targets average.
+type TargetLayer string
+
+const (
+	TargetBlock TargetLayer = "block" // end of block (official vision code, layer_results 'end')
+	TargetFFN   TargetLayer = "ffn"   // FFN output before the last residual (paper fn 5)
+)
+
+// TargetNorm is a parameter-free normalisation applied to teacher outputs.
+type TargetNorm string
+
+const (
+	TargetNormLayer    TargetNorm = "layer"    // layer norm over features, per token
+	TargetNormInstance TargetNorm = "instance" // instance norm over time, per sample and channel
+	TargetNormNone     TargetNorm = "none"     // no normalisation
+)
+
+// Reduction selects how the regression loss is reduced.
+type Reduction string
+
+const (
+	ReductionMean Reduction = "mean" // mean over masked tokens and features (official vision code)
+	ReductionD2V  Reduction = "d2v"  // sum over features x loss.scale, mean over masked tokens (fairseq)
+)
+
+// Schedule selects the learning-rate schedule after linear warmup.
+type Schedule string
+
+const (
+	ScheduleCosine   Schedule = "cosine"   // cosine decay from lr to min_lr
+	ScheduleConstant Schedule = "constant" // stay at lr
+)
+
+// DataSource selects where training images come from.
+type DataSource string
+
+const (
+	SourceEmbedded DataSource = "embedded" // the MNIST subset compiled into the binary
+	SourceIdx      DataSource = "idx"      // the four MNIST idx files in data.path
+	SourceFolder   DataSource = "folder"   // data.path/<class>/<image> files
+)
+
+// Values lists the allowed values, in documentation order.
+func (Modality) Values() []string    { return []string{"image", "tokens"} }
+func (NormPos) Values() []string     { return []string{"pre", "post"} }
+func (PosKind) Values() []string     { return []string{"learned", "sincos"} }
+func (MaskKind) Values() []string    { return []string{"block", "random"} }
+func (EMAScope) Values() []string    { return []string{"all", "blocks"} }
+func (TargetLayer) Values() []string { return []string{"block", "ffn"} }
+func (TargetNorm) Values() []string  { return []string{"layer", "instance", "none"} }
+func (Reduction) Values() []string   { return []string{"mean", "d2v"} }
+func (Schedule) Values() []string    { return []string{"cosine", "constant"} }
+func (DataSource) Values() []string  { return []string{"embedded", "idx", "folder"} }
+
+// Valid reports whether the value is one of Values().
+func (v Modality) Valid() bool    { return slices.Contains(v.Values(), string(v)) }
+func (v NormPos) Valid() bool     { return slices.Contains(v.Values(), string(v)) }
+func (v PosKind) Valid() bool     { return slices.Contains(v.Values(), string(v)) }
+func (v MaskKind) Valid() bool    { return slices.Contains(v.Values(), string(v)) }
+func (v EMAScope) Valid() bool    { return slices.Contains(v.Values(), string(v)) }
+func (v TargetLayer) Valid() bool { return slices.Contains(v.Values(), string(v)) }
+func (v TargetNorm) Valid() bool  { return slices.Contains(v.Values(), string(v)) }
+func (v Reduction) Valid() bool   { return slices.Contains(v.Values(), string(v)) }
+func (v Schedule) Valid() bool    { return slices.Contains(v.Values(), string(v)) }
+func (v DataSource) Valid() bool  { return slices.Contains(v.Values(), string(v)) }
+
+// allowed formats an enum's values for messages: "layer|instance|none".
+func allowed(e enum) string { return strings.Join(e.Values(), "|") }

@@ -1,0 +1,236 @@
+package config
+
+import (
+	"fmt"
+	"reflect"
+	"strings"
+	"sync"
+)
+
+// node is one key of the schema derived from Config by reflection: a section
+// (struct) with children, or a leaf (int, int64, float64, bool, string or a
+// string enum).
+type node struct {
+	name     string       // YAML key, from the mapstructure tag
+	key      string       // dotted path from the root, "" for the root
+	typ      reflect.Type // Go type of the field
+	index    []int        // field index path from Config, for FieldByIndex
+	children []*node      // nil for leaves
+}
+
+func (n *node) leaf() bool { return n.children == nil }
+
+func (n *node) child(name string) *node {
+	for _, c := range n.children {
+		if c.name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// schema returns the root of the key tree, built once.
+var schema = sync.OnceValue(func() *node {
+	root := &node{typ: reflect.TypeFor[Config]()}
+	build(root)
+	return root
+})
+
+func build(n *node) {
+	n.children = []*node{}
+	for i := range n.typ.NumField() {
+		f := n.typ.Field(i)
+		name := f.Tag.Get("mapstructure")
+		if name == "" {
+			panic(fmt.Sprintf("config: field %s.%s has no mapstructure tag", n.typ.Name(), f.Name))
+		}
+		c := &node{name: name, key: join(n.key, name), typ: f.Type, index: append(append([]int{}, n.index...), i)}
+		if f.Type.Kind() == reflect.Struct {
+			build(c)
+		}
+		n.children = append(n.children, c)
+	}
+}
+
+func join(prefix, name string) string {
+	if prefix == "" {
+		return name
+	}
+	return prefix + "." + name
+}
+
+// leaves returns every leaf in declaration order.
+func leaves() []*node {
+	var out []*node
+	var walk func(*node)
+	walk = func(n *node) {
+		if n.leaf() {
+			out = append(out, n)
+			return
+		}
+		for _, c := range n.children {
+			walk(c)
+		}
+	}
+	walk(schema())
+	return out
+}
+
+// lookup finds the node for a dotted key, or nil.
+func lookup(key string) *node {
+	n := schema()
+	for _, part := range strings.Split(key, ".") {
+		if n = n.child(part); n == nil {
+			return nil
+		}
+	}
+	return n
+}
+
+// Keys returns every dotted key (model.dim, teacher.layer_norm, ...) in the
+// order of the Config tree.
+func Keys() []string {
+	ls := leaves()
+	out := make([]string, len(ls))
+	for i, l := range ls {
+		out[i] = l.key
+	}
+	return out
+}
+
+// KeyDoc documents one key for the CLI help and the README reference.
+type KeyDoc struct {
+	Key     string // dotted key, e.g. "model.dim"
+	Type    string // "int", "float", "bool", "string" or the enum's values "pre|post"
+	Default string // the value in Default(), as YAML writes it
+	Help    string // one line: meaning, units, allowed values
+}
+
+// Docs documents every key, in the order of Keys.
+func Docs() []KeyDoc {
+	def := reflect.ValueOf(Default()).Elem()
+	var out []KeyDoc
+	for _, l := range leaves() {
+		v := def.FieldByIndex(l.index)
+		out = append(out, KeyDoc{Key: l.key, Type: typeName(l.typ), Default: scalar(v), Help: help[l.key]})
+	}
+	return out
+}
+
+// Doc returns Docs as a Markdown table (key, default, meaning) for the README.
+func Doc() string {
+	var b strings.Builder
+	b.WriteString("| key | default | meaning |\n|---|---|---|\n")
+	for _, d := range Docs() {
+		h := d.Help
+		if strings.Contains(d.Type, "|") {
+			h += " (" + d.Type + ")"
+		}
+		def := d.Default
+		if def == "" {
+			def = `""`
+		}
+		h = strings.ReplaceAll(h, "|", `\|`) // a bare | would end the table cell
+		fmt.Fprintf(&b, "| `%s` | `%s` | %s |\n", d.Key, def, h)
+	}
+	return b.String()
+}
+
+// typeName names a leaf's type for docs and messages.
+func typeName(t reflect.Type) string {
+	if e, ok := reflect.Zero(t).Interface().(enum); ok {
+		return allowed(e)
+	}
+	switch t.Kind() {
+	case reflect.Int, reflect.Int64:
+		return "int"
+	case reflect.Float64:
+		return "float"
+	case reflect.Bool:
+		return "bool"
+	case reflect.String:
+		return "string"
+	}
+	panic("config: unsupported field type " + t.String())
+}
+
+// help is the one-line description of every key. Keep it in step with the
+// Config tree: TestEveryKeyHasHelp fails on a missing or stale entry.
+var help = map[string]string{
+	"model.modality":    "input modality: image patches, or token ids (parity fixtures, text later)",
+	"model.dim":         "token width D",
+	"model.depth":       "number of Transformer blocks L",
+	"model.heads":       "attention heads; must divide model.dim",
+	"model.ffn_dim":     "hidden width of each block's MLP",
+	"model.norm":        "LayerNorm placement: pre-LN blocks plus a final LN, or post-LN blocks",
+	"model.pos":         "positional embedding: learned table or fixed sine-cosine",
+	"model.head_layers": "student regression head: 1 = Linear(D,D), 2 = Linear(D,2D)-GELU-Linear(2D,D)",
+	"model.init_std":    "std of the truncated-normal weight init",
+	"model.ln_eps":      "epsilon of every LayerNorm",
+
+	"modalities.image.patch_size": "patch side in pixels; must divide modalities.image.size",
+	"modalities.image.size":       "images are resized or checked to size x size pixels",
+	"modalities.image.channels":   "colour channels: 1 grey, 3 RGB",
+	"modalities.image.mean":       "pixel mean for normalisation (pixels scaled to [0,1])",
+	"modalities.image.std":        "pixel std for normalisation",
+	"modalities.tokens.vocab":     "number of distinct token ids",
+	"modalities.tokens.seq_len":   "tokens per sequence T",
+
+	"masking.kind":          "mask shape: BEiT blocks or uniformly random positions",
+	"masking.ratio":         "masked fraction; exactly floor(ratio*T+0.5) tokens per sample",
+	"masking.min_per_block": "block masking: fewest tokens in one block",
+	"masking.max_per_block": "block masking: most tokens in one block, 0 = no limit",
+	"masking.min_aspect":    "block masking: smallest block aspect ratio (log-uniform)",
+	"masking.max_aspect":    "block masking: largest block aspect ratio (log-uniform)",
+
+	"teacher.ema_start":        "EMA decay at step 0",
+	"teacher.ema_end":          "EMA decay after teacher.ema_anneal_steps; 1 freezes the teacher",
+	"teacher.ema_anneal_steps": "steps of linear annealing from ema_start to ema_end",
+	"teacher.scope":            "EMA-updated teacher parameters: the whole model, or only the blocks",
+	"teacher.top_k":            "number of top blocks whose outputs are averaged into targets",
+	"teacher.target_layer":     "per-block output used for targets: end of block, or FFN before the residual",
+	"teacher.layer_norm":       "parameter-free norm of each of the top-k outputs",
+	"teacher.final_norm":       "parameter-free norm of their average",
+
+	"loss.beta":      "smooth-L1 beta; 0 = squared error",
+	"loss.scale":     "loss scale for reduction d2v; 0 = 1/sqrt(D)",
+	"loss.reduction": "mean over tokens and features, or d2v: feature sum x scale, mean over tokens",
+
+	"optim.lr":           "peak learning rate, reached after warmup",
+	"optim.min_lr":       "final learning rate of the cosine schedule",
+	"optim.warmup_steps": "steps of linear warmup from 0 to lr",
+	"optim.schedule":     "learning-rate schedule after warmup",
+	"optim.weight_decay": "AdamW decoupled weight decay; biases and 1-D params are exempt",
+	"optim.beta1":        "AdamW beta1",
+	"optim.beta2":        "AdamW beta2",
+	"optim.eps":          "AdamW epsilon",
+	"optim.clip":         "global gradient-norm clip, 0 = off",
+
+	"data.source":     "training data: embedded MNIST subset, MNIST idx files, or class folders",
+	"data.path":       "idx: folder with the 4 MNIST files; folder: root of class subfolders",
+	"data.test_path":  "folder source: root of the test split's class subfolders; \"\" = none",
+	"data.batch_size": "examples per pretraining step",
+	"data.limit":      "use only the first N training examples, 0 = all",
+
+	"run.dir":             "parent folder of run directories",
+	"run.name":            "run directory name; \"\" = a timestamp",
+	"run.steps":           "pretraining optimiser steps",
+	"run.seed":            "seed for init, masking and data order",
+	"run.log_every":       "steps between metric lines",
+	"run.ckpt_every":      "steps between checkpoints",
+	"run.keep":            "most recent checkpoints kept, 0 = all",
+	"run.min_target_var":  "collapse guard: abort if target_var falls below this",
+	"run.min_pred_var":    "collapse guard: abort if pred_var falls below this",
+	"run.var_check_after": "collapse guard: first step at which it is checked",
+	"run.threads":         "CPU threads, 0 = all cores",
+	"run.progress":        "show a progress bar",
+
+	"finetune.steps":           "fine-tuning optimiser steps",
+	"finetune.batch_size":      "examples per fine-tuning step",
+	"finetune.lr":              "peak fine-tuning learning rate",
+	"finetune.weight_decay":    "AdamW decoupled weight decay",
+	"finetune.layer_decay":     "block l's lr is lr * layer_decay^(depth-l); 1 = off",
+	"finetune.warmup_steps":    "steps of linear warmup from 0 to lr",
+	"finetune.label_smoothing": "cross-entropy label smoothing",
+	"finetune.limit":           "use only the first N labelled training examples, 0 = all",
+}

@@ -1,0 +1,171 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+)
+
+// Validate checks ranges and combinations of values. It reports every
+// problem, one per line, each as "<dotted.key>: must be ..., got ...".
+// Only the section of the selected modality is checked.
+func (c *Config) Validate() error {
+	var v checker
+	m := c.Model
+	v.enum("model.modality", m.Modality)
+	v.check(m.Dim > 0, "model.dim", "> 0", m.Dim)
+	v.check(m.Heads > 0, "model.heads", "> 0", m.Heads)
+	if m.Dim > 0 && m.Heads > 0 {
+		v.check(m.Dim%m.Heads == 0, "model.dim", fmt.Sprintf("divisible by model.heads (%d)", m.Heads), m.Dim)
+	}
+	v.check(m.Depth >= 1, "model.depth", ">= 1", m.Depth)
+	v.check(m.FFNDim > 0, "model.ffn_dim", "> 0", m.FFNDim)
+	v.enum("model.norm", m.Norm)
+	v.enum("model.pos", m.Pos)
+	v.check(m.HeadLayers == 1 || m.HeadLayers == 2, "model.head_layers", "1 or 2", m.HeadLayers)
+	v.check(m.InitStd > 0, "model.init_std", "> 0", m.InitStd)
+	v.check(m.LNEps > 0, "model.ln_eps", "> 0", m.LNEps)
+
+	tokensOK := true // whether NumTokens is meaningful, for the masking checks
+	switch m.Modality {
+	case ModalityImage:
+		im := c.Modalities.Image
+		tokensOK = im.PatchSize >= 1 && im.Size >= 1
+		v.check(im.PatchSize >= 1, "modalities.image.patch_size", ">= 1", im.PatchSize)
+		v.check(im.Size >= 1, "modalities.image.size", ">= 1", im.Size)
+		if tokensOK && im.Size%im.PatchSize != 0 {
+			tokensOK = false
+			v.check(false, "modalities.image.size", fmt.Sprintf("a multiple of modalities.image.patch_size (%d)", im.PatchSize), im.Size)
+		}
+		v.check(im.Channels >= 1, "modalities.image.channels", ">= 1", im.Channels)
+		v.check(!math.IsNaN(im.Mean) && !math.IsInf(im.Mean, 0), "modalities.image.mean", "finite", im.Mean)
+		v.check(im.Std > 0 && !math.IsInf(im.Std, 0), "modalities.image.std", "> 0 and finite", im.Std)
+	case ModalityTokens:
+		tk := c.Modalities.Tokens
+		tokensOK = tk.SeqLen >= 2
+		v.check(tk.Vocab >= 1, "modalities.tokens.vocab", ">= 1", tk.Vocab)
+		v.check(tk.SeqLen >= 2, "modalities.tokens.seq_len", ">= 2", tk.SeqLen)
+	default:
+		tokensOK = false
+	}
+
+	c.validateMasking(&v, tokensOK)
+	c.validateTraining(&v)
+	return v.err()
+}
+
+func (c *Config) validateMasking(v *checker, tokensOK bool) {
+	mk := c.Masking
+	v.enum("masking.kind", mk.Kind)
+	ratioOK := mk.Ratio > 0 && mk.Ratio < 1
+	v.check(ratioOK, "masking.ratio", "in (0,1)", mk.Ratio)
+	if ratioOK && tokensOK {
+		t, n := c.NumTokens(), c.NumMasked()
+		v.check(n >= 1 && n <= t-1, "masking.ratio",
+			fmt.Sprintf("such that floor(ratio*T+0.5) is in [1,%d] for T=%d tokens (it is %d)", t-1, t, n), mk.Ratio)
+		if mk.Kind == MaskBlock {
+			v.check(mk.MinPerBlock <= n, "masking.min_per_block",
+				fmt.Sprintf("<= the masked count floor(ratio*T+0.5) = %d", n), mk.MinPerBlock)
+		}
+	}
+	v.check(mk.MinPerBlock >= 1, "masking.min_per_block", ">= 1", mk.MinPerBlock)
+	v.check(mk.MaxPerBlock == 0 || mk.MaxPerBlock >= mk.MinPerBlock, "masking.max_per_block",
+		fmt.Sprintf("0 (no limit) or >= masking.min_per_block (%d)", mk.MinPerBlock), mk.MaxPerBlock)
+	v.check(mk.MinAspect > 0, "masking.min_aspect", "> 0", mk.MinAspect)
+	v.check(mk.MaxAspect >= mk.MinAspect && !math.IsInf(mk.MaxAspect, 0), "masking.max_aspect",
+		fmt.Sprintf(">= masking.min_aspect (%s) and finite", num(mk.MinAspect)), mk.MaxAspect)
+
+	t := c.Teacher
+	v.check(t.EMAStart >= 0 && t.EMAStart <= 1, "teacher.ema_start", "in [0,1]", t.EMAStart)
+	v.check(t.EMAEnd >= t.EMAStart && t.EMAEnd <= 1, "teacher.ema_end",
+		fmt.Sprintf("in [teacher.ema_start, 1] = [%s,1]", num(t.EMAStart)), t.EMAEnd)
+	v.check(t.EMAAnnealSteps >= 0, "teacher.ema_anneal_steps", ">= 0", t.EMAAnnealSteps)
+	v.enum("teacher.scope", t.Scope)
+	v.check(t.TopK >= 1 && t.TopK <= c.Model.Depth, "teacher.top_k",
+		fmt.Sprintf("in [1, model.depth] = [1,%d]", c.Model.Depth), t.TopK)
+	v.enum("teacher.target_layer", t.TargetLayer)
+	v.enum("teacher.layer_norm", t.LayerNorm)
+	v.enum("teacher.final_norm", t.FinalNorm)
+
+	l := c.Loss
+	v.check(l.Beta >= 0 && !math.IsInf(l.Beta, 0), "loss.beta", ">= 0 (0 = squared error)", l.Beta)
+	v.check(l.Scale >= 0 && !math.IsInf(l.Scale, 0), "loss.scale", ">= 0 (0 = 1/sqrt(D))", l.Scale)
+	v.enum("loss.reduction", l.Reduction)
+}
+
+func (c *Config) validateTraining(v *checker) {
+	o := c.Optim
+	v.check(o.LR > 0 && !math.IsInf(o.LR, 0), "optim.lr", "> 0", o.LR)
+	v.check(o.MinLR >= 0 && o.MinLR <= o.LR, "optim.min_lr", fmt.Sprintf("in [0, optim.lr] = [0,%s]", num(o.LR)), o.MinLR)
+	v.check(o.WarmupSteps >= 0, "optim.warmup_steps", ">= 0", o.WarmupSteps)
+	v.enum("optim.schedule", o.Schedule)
+	v.check(o.WeightDecay >= 0, "optim.weight_decay", ">= 0", o.WeightDecay)
+	v.check(o.Beta1 >= 0 && o.Beta1 < 1, "optim.beta1", "in [0,1)", o.Beta1)
+	v.check(o.Beta2 >= 0 && o.Beta2 < 1, "optim.beta2", "in [0,1)", o.Beta2)
+	v.check(o.Eps > 0, "optim.eps", "> 0", o.Eps)
+	v.check(o.Clip >= 0, "optim.clip", ">= 0 (0 = off)", o.Clip)
+
+	d := c.Data
+	v.enum("data.source", d.Source)
+	if d.Source == SourceIdx || d.Source == SourceFolder {
+		v.check(d.Path != "", "data.path", fmt.Sprintf("set when data.source is %s", d.Source), d.Path)
+	}
+	v.check(d.BatchSize >= 1, "data.batch_size", ">= 1", d.BatchSize)
+	v.check(d.Limit == 0 || d.Limit >= d.BatchSize, "data.limit",
+		fmt.Sprintf("0 (all) or >= data.batch_size (%d)", d.BatchSize), d.Limit)
+
+	r := c.Run
+	v.check(r.Dir != "", "run.dir", "set", r.Dir)
+	v.check(!strings.ContainsAny(r.Name, `/\`), "run.name", "a name without / or \\", r.Name)
+	v.check(r.Steps >= 1, "run.steps", ">= 1", r.Steps)
+	v.check(r.LogEvery >= 1, "run.log_every", ">= 1", r.LogEvery)
+	v.check(r.CkptEvery >= 1, "run.ckpt_every", ">= 1", r.CkptEvery)
+	v.check(r.Keep >= 0, "run.keep", ">= 0 (0 = all)", r.Keep)
+	v.check(r.MinTargetVar >= 0, "run.min_target_var", ">= 0", r.MinTargetVar)
+	v.check(r.MinPredVar >= 0, "run.min_pred_var", ">= 0", r.MinPredVar)
+	v.check(r.VarCheckAfter >= 0, "run.var_check_after", ">= 0", r.VarCheckAfter)
+	v.check(r.Threads >= 0, "run.threads", ">= 0 (0 = all cores)", r.Threads)
+
+	f := c.Finetune
+	v.check(f.Steps >= 1, "finetune.steps", ">= 1", f.Steps)
+	v.check(f.BatchSize >= 1, "finetune.batch_size", ">= 1", f.BatchSize)
+	v.check(f.LR > 0 && !math.IsInf(f.LR, 0), "finetune.lr", "> 0", f.LR)
+	v.check(f.WeightDecay >= 0, "finetune.weight_decay", ">= 0", f.WeightDecay)
+	v.check(f.LayerDecay > 0 && f.LayerDecay <= 1, "finetune.layer_decay", "in (0,1] (1 = off)", f.LayerDecay)
+	v.check(f.WarmupSteps >= 0, "finetune.warmup_steps", ">= 0", f.WarmupSteps)
+	v.check(f.LabelSmoothing >= 0 && f.LabelSmoothing < 1, "finetune.label_smoothing", "in [0,1)", f.LabelSmoothing)
+	v.check(f.Limit == 0 || f.Limit >= f.BatchSize, "finetune.limit",
+		fmt.Sprintf("0 (all) or >= finetune.batch_size (%d)", f.BatchSize), f.Limit)
+}
+
+// checker collects validation failures. Conditions are written so that NaN
+// fails them (NaN compares false).
+type checker struct{ errs []error }
+
+func (v *checker) check(ok bool, key, want string, got any) {
+	if !ok {
+		v.errs = append(v.errs, fmt.Errorf("%s: must be %s, got %s", key, want, value(got)))
+	}
+}
+
+func (v *checker) enum(key string, e enum) {
+	if !e.Valid() {
+		v.errs = append(v.errs, fmt.Errorf("%s: must be one of %s, got %q", key, allowed(e), fmt.Sprint(e)))
+	}
+}
+
+func (v *checker) err() error { return errors.Join(v.errs...) }
+
+func value(got any) string {
+	switch x := got.(type) {
+	case float64:
+		return num(x)
+	case string:
+		return strconv.Quote(x)
+	}
+	return fmt.Sprint(got)
+}
+
+func num(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
