@@ -23,27 +23,42 @@ var wrapWriter = func(w io.Writer) io.Writer { return w }
 // Tensors are validated first (dtype, dims, data length, unique non-empty
 // names); names are sorted in the header, so the same input always gives a
 // byte-identical file. A nil or empty meta writes no "__metadata__".
-func Write(path string, tensors []Tensor, meta map[string]string) (err error) {
+func Write(path string, tensors []Tensor, meta map[string]string) error {
 	header, sorted, err := encodeHeader(tensors, meta)
 	if err != nil {
 		return fmt.Errorf("checkpoint: %s: %v", path, err)
 	}
+	if err := atomicWrite(path, func(w io.Writer) error { return writeBody(wrapWriter(w), header, sorted) }); err != nil {
+		return fmt.Errorf("checkpoint: write %s: %w", path, err)
+	}
+	return nil
+}
+
+// WriteFileAtomic writes b to path the same way as Write: temp file, fsync,
+// rename, directory fsync; an existing file survives any failure.
+func WriteFileAtomic(path string, b []byte) error {
+	if err := atomicWrite(path, func(w io.Writer) error { _, err := wrapWriter(w).Write(b); return err }); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+func atomicWrite(path string, body func(io.Writer) error) (err error) {
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
 	}
 	tmp, err := os.CreateTemp(dir, ".tmp-"+base+"-*")
 	if err != nil {
-		return fmt.Errorf("checkpoint: write %s: %w", path, err)
+		return err
 	}
 	defer func() {
 		if err != nil {
 			_ = tmp.Close() // may already be closed; the first error is the one to report
 			_ = os.Remove(tmp.Name())
-			err = fmt.Errorf("checkpoint: write %s: %w", path, err)
 		}
 	}()
-	if err := writeBody(wrapWriter(tmp), header, sorted); err != nil {
+	if err := body(tmp); err != nil {
 		return err
 	}
 	// CreateTemp makes the file 0600; checkpoints are meant to be shared.

@@ -15,7 +15,8 @@ import (
 type AdamW struct {
 	Beta1, Beta2, Eps, WD float64
 	Decay                 func(name string) bool
-	T                     int64 // optimiser steps taken
+	LRScale               func(name string) float64 // per-parameter lr factor (layer decay); nil = 1
+	T                     int64                     // optimiser steps taken
 	M, V                  map[string][]float64
 }
 
@@ -37,15 +38,19 @@ func (o *AdamW) Step(p *model.Params, names []string, grads []any, lr, coef floa
 			m, v = make([]float64, n), make([]float64, n)
 			o.M[name], o.V[name] = m, v
 		}
+		plr := lr
+		if o.LRScale != nil {
+			plr *= o.LRScale(name)
+		}
 		shrink := 1.0
 		if o.Decay(name) {
-			shrink = 1 - lr*o.WD
+			shrink = 1 - plr*o.WD
 		}
 		switch w := p.Get(name).Data().(type) {
 		case []float32:
-			adamw(w, grads[i].([]float32), m, v, o, lr, coef, shrink, bc1, bc2)
+			adamw(w, grads[i].([]float32), m, v, o, plr, coef, shrink, bc1, bc2)
 		case []float64:
-			adamw(w, grads[i].([]float64), m, v, o, lr, coef, shrink, bc1, bc2)
+			adamw(w, grads[i].([]float64), m, v, o, plr, coef, shrink, bc1, bc2)
 		}
 	}
 }

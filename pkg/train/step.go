@@ -105,9 +105,8 @@ func New(s Setup) (*D2V, error) {
 // Init draws the student and head from seed and copies the student into the
 // teacher (fairseq: the teacher starts as a deep copy, not a random net).
 func (d *D2V) Init(seed uint64) {
-	r := rand.New(rand.NewPCG(seed, 0x64327632))
-	d.embedding().Init(d.Student, "student", r)
-	model.Encoder{Spec: d.Spec}.Init(d.Student, "student", r)
+	InitEncoder(d.Student, d.Setup, seed)
+	r := rand.New(rand.NewPCG(seed, 0x68656164)) // the head has its own stream
 	model.Head{Spec: d.Spec}.Init(d.Student, r)
 	teacher.Update(d.Teacher, d.Student, d.pairs, 0)
 }
@@ -227,7 +226,7 @@ func fill(t *tensor.Dense, src any) error {
 	return nil
 }
 
-func data(v G.Value) any {
+func valueData(v G.Value) any {
 	switch x := v.(type) {
 	case *G.F32:
 		return []float32{float32(*x)}
@@ -260,17 +259,17 @@ func (d *D2V) Targets(x any, mask []bool) (any, error) {
 		return nil, fmt.Errorf("teacher forward: %w", err)
 	}
 	B, T, D := d.Batch, d.Mod.NumTokens(), d.Spec.Dim
-	switch data(d.tc.layers[0]).(type) {
+	switch valueData(d.tc.layers[0]).(type) {
 	case []float32:
 		ls := make([][]float32, len(d.tc.layers))
 		for i, v := range d.tc.layers {
-			ls[i] = data(v).([]float32)
+			ls[i] = valueData(v).([]float32)
 		}
 		return teacher.Targets(ls, B, T, D, d.Target, mask), nil
 	default:
 		ls := make([][]float64, len(d.tc.layers))
 		for i, v := range d.tc.layers {
-			ls[i] = data(v).([]float64)
+			ls[i] = valueData(v).([]float64)
 		}
 		return teacher.Targets(ls, B, T, D, d.Target, mask), nil
 	}
@@ -303,9 +302,9 @@ func (d *D2V) StudentPass(x any, mask []bool, targets any) (*Output, error) {
 	if err := d.st.vm.RunAll(); err != nil {
 		return nil, fmt.Errorf("student forward/backward: %w", err)
 	}
-	out := &Output{Loss: scalar(d.st.loss), Pred: data(d.st.pred), Targets: targets, Grads: make([]any, len(d.Names))}
+	out := &Output{Loss: scalar(d.st.loss), Pred: valueData(d.st.pred), Targets: targets, Grads: make([]any, len(d.Names))}
 	for i, g := range d.st.grads {
-		out.Grads[i] = data(g)
+		out.Grads[i] = valueData(g)
 	}
 	return out, nil
 }

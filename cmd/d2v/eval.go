@@ -1,0 +1,114 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/d2v/d2v/pkg/checkpoint"
+	"github.com/d2v/d2v/pkg/config"
+	"github.com/d2v/d2v/pkg/train"
+)
+
+type evalOptions struct {
+	cfg        configFlags
+	checkpoint string
+	data       string
+	out        string
+	random     bool
+	k          int
+}
+
+func newEvalCmd(runF func(*evalOptions, *cobra.Command) error) *cobra.Command {
+	o := &evalOptions{}
+	c := &cobra.Command{
+		Use:   "eval",
+		Short: "linear-probe and k-NN accuracy of frozen mean-pooled features",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if runF != nil {
+				return runF(o, cmd)
+			}
+			return evalRun(o, cmd)
+		},
+	}
+	o.cfg.bind(c)
+	c.Flags().StringVar(&o.checkpoint, "checkpoint", "", "checkpoint file, or a run folder (its latest checkpoint)")
+	c.Flags().StringVar(&o.data, "data", "", "folder with the four MNIST/Fashion-MNIST IDX files (default: the checkpoint's data)")
+	c.Flags().StringVar(&o.out, "out", "", "folder for eval.json and pictures (default: next to the checkpoint)")
+	c.Flags().BoolVar(&o.random, "random-init", false, "evaluate a randomly initialised encoder of the configured shape (baseline)")
+	c.Flags().IntVar(&o.k, "k", 20, "neighbours for k-NN")
+	return c
+}
+
+// weightsConfig resolves --checkpoint/--random-init into weights and a config.
+func weightsConfig(cf *configFlags, ckpt string, random bool, data string) (*config.Config, train.Weights, string, error) {
+	var extra []string
+	if data != "" {
+		extra = append(extra, "data.source=idx", "data.path="+data)
+	}
+	if random == (ckpt != "") {
+		return nil, train.Weights{}, "", usageError{fmt.Errorf("give exactly one of --checkpoint or --random-init")}
+	}
+	if random {
+		cfg, err := cf.load(extra...)
+		if err != nil {
+			return nil, train.Weights{}, "", err
+		}
+		return cfg, train.Weights{Seed: uint64(cfg.Run.Seed)}, filepath.Join(cfg.Run.Dir, "random-init"), nil
+	}
+	if st, err := os.Stat(ckpt); err == nil && st.IsDir() {
+		if ckpt, err = checkpoint.Latest(ckpt); err != nil {
+			return nil, train.Weights{}, "", usageError{err}
+		}
+	}
+	_, saved, err := train.Open(ckpt)
+	if err != nil {
+		return nil, train.Weights{}, "", usageError{err}
+	}
+	y, _ := saved.YAML()
+	tmp, err := os.CreateTemp("", "d2v-ckpt-*.yaml")
+	if err != nil {
+		return nil, train.Weights{}, "", err
+	}
+	defer os.Remove(tmp.Name())
+	tmp.Write(y)
+	tmp.Close()
+	if cf.path != "" { // a config file adds eval/finetune settings on top of the checkpoint's
+		return nil, train.Weights{}, "", usageError{fmt.Errorf("--config with --checkpoint: the architecture comes from the checkpoint; use --set for other keys")}
+	}
+	cfg, err := config.Load(tmp.Name(), append(extra, cf.sets...))
+	if err != nil {
+		return nil, train.Weights{}, "", usageError{err}
+	}
+	if !sameArch(saved, cfg) {
+		return nil, train.Weights{}, "", usageError{fmt.Errorf("--set cannot change model or modalities keys of checkpoint %s", ckpt)}
+	}
+	out := strings.TrimSuffix(ckpt, ".safetensors") + "-eval"
+	return cfg, train.Weights{Checkpoint: ckpt}, out, nil
+}
+
+func sameArch(a, b *config.Config) bool { return a.Model == b.Model && a.Modalities == b.Modalities }
+
+func evalRun(o *evalOptions, cmd *cobra.Command) error {
+	cfg, w, out, err := weightsConfig(&o.cfg, o.checkpoint, o.random, o.data)
+	if err != nil {
+		return err
+	}
+	if o.out != "" {
+		out = o.out
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	rep, err := train.Evaluate(cfg, w, out, o.k, cmd.ErrOrStderr())
+	if err != nil {
+		return err
+	}
+	fmt.Fprint(cmd.OutOrStdout(), rep.Table())
+	fmt.Fprintf(cmd.OutOrStdout(), "wrote %s\n", filepath.Join(out, "eval.json"))
+	return nil
+}

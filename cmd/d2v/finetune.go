@@ -1,0 +1,61 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/d2v/d2v/pkg/train"
+)
+
+type finetuneOptions struct {
+	cfg        configFlags
+	checkpoint string
+	data       string
+	out        string
+	random     bool
+}
+
+func newFinetuneCmd(runF func(*finetuneOptions, *cobra.Command) error) *cobra.Command {
+	o := &finetuneOptions{}
+	c := &cobra.Command{
+		Use:   "finetune",
+		Short: "fine-tune all weights with a LayerNorm+Linear head on mean-pooled features",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if runF != nil {
+				return runF(o, cmd)
+			}
+			return finetuneRun(o, cmd)
+		},
+	}
+	o.cfg.bind(c)
+	c.Flags().StringVar(&o.checkpoint, "checkpoint", "", "pretraining checkpoint file, or a run folder (its latest checkpoint)")
+	c.Flags().StringVar(&o.data, "data", "", "folder with the four MNIST/Fashion-MNIST IDX files (default: the checkpoint's data)")
+	c.Flags().StringVar(&o.out, "out", "", "output folder (default: next to the checkpoint)")
+	c.Flags().BoolVar(&o.random, "random-init", false, "fine-tune a randomly initialised encoder (baseline)")
+	return c
+}
+
+func finetuneRun(o *finetuneOptions, cmd *cobra.Command) error {
+	cfg, w, out, err := weightsConfig(&o.cfg, o.checkpoint, o.random, o.data)
+	if err != nil {
+		return err
+	}
+	out = strings.TrimSuffix(out, "-eval") + "-finetune"
+	if o.out != "" {
+		out = o.out
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	rep, err := train.Finetune(cmd.Context(), cfg, w, out, cmd.ErrOrStderr())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "weights        %s\nsteps          %d (%.0f s)\ntest accuracy  %.2f%% (%d images)\ncheckpoint     %s\n",
+		rep.Weights, rep.Steps, rep.Seconds, 100*rep.Accuracy, rep.TestN, rep.Checkpoint)
+	return nil
+}

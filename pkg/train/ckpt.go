@@ -1,0 +1,130 @@
+package train
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"gorgonia.org/tensor"
+
+	"github.com/d2v/d2v/pkg/checkpoint"
+	"github.com/d2v/d2v/pkg/config"
+	"github.com/d2v/d2v/pkg/model"
+)
+
+// FormatVersion is written into every checkpoint's metadata.
+const FormatVersion = "1"
+
+func f32Tensor(name string, t *tensor.Dense) checkpoint.Tensor {
+	return checkpoint.F32(name, []int(t.Shape()), t.Data().([]float32))
+}
+
+func f64Tensor(name string, shape []int, v []float64) checkpoint.Tensor {
+	b := make([]byte, 8*len(v))
+	for i, x := range v {
+		putF64(b[8*i:], x)
+	}
+	return checkpoint.Tensor{Name: name, DType: checkpoint.DTypeF64, Shape: shape, Data: b}
+}
+
+// Save writes the full training state at `step` completed updates:
+// student, head and teacher weights (F32), AdamW moments (F64, exact resume),
+// and metadata holding the resolved config, the step and the optimiser step.
+func Save(path string, cfg *config.Config, d *D2V, opt *AdamW, step int64) error {
+	var ts []checkpoint.Tensor
+	for _, p := range []*model.Params{d.Student, d.Teacher} {
+		for _, n := range p.Names() {
+			ts = append(ts, f32Tensor(n, p.Get(n)))
+		}
+	}
+	for _, n := range d.Names {
+		if m := opt.M[n]; m != nil {
+			sh := []int(d.Student.Get(n).Shape())
+			ts = append(ts, f64Tensor("optim.m."+n, sh, m), f64Tensor("optim.v."+n, sh, opt.V[n]))
+		}
+	}
+	y, err := cfg.YAML()
+	if err != nil {
+		return err
+	}
+	meta := map[string]string{
+		"format_version": FormatVersion, "kind": "pretrain", "config": string(y),
+		"step": strconv.FormatInt(step, 10), "optim_t": strconv.FormatInt(opt.T, 10),
+		"rng": "masks and batches are pure functions of (run.seed, step, sample); nothing else to restore",
+	}
+	return checkpoint.Write(path, ts, meta)
+}
+
+// Open reads a checkpoint and its config.
+func Open(path string) (*checkpoint.File, *config.Config, error) {
+	f, err := checkpoint.Read(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	y, ok := f.Meta["config"]
+	if !ok {
+		return nil, nil, fmt.Errorf("checkpoint: %s: metadata has no config (not a d2v checkpoint?)", path)
+	}
+	cfg, err := config.FromYAML([]byte(y))
+	if err != nil {
+		return nil, nil, fmt.Errorf("checkpoint: %s: config: %w", path, err)
+	}
+	return f, cfg, nil
+}
+
+// LoadParams fills every tensor of p from f, checking names and shapes.
+func LoadParams(f *checkpoint.File, path string, p *model.Params) error {
+	want := map[string][]int{}
+	for _, n := range p.Names() {
+		want[n] = []int(p.Get(n).Shape())
+	}
+	if err := checkpoint.Check(want, f, path); err != nil {
+		return err
+	}
+	for _, n := range p.Names() {
+		v, err := f.Tensors[n].Float64s()
+		if err != nil {
+			return fmt.Errorf("checkpoint: %s: %q: %w", path, n, err)
+		}
+		if err := p.Set(n, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Restore loads weights and optimiser state; it returns the completed step.
+func Restore(f *checkpoint.File, path string, d *D2V, opt *AdamW) (int64, error) {
+	for _, p := range []*model.Params{d.Student, d.Teacher} {
+		if err := LoadParams(f, path, p); err != nil {
+			return 0, err
+		}
+	}
+	step, err := strconv.ParseInt(f.Meta["step"], 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("checkpoint: %s: bad step %q", path, f.Meta["step"])
+	}
+	if opt.T, err = strconv.ParseInt(f.Meta["optim_t"], 10, 64); err != nil {
+		return 0, fmt.Errorf("checkpoint: %s: bad optim_t %q", path, f.Meta["optim_t"])
+	}
+	for name, t := range f.Tensors {
+		rest, ok := strings.CutPrefix(name, "optim.")
+		if !ok {
+			continue
+		}
+		which, pname, _ := strings.Cut(rest, ".")
+		if d.Student.Get(pname) == nil || t.Numel() != d.Student.Get(pname).Shape().TotalSize() {
+			return 0, fmt.Errorf("checkpoint: %s: %q does not match a parameter of this model", path, name)
+		}
+		v, err := t.Float64s()
+		if err != nil {
+			return 0, fmt.Errorf("checkpoint: %s: %q: %w", path, name, err)
+		}
+		if which == "m" {
+			opt.M[pname] = v
+		} else {
+			opt.V[pname] = v
+		}
+	}
+	return step, nil
+}

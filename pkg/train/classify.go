@@ -1,0 +1,166 @@
+package train
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"github.com/d2v/d2v/pkg/model"
+	"github.com/d2v/d2v/pkg/ops"
+)
+
+// Encoder is the student encoder used downstream: unmasked input ->
+// mean-pooled features (B, D), optionally followed by the classification head
+// cls.norm (LayerNorm) + cls.fc (Linear) and a softmax cross-entropy loss.
+type Encoder struct {
+	Setup   Setup
+	Params  *model.Params // student.* (+ cls.* when Classes > 0)
+	Names   []string      // trainable names, in order
+	Classes int
+	batch   int
+	vm      G.VM
+	x, y    *tensor.Dense
+	feats   G.Value
+	logits  G.Value
+	loss    G.Value
+	grads   []G.Value
+}
+
+// EncoderParams declares the student encoder's parameters and, for
+// classes > 0, the classification head (LN gain 1, zero weights).
+func EncoderParams(s Setup, classes int) *model.Params {
+	p := model.NewParams(s.Dtype)
+	model.Embedding{Mod: s.Mod, Spec: s.Spec}.Declare(p, "student")
+	model.Encoder{Spec: s.Spec}.Declare(p, "student")
+	if classes > 0 {
+		p.Add("cls.norm.g", s.Spec.Dim)
+		p.Add("cls.norm.b", s.Spec.Dim)
+		p.Add("cls.fc.w", s.Spec.Dim, classes)
+		p.Add("cls.fc.b", classes)
+		p.Const("cls.norm.g", 1)
+	}
+	return p
+}
+
+// InitEncoder draws the student encoder exactly as D2V.Init does for the
+// same seed, so a random-init baseline is the pretraining run's step 0.
+func InitEncoder(p *model.Params, s Setup, seed uint64) {
+	r := rand.New(rand.NewPCG(seed, 0x64327632))
+	model.Embedding{Mod: s.Mod, Spec: s.Spec}.Init(p, "student", r)
+	model.Encoder{Spec: s.Spec}.Init(p, "student", r)
+}
+
+// NewEncoder builds a graph for `batch` inputs over params (from
+// EncoderParams); train adds the loss and gradients. Graphs built over the
+// same params share their tensors.
+func NewEncoder(s Setup, params *model.Params, batch, classes int, train bool) (*Encoder, error) {
+	e := &Encoder{Setup: s, Params: params, Classes: classes, batch: batch}
+	emb, enc := model.Embedding{Mod: s.Mod, Spec: s.Spec}, model.Encoder{Spec: s.Spec}
+	e.Names = e.Params.Names()
+	g := model.NewGraph(s.Dtype, e.Params)
+	x, xt := g.Input("in.x", s.Mod.InputShape(batch)...)
+	mask, _ := g.Input("in.mask", batch*s.Mod.NumTokens()) // all zero: nothing masked downstream
+	h, err := emb.Build(g, "student", x, mask)
+	if err != nil {
+		return nil, err
+	}
+	L, err := enc.Build(g, "student", h, batch)
+	if err != nil {
+		return nil, err
+	}
+	pooled, err := ops.MeanPool(L.Out, batch) // (B*T, D) -> (B, D)
+	if err != nil {
+		return nil, err
+	}
+	e.x = xt
+	G.Read(pooled, &e.feats)
+	if classes > 0 {
+		z := G.Must(ops.LayerNorm(pooled, g.Param("cls.norm.g"), g.Param("cls.norm.b"), s.Spec.LNEps))
+		logits := G.Must(ops.Linear(z, g.Param("cls.fc.w"), g.Param("cls.fc.b")))
+		G.Read(logits, &e.logits)
+		if train {
+			y, yt := g.Input("in.y", batch, classes)
+			cost, err := ops.SoftmaxCE(logits, y)
+			if err != nil {
+				return nil, err
+			}
+			grads, err := G.Grad(cost, g.Nodes(e.Names)...)
+			if err != nil {
+				return nil, err
+			}
+			e.y = yt
+			G.Read(cost, &e.loss)
+			e.grads = make([]G.Value, len(grads))
+			for i := range grads {
+				G.Read(grads[i], &e.grads[i])
+			}
+		}
+	}
+	e.vm = G.NewTapeMachine(g.G)
+	return e, nil
+}
+
+// Close releases the graph's machine.
+func (e *Encoder) Close() { e.vm.Close() }
+
+// Run computes features (B, D) and, with a head, logits (B, C); with
+// targets (B, C) on a training graph also the loss and gradients.
+func (e *Encoder) Run(x any, targets []float64) (feats, logits []float32, loss float64, grads []any, err error) {
+	if err = fill(e.x, x); err != nil {
+		return
+	}
+	if e.y != nil {
+		if err = fill(e.y, targets); err != nil {
+			return
+		}
+	}
+	defer e.vm.Reset()
+	if err = e.vm.RunAll(); err != nil {
+		return
+	}
+	feats = valueData(e.feats).([]float32)
+	if e.logits != nil {
+		logits = valueData(e.logits).([]float32)
+	}
+	if e.loss != nil {
+		loss = scalar(e.loss)
+		grads = make([]any, len(e.grads))
+		for i, g := range e.grads {
+			grads[i] = valueData(g)
+		}
+	}
+	return
+}
+
+// LayerID is the layer-wise lr-decay depth of a parameter: embeddings 0,
+// block i -> i+1, final LN and the classification head depth+1.
+func LayerID(name string, depth int) int {
+	if rest, ok := strings.CutPrefix(name, "student.blocks."); ok {
+		i, err := strconv.Atoi(strings.SplitN(rest, ".", 2)[0])
+		if err == nil {
+			return i + 1
+		}
+	}
+	if strings.HasPrefix(name, "student.final_ln.") || strings.HasPrefix(name, "cls.") {
+		return depth + 1
+	}
+	return 0
+}
+
+// LayerScale is decay^(depth+1-LayerID): the BEiT/data2vec layer-wise lr decay.
+func LayerScale(decay float64, depth int) func(string) float64 {
+	return func(name string) float64 { return math.Pow(decay, float64(depth+1-LayerID(name, depth))) }
+}
+
+// checkFinite errors on a NaN or Inf loss.
+func checkFinite(step int, loss float64) error {
+	if math.IsNaN(loss) || math.IsInf(loss, 0) {
+		return &DivergedError{Step: int64(step), Reason: fmt.Sprintf("fine-tuning loss %v", loss)}
+	}
+	return nil
+}

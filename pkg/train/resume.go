@@ -1,0 +1,57 @@
+package train
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+
+	"github.com/d2v/d2v/pkg/checkpoint"
+	"github.com/d2v/d2v/pkg/config"
+)
+
+// ResumeConfig is the config of a run being resumed: the latest checkpoint's
+// config with `sets` applied. Keys that shape the model, its targets or the
+// data stream (model, modalities, masking, teacher, loss, data, run.seed)
+// must not change; run.steps, logging and checkpoint cadence may.
+func ResumeConfig(runDir string, sets []string) (*config.Config, error) {
+	path, err := checkpoint.Latest(runDir)
+	if err != nil {
+		return nil, fmt.Errorf("--resume %s: %w", runDir, err)
+	}
+	_, saved, err := Open(path)
+	if err != nil {
+		return nil, err
+	}
+	y, err := saved.YAML()
+	if err != nil {
+		return nil, err
+	}
+	tmp, err := os.CreateTemp("", "d2v-resume-*.yaml")
+	if err != nil {
+		return nil, err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(y); err != nil {
+		tmp.Close()
+		return nil, err
+	}
+	tmp.Close()
+	cfg, err := config.Load(tmp.Name(), sets)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range []struct {
+		key      string
+		old, new any
+	}{
+		{"model", saved.Model, cfg.Model}, {"modalities", saved.Modalities, cfg.Modalities},
+		{"masking", saved.Masking, cfg.Masking}, {"teacher", saved.Teacher, cfg.Teacher},
+		{"loss", saved.Loss, cfg.Loss}, {"data", saved.Data, cfg.Data}, {"run.seed", saved.Run.Seed, cfg.Run.Seed},
+	} {
+		if !reflect.DeepEqual(f.old, f.new) {
+			return nil, fmt.Errorf("--resume %s: %s cannot change on resume (checkpoint %s)", runDir, f.key, filepath.Base(path))
+		}
+	}
+	return cfg, nil
+}
