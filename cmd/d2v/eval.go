@@ -69,23 +69,13 @@ func weightsConfig(cf *configFlags, ckpt string, random bool, data string) (*con
 	if err != nil {
 		return nil, train.Weights{}, "", usageError{err}
 	}
-	y, _ := saved.YAML()
-	tmp, err := os.CreateTemp("", "d2v-ckpt-*.yaml")
-	if err != nil {
-		return nil, train.Weights{}, "", err
-	}
-	defer os.Remove(tmp.Name())
-	tmp.Write(y)
-	tmp.Close()
-	if cf.path != "" { // a config file adds eval/finetune settings on top of the checkpoint's
-		return nil, train.Weights{}, "", usageError{fmt.Errorf("--config with --checkpoint: the architecture comes from the checkpoint; use --set for other keys")}
-	}
-	cfg, err := config.Load(tmp.Name(), append(extra, cf.sets...))
+	// the checkpoint's settings < --config (e.g. fine-tuning or data keys) < --set
+	cfg, err := config.LoadOn(saved, cf.path, append(extra, cf.sets...))
 	if err != nil {
 		return nil, train.Weights{}, "", usageError{err}
 	}
 	if !sameArch(saved, cfg) {
-		return nil, train.Weights{}, "", usageError{fmt.Errorf("--set cannot change model or modalities keys of checkpoint %s", ckpt)}
+		return nil, train.Weights{}, "", usageError{fmt.Errorf("--config/--set cannot change the model or modalities keys of checkpoint %s", ckpt)}
 	}
 	out := strings.TrimSuffix(ckpt, ".safetensors") + "-eval"
 	return cfg, train.Weights{Checkpoint: ckpt}, out, nil

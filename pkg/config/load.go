@@ -23,8 +23,22 @@ import (
 // must have the field's type (an integer field takes 64 or 1e3, not "64");
 // --set values are strings parsed to the field's type. Validation errors are
 // returned as Validate gives them.
-func Load(path string, sets []string) (*Config, error) {
+func Load(path string, sets []string) (*Config, error) { return LoadOn(nil, path, sets) }
+
+// LoadOn resolves base < the YAML file at path < sets, where base is a saved
+// config (a checkpoint's): the way resume, eval and fine-tuning start from
+// a checkpoint's settings and still take a config file and overrides.
+func LoadOn(base *Config, path string, sets []string) (*Config, error) {
 	v := viper.New()
+	if base != nil {
+		y, err := base.YAML()
+		if err != nil {
+			return nil, err
+		}
+		if err := mergeYAML(v, y, "saved config"); err != nil {
+			return nil, err
+		}
+	}
 	if path != "" {
 		raw, err := os.ReadFile(path)
 		if err != nil {

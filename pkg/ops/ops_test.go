@@ -159,3 +159,18 @@ func TestOps(t *testing.T) {
 		t.Run(c.name, c.check)
 	}
 }
+
+// TestGELUFloat32 checks the float32 erf approximation against math.Erf.
+func TestGELUFloat32(t *testing.T) {
+	var worstF, worstD float64
+	for i := -12000; i <= 12000; i++ {
+		x := float32(i) / 1000
+		e32, g32 := erfGauss(x)
+		e64, g64 := erfGauss(float64(x))
+		worstF = math.Max(worstF, math.Abs(e32-e64))
+		worstD = math.Max(worstD, math.Abs(g32-g64))
+	}
+	if worstF > 2e-7 || worstD > 1e-15 {
+		t.Fatalf("float32 erf abs err %.3g, gaussian abs err %.3g", worstF, worstD)
+	}
+}

@@ -2,7 +2,6 @@ package train
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"reflect"
 
@@ -23,21 +22,7 @@ func ResumeConfig(runDir string, sets []string) (*config.Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	y, err := saved.YAML()
-	if err != nil {
-		return nil, err
-	}
-	tmp, err := os.CreateTemp("", "d2v-resume-*.yaml")
-	if err != nil {
-		return nil, err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(y); err != nil {
-		tmp.Close()
-		return nil, err
-	}
-	tmp.Close()
-	cfg, err := config.Load(tmp.Name(), sets)
+	cfg, err := config.LoadOn(saved, "", sets)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,211 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/d2v/d2v/pkg/checkpoint"
+)
+
+// run invokes the CLI in-process and returns its exit code, stdout and stderr.
+func run(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := Main(args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func tiny(dir string, extra ...string) []string {
+	return append([]string{"-c", "../../configs/tiny.yaml", "--set", "run.dir=" + dir}, extra...)
+}
+
+func TestUsageErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"unknown key", []string{"pretrain", "--set", "model.dims=3"}, `d2v: config: unknown key "model.dims" (did you mean "model.dim"?)`},
+		{"bad enum", []string{"pretrain", "--set", "teacher.layer_norm=batch"}, `teacher.layer_norm: must be one of layer|instance|none, got "batch"`},
+		{"top_k > depth", []string{"pretrain", "--set", "teacher.top_k=9"}, "teacher.top_k"},
+		{"wrong type", []string{"pretrain", "--set", "model.dim=abc"}, `model.dim`},
+		{"unknown flag", []string{"pretrain", "--nope"}, "unknown flag: --nope"},
+		{"missing config file", []string{"pretrain", "-c", "does-not-exist.yaml"}, "does-not-exist.yaml"},
+		{"eval needs weights", []string{"eval"}, "give exactly one of --checkpoint or --random-init"},
+		{"corrupt checkpoint", []string{"eval", "--checkpoint", "cli_test.go"}, "cli_test.go"},
+		{"missing idx data", []string{"pretrain", "--set", "data.source=idx", "--set", "data.path=/nonexistent"}, "/nonexistent"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, stderr := run(t, append(tt.args, "--set", "run.dir="+t.TempDir())...)
+			if code != exitUsage {
+				t.Fatalf("exit %d, want %d; stderr: %s", code, exitUsage, stderr)
+			}
+			if !strings.Contains(stderr, tt.want) {
+				t.Fatalf("stderr %q lacks %q", stderr, tt.want)
+			}
+			if n := strings.Count(strings.TrimSpace(stderr), "\n"); n != 0 {
+				t.Fatalf("want a one-line error, got %d lines: %q", n+1, stderr)
+			}
+		})
+	}
+}
+
+func readMetrics(t *testing.T, path string) []map[string]float64 {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []map[string]float64
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var m map[string]float64
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			t.Fatalf("metrics line %q: %v", sc.Text(), err)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// TestPretrainEvalFinetune is the smoke test: a tiny pretraining run writes
+// its run folder, its loss goes down, and eval and finetune read its checkpoint.
+func TestPretrainEvalFinetune(t *testing.T) {
+	dir := t.TempDir()
+	code, _, stderr := run(t, append([]string{"pretrain"}, tiny(dir, "--name", "r", "--steps", "40")...)...)
+	if code != exitOK {
+		t.Fatalf("pretrain exit %d: %s", code, stderr)
+	}
+	rd := filepath.Join(dir, "r")
+	for _, f := range []string{"config.yaml", "metrics.jsonl", "curves.png", "ckpt-00000040.safetensors"} {
+		if _, err := os.Stat(filepath.Join(rd, f)); err != nil {
+			t.Errorf("run folder lacks %s", f)
+		}
+	}
+	ms := readMetrics(t, filepath.Join(rd, "metrics.jsonl"))
+	if len(ms) != 20 {
+		t.Fatalf("want 20 metric lines (log_every 2), got %d", len(ms))
+	}
+	for _, k := range []string{"step", "loss", "lr", "ema_decay", "target_var", "pred_var", "grad_norm", "step_ms"} {
+		if _, ok := ms[0][k]; !ok {
+			t.Errorf("metrics lack %q", k)
+		}
+	}
+	first := (ms[0]["loss"] + ms[1]["loss"] + ms[2]["loss"]) / 3
+	last := (ms[17]["loss"] + ms[18]["loss"] + ms[19]["loss"]) / 3
+	if !(last < first) {
+		t.Errorf("loss did not go down: first steps %.4f, last steps %.4f", first, last)
+	}
+	f, err := checkpoint.Read(filepath.Join(rd, "ckpt-00000040.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"student.patch.w", "teacher.blocks.1.ffn.fc2.w", "head.fc1.w", "optim.m.student.mask_emb"} {
+		if _, ok := f.Tensors[k]; !ok {
+			t.Errorf("checkpoint lacks %s", k)
+		}
+	}
+	if f.Meta["step"] != "40" || !strings.Contains(f.Meta["config"], "dim: 32") {
+		t.Errorf("checkpoint metadata: step %q, config %q", f.Meta["step"], f.Meta["config"])
+	}
+	out := filepath.Join(dir, "eval")
+	code, stdout, stderr := run(t, "eval", "--checkpoint", rd, "--out", out, "--set", "data.limit=256")
+	if code != exitOK {
+		t.Fatalf("eval exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "linear_probe") || !strings.Contains(stdout, "knn_k20") {
+		t.Errorf("eval table: %s", stdout)
+	}
+	for _, f := range []string{"eval.json", "confusion_linear_probe.png", "masks.png"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Errorf("eval output lacks %s", f)
+		}
+	}
+	ft := filepath.Join(dir, "ft")
+	code, stdout, stderr = run(t, "finetune", "--checkpoint", rd, "--out", ft, "--set", "finetune.steps=10")
+	if code != exitOK {
+		t.Fatalf("finetune exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "test accuracy") {
+		t.Errorf("finetune output: %s", stdout)
+	}
+	if _, err := checkpoint.Read(filepath.Join(ft, "finetune.safetensors")); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestResumeIsExact: 20 steps straight equal 10 steps + resume to 20, bit for bit.
+func TestResumeIsExact(t *testing.T) {
+	dir := t.TempDir()
+	if code, _, e := run(t, append([]string{"pretrain"}, tiny(dir, "--name", "full")...)...); code != 0 {
+		t.Fatal(e)
+	}
+	if code, _, e := run(t, append([]string{"pretrain"}, tiny(dir, "--name", "half", "--steps", "10")...)...); code != 0 {
+		t.Fatal(e)
+	}
+	half := filepath.Join(dir, "half")
+	if code, _, e := run(t, "pretrain", "--resume", half, "--steps", "20"); code != 0 {
+		t.Fatal(e)
+	}
+	a, err := checkpoint.Read(filepath.Join(dir, "full", "ckpt-00000020.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := checkpoint.Read(filepath.Join(half, "ckpt-00000020.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(a.Tensors) != len(b.Tensors) {
+		t.Fatalf("%d vs %d tensors", len(a.Tensors), len(b.Tensors))
+	}
+	for name, ta := range a.Tensors {
+		if !bytes.Equal(ta.Data, b.Tensors[name].Data) {
+			t.Errorf("%s differs after resume", name)
+		}
+	}
+	ma, mb := readMetrics(t, filepath.Join(dir, "full", "metrics.jsonl")), readMetrics(t, filepath.Join(half, "metrics.jsonl"))
+	if len(ma) != len(mb) {
+		t.Fatalf("metrics: %d vs %d lines", len(ma), len(mb))
+	}
+	for i := range ma {
+		if ma[i]["loss"] != mb[i]["loss"] || ma[i]["target_var"] != mb[i]["target_var"] {
+			t.Errorf("metrics line %d differs: %v vs %v", i, ma[i], mb[i])
+		}
+	}
+	// architecture keys cannot change on resume
+	code, _, stderr := run(t, "pretrain", "--resume", half, "--set", "model.dim=64")
+	if code != exitUsage || !strings.Contains(stderr, "model cannot change on resume") {
+		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+}
+
+func TestDivergenceExits3(t *testing.T) {
+	tests := []struct {
+		name string
+		sets []string
+		want string
+	}{
+		{"collapse", []string{"run.min_target_var=100", "run.var_check_after=1"}, "target_var"},
+		{"nan", []string{"optim.lr=1e30", "optim.clip=0", "optim.warmup_steps=0"}, "diverged"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			args := append([]string{"pretrain"}, tiny(dir, "--name", "x")...)
+			for _, s := range tt.sets {
+				args = append(args, "--set", s)
+			}
+			code, _, stderr := run(t, args...)
+			if code != exitDiverged || !strings.Contains(stderr, tt.want) || !strings.Contains(stderr, "step") {
+				t.Fatalf("exit %d, stderr %q", code, stderr)
+			}
+		})
+	}
+}
