@@ -141,17 +141,18 @@ func TestPretrainEvalFinetune(t *testing.T) {
 	}
 }
 
-// TestResumeIsExact: 20 steps straight equal 10 steps + resume to 20, bit for bit.
+// TestResumeIsExact: 20 steps straight equal 10 steps + resume to 20, bit for
+// bit: weights, teacher, AdamW moments and metrics.
 func TestResumeIsExact(t *testing.T) {
 	dir := t.TempDir()
 	if code, _, e := run(t, append([]string{"pretrain"}, tiny(dir, "--name", "full")...)...); code != 0 {
 		t.Fatal(e)
 	}
-	if code, _, e := run(t, append([]string{"pretrain"}, tiny(dir, "--name", "half", "--steps", "10")...)...); code != 0 {
+	if code, _, e := run(t, append([]string{"pretrain"}, tiny(dir, "--name", "half", "--stop-after", "10")...)...); code != 0 {
 		t.Fatal(e)
 	}
 	half := filepath.Join(dir, "half")
-	if code, _, e := run(t, "pretrain", "--resume", half, "--steps", "20"); code != 0 {
+	if code, _, e := run(t, "pretrain", "--resume", half); code != 0 {
 		t.Fatal(e)
 	}
 	a, err := checkpoint.Read(filepath.Join(dir, "full", "ckpt-00000020.safetensors"))

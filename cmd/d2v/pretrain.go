@@ -18,6 +18,7 @@ type pretrainOptions struct {
 	steps  int
 	seed   int64
 	name   string
+	stop   int64
 }
 
 func newPretrainCmd(runF func(*pretrainOptions, *cobra.Command) error) *cobra.Command {
@@ -38,6 +39,7 @@ func newPretrainCmd(runF func(*pretrainOptions, *cobra.Command) error) *cobra.Co
 	c.Flags().IntVar(&o.steps, "steps", 0, "shorthand for --set run.steps=N")
 	c.Flags().Int64Var(&o.seed, "seed", 0, "shorthand for --set run.seed=N")
 	c.Flags().StringVar(&o.name, "name", "", "shorthand for --set run.name=NAME")
+	c.Flags().Int64Var(&o.stop, "stop-after", 0, "stop after step N with a checkpoint; the lr/EMA schedules still span run.steps")
 	return c
 }
 
@@ -80,5 +82,5 @@ func pretrainRun(o *pretrainOptions, cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	return train.Pretrain(cmd.Context(), train.PretrainOptions{Cfg: cfg, RunDir: dir, Resume: o.resume != "", Log: cmd.ErrOrStderr()})
+	return train.Pretrain(cmd.Context(), train.PretrainOptions{Cfg: cfg, RunDir: dir, Resume: o.resume != "", Log: cmd.ErrOrStderr(), StopAfter: o.stop})
 }

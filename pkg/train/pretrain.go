@@ -38,6 +38,9 @@ type PretrainOptions struct {
 	RunDir string    // the run folder (created)
 	Resume bool      // continue from the latest checkpoint in RunDir
 	Log    io.Writer // progress and messages (stderr)
+	// StopAfter > 0 ends the run after that step with a checkpoint, as a
+	// signal would; the schedules still span run.steps (train in chunks).
+	StopAfter int64
 }
 
 // Pretrain runs data2vec pretraining: the loop reads top to bottom as
@@ -147,7 +150,7 @@ func Pretrain(ctx context.Context, o PretrainOptions) error {
 				return &DivergedError{Step: done, Reason: fmt.Sprintf("pred_var %.4g < run.min_pred_var %g (collapse)", m.PredVar, cfg.Run.MinPredVar)}
 			}
 		}
-		stop := ctx.Err() != nil
+		stop := ctx.Err() != nil || (o.StopAfter > 0 && done >= o.StopAfter && done < steps)
 		if done%int64(cfg.Run.CkptEvery) == 0 || done == steps || stop {
 			if err := save(done); err != nil {
 				return fmt.Errorf("step %d checkpoint: %w", done, err)
@@ -156,7 +159,10 @@ func Pretrain(ctx context.Context, o PretrainOptions) error {
 		if stop {
 			bar.finish()
 			fmt.Fprintf(o.Log, "stopped after step %d; checkpoint written; continue with: d2v pretrain --resume %s\n", done, o.RunDir)
-			return ErrInterrupted
+			if ctx.Err() != nil {
+				return ErrInterrupted
+			}
+			return nil
 		}
 	}
 	bar.finish()
