@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -21,7 +22,8 @@ const (
 	exitError       = 1
 	exitUsage       = 2 // bad flags, config or input files
 	exitDiverged    = 3 // NaN/Inf or collapse
-	exitInterrupted = 130
+	exitInterrupted = 130 // SIGINT
+	exitTerminated  = 143 // SIGTERM
 )
 
 // usageError marks errors in flags or config (exit 2).
@@ -34,8 +36,20 @@ func (e usageError) Unwrap() error { return e.err }
 func Main(args []string, stdout, stderr io.Writer) int {
 	root := newRoot(stdout, stderr)
 	root.SetArgs(args)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	// SIGINT/SIGTERM cancel the context: the loops finish the current step,
+	// write a checkpoint and return train.ErrInterrupted (exit 130 / 143).
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	var term atomic.Bool
+	go func() {
+		if s, ok := <-sigs; ok {
+			term.Store(s == syscall.SIGTERM)
+			cancel()
+		}
+	}()
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return exitOK
@@ -50,6 +64,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	case errors.As(err, &de):
 		return exitDiverged
 	case errors.Is(err, train.ErrInterrupted):
+		if term.Load() {
+			return exitTerminated
+		}
 		return exitInterrupted
 	}
 	if isFlagError(err) {
@@ -86,8 +103,8 @@ type configFlags struct {
 }
 
 func (f *configFlags) bind(c *cobra.Command) {
-	c.Flags().StringVarP(&f.path, "config", "c", "", "YAML config file (keys in `d2v config keys`)")
-	c.Flags().StringArrayVar(&f.sets, "set", nil, "override one config key, e.g. --set model.dim=128 (repeatable)")
+	c.Flags().StringVarP(&f.path, "config", "c", "", "YAML config `file` (keys and defaults: d2v config keys)")
+	c.Flags().StringArrayVar(&f.sets, "set", nil, "override one config `key=value`, e.g. --set model.dim=128 (repeatable)")
 }
 
 // load resolves Default() < YAML < --set; errors are usage errors (exit 2).

@@ -116,6 +116,14 @@ func (p *Params) TruncNormal(name string, std float64, r *rand.Rand) {
 	})
 }
 
+// XavierUniform fills a (fan_in, fan_out) weight from U(-a, a) with
+// a = sqrt(6/(fan_in+fan_out)) (Glorot & Bengio 2010).
+func (p *Params) XavierUniform(name string, r *rand.Rand) {
+	s := p.byName[name].Shape()
+	a := math.Sqrt(6 / float64(s[0]+s[1]))
+	p.fill(name, func() float64 { return (2*r.Float64() - 1) * a })
+}
+
 // Const fills a parameter with c.
 func (p *Params) Const(name string, c float64) { p.fill(name, func() float64 { return c }) }
 

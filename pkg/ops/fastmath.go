@@ -14,8 +14,9 @@ func exp32(x float64) float64 {
 	if x > 88.72284 {
 		return math.Inf(1)
 	}
+	const round = 0x1.8p52 // adding and subtracting it rounds to the nearest integer
 	t := x * math.Log2E
-	n := math.Floor(t + 0.5)
+	n := (t + round) - round
 	r := (t - n) * math.Ln2 // |r| <= ln2/2
 	p := 1 + r*(1+r*(1.0/2+r*(1.0/6+r*(1.0/24+r*(1.0/120+r*(1.0/720+r*(1.0/5040)))))))
 	return p * math.Float64frombits(uint64(int64(n)+1023)<<52)

@@ -48,6 +48,9 @@ type PretrainOptions struct {
 // clip -> AdamW -> EMA -> metrics -> checkpoint.
 func Pretrain(ctx context.Context, o PretrainOptions) error {
 	cfg := o.Cfg
+	if cfg.Model.Modality != config.ModalityImage {
+		return bad(fmt.Errorf("model.modality: pretraining supports image data so far, got %q (tokens input is used by the parity fixtures)", cfg.Model.Modality))
+	}
 	if cfg.Run.Threads > 0 {
 		runtime.GOMAXPROCS(cfg.Run.Threads)
 	}
