@@ -20,8 +20,8 @@ import (
 const (
 	exitOK          = 0
 	exitError       = 1
-	exitUsage       = 2 // bad flags, config or input files
-	exitDiverged    = 3 // NaN/Inf or collapse
+	exitUsage       = 2   // bad flags, config or input files
+	exitDiverged    = 3   // NaN/Inf or collapse
 	exitInterrupted = 130 // SIGINT
 	exitTerminated  = 143 // SIGTERM
 )

@@ -34,6 +34,7 @@ func (m Patches) Declare(p *Params, prefix string) {
 	p.Add(prefix+".patch.w", m.PatchDim, m.Dim)
 	p.Add(prefix+".patch.b", m.Dim)
 }
+
 // Init uses Xavier-uniform for the patch projection, as MAE and data2vec 2.0
 // do: with a truncated normal of std 0.02 a 16-pixel patch would project to
 // ~0.08 against positions of ~0.7, and the encoder would mostly see positions.
