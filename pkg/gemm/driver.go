@@ -1,0 +1,145 @@
+package gemm
+
+import "sync"
+
+// Blocking parameters. The micro-tile is mr x nr; k is blocked by kc (a
+// kc x nr micro-panel of packed B is 16 KiB and stays in L1 while the
+// kernel walks down the row panels of a), n by nc (the packed kc x nc
+// block of B, 512 KiB, stays in L2).
+const (
+	mr = 6
+	nr = 16
+	kc = 256
+	nc = 512
+)
+
+// kernel is the micro-kernel the driver calls (kern6x16, or kernGo in tests).
+var kernel = kern6x16
+
+// scratch holds one goroutine's packing buffers; pooled so steady-state
+// calls allocate nothing.
+type scratch struct {
+	b    [kc * nc]float32 // packed block of op(b): panels of nr columns, each kc x nr row-major
+	a    [kc * mr]float32 // packed edge row panel of op(a) (fewer than mr rows, zero padded)
+	tile [mr * nr]float32 // staging tile for partial output tiles
+}
+
+var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
+
+// serial computes c = alpha*op(a)@op(b) + beta*c on one goroutine with the
+// blocked algorithm. It requires m, n, k >= 1 and validated operands.
+//
+// Full mr-row panels of op(a) are read in place (the kernel takes row and
+// k strides, so both a and a^T work without packing); only a trailing
+// partial panel is packed, zero padded. op(b) is packed per kc x nc block.
+// Partial output tiles go through s.tile so the kernel only ever sees full
+// tiles; every element of c therefore gets exactly the same instruction
+// sequence (same k order, same FMA rounding) whatever the tile position,
+// which makes results independent of how the work is split.
+func serial(ta, tb bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, s *scratch) {
+	for jc := 0; jc < n; jc += nc {
+		ncur := min(nc, n-jc)
+		for pc := 0; pc < k; pc += kc {
+			kcur := min(kc, k-pc)
+			bet, load := beta, 1
+			if pc > 0 {
+				bet = 1
+			} else if beta == 0 {
+				load = 0
+			}
+			packB(tb, b, ldb, pc, jc, kcur, ncur, s.b[:])
+			for ir := 0; ir < m; ir += mr {
+				mrr := min(mr, m-ir)
+				var ap *float32
+				var rs, ps int
+				switch {
+				case mrr < mr:
+					packA(ta, a, lda, ir, pc, mrr, kcur, s.a[:])
+					ap, rs, ps = &s.a[0], 1, mr
+				case ta:
+					ap, rs, ps = &a[pc*lda+ir], 1, lda
+				default:
+					ap, rs, ps = &a[ir*lda+pc], lda, 1
+				}
+				for jr := 0; jr < ncur; jr += nr {
+					nrr := min(nr, ncur-jr)
+					bp := &s.b[jr*kcur]
+					ci := ir*ldc + jc + jr
+					if mrr == mr && nrr == nr {
+						kernel(kcur, ap, rs, ps, bp, nr, &c[ci], ldc, alpha, bet, load)
+						continue
+					}
+					t := &s.tile
+					if load != 0 {
+						for r := 0; r < mrr; r++ {
+							copy(t[r*nr:r*nr+nrr], c[ci+r*ldc:])
+						}
+					}
+					kernel(kcur, ap, rs, ps, bp, nr, &t[0], nr, alpha, bet, load)
+					for r := 0; r < mrr; r++ {
+						copy(c[ci+r*ldc:ci+r*ldc+nrr], t[r*nr:])
+					}
+				}
+			}
+		}
+	}
+}
+
+// packB packs op(b)[pc:pc+kcur, jc:jc+ncur] into dst as ceil(ncur/nr)
+// panels; panel q (columns jc+q*nr...) starts at dst[q*nr*kcur] and holds
+// element (p, j) at p*nr+j, zero padded past ncur.
+func packB(tb bool, b []float32, ldb, pc, jc, kcur, ncur int, dst []float32) {
+	if !tb {
+		// op(b)(p, j) = b[p*ldb+j]: rows are contiguous.
+		for q := 0; q < ncur; q += nr {
+			w := min(nr, ncur-q)
+			d := dst[q*kcur : q*kcur+kcur*nr]
+			src := b[pc*ldb+jc+q:]
+			for p := 0; p < kcur; p++ {
+				row := d[p*nr : p*nr+nr]
+				copy(row, src[p*ldb:p*ldb+w])
+				clear(row[w:])
+			}
+		}
+		return
+	}
+	// op(b)(p, j) = b[j*ldb+p]: column j of op(b) is row j of b.
+	for q := 0; q < ncur; q += nr {
+		w := min(nr, ncur-q)
+		d := dst[q*kcur : q*kcur+kcur*nr]
+		for j := 0; j < w; j++ {
+			src := b[(jc+q+j)*ldb+pc:]
+			src = src[:kcur]
+			col := d[j:]
+			for p, v := range src {
+				col[p*nr] = v
+			}
+		}
+		if w < nr {
+			for p := 0; p < kcur; p++ {
+				clear(d[p*nr+w : p*nr+nr])
+			}
+		}
+	}
+}
+
+// packA packs the partial row panel op(a)[ir:ir+mrr, pc:pc+kcur] (mrr <
+// mr) into dst with element (r, p) at p*mr+r, zero padded to mr rows.
+func packA(ta bool, a []float32, lda, ir, pc, mrr, kcur int, dst []float32) {
+	d := dst[:kcur*mr]
+	clear(d)
+	if ta {
+		// op(a)(i, p) = a[p*lda+i]
+		for p := 0; p < kcur; p++ {
+			copy(d[p*mr:p*mr+mrr], a[(pc+p)*lda+ir:])
+		}
+		return
+	}
+	for r := 0; r < mrr; r++ {
+		src := a[(ir+r)*lda+pc:]
+		src = src[:kcur]
+		for p, v := range src {
+			d[p*mr+r] = v
+		}
+	}
+}

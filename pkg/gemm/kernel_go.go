@@ -1,0 +1,34 @@
+package gemm
+
+import "unsafe"
+
+// kernGo is the portable statement of the micro-kernel contract: the 6x16
+// tile acc[r][j] = sum_{p<k} A(r,p)*B(p,j), accumulated in p order, with
+// A(r,p) at a[r*rs+p*ps] and B(p,j) at b[p*bs+j] (strides in elements);
+// then c[r*ldc+j] = alpha*acc + beta*c[r*ldc+j] when load != 0, or
+// c[r*ldc+j] = alpha*acc (c not read) when load == 0. It is used for
+// testing the driver and on platforms without the assembly kernel (where
+// Sgemm nevertheless routes to gonum). Its rounding differs from the FMA
+// kernel.
+func kernGo(k int, a *float32, rs, ps int, b *float32, bs int, c *float32, ldc int, alpha, beta float32, load int) {
+	var acc [mr][nr]float32
+	for p := 0; p < k; p++ {
+		brow := (*[nr]float32)(unsafe.Add(unsafe.Pointer(b), 4*p*bs))
+		for r := 0; r < mr; r++ {
+			av := *(*float32)(unsafe.Add(unsafe.Pointer(a), 4*(r*rs+p*ps)))
+			for j := range nr {
+				acc[r][j] += av * brow[j]
+			}
+		}
+	}
+	for r := 0; r < mr; r++ {
+		crow := (*[nr]float32)(unsafe.Add(unsafe.Pointer(c), 4*r*ldc))
+		for j := range nr {
+			v := alpha * acc[r][j]
+			if load != 0 {
+				v += beta * crow[j]
+			}
+			crow[j] = v
+		}
+	}
+}
