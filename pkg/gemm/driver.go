@@ -2,15 +2,17 @@ package gemm
 
 import "sync"
 
-// Blocking parameters. The micro-tile is mr x nr; k is blocked by kc (a
+// Blocking parameters. The micro-tile is mr x nr. k is blocked by kc (a
 // kc x nr micro-panel of packed B is 16 KiB and stays in L1 while the
-// kernel walks down the row panels of a), n by nc (the packed kc x nc
-// block of B, 512 KiB, stays in L2).
+// kernel walks down a block of row panels of a), m by blocks of at most
+// aBlock/kc rows (that block of a, 96 KiB, stays in L2), and n by nc (the
+// packed kc x nc block of B, 512 KiB, stays in L2).
 const (
-	mr = 6
-	nr = 16
-	kc = 256
-	nc = 512
+	mr     = 6
+	nr     = 16
+	kc     = 256
+	nc     = 512
+	aBlock = 96 * kc
 )
 
 // kernel is the micro-kernel the driver calls (kern6x16, or kernGo in tests).
@@ -20,7 +22,7 @@ var kernel = kern6x16
 // calls allocate nothing.
 type scratch struct {
 	b    [kc * nc]float32 // packed block of op(b): panels of nr columns, each kc x nr row-major
-	a    [kc * mr]float32 // packed edge row panel of op(a) (fewer than mr rows, zero padded)
+	a    [aBlock]float32  // packed row panels of op(a): (r, p) at p*mr+r, zero padded
 	tile [mr * nr]float32 // staging tile for partial output tiles
 }
 
@@ -29,13 +31,14 @@ var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
 // serial computes c = alpha*op(a)@op(b) + beta*c on one goroutine with the
 // blocked algorithm. It requires m, n, k >= 1 and validated operands.
 //
-// Full mr-row panels of op(a) are read in place (the kernel takes row and
-// k strides, so both a and a^T work without packing); only a trailing
-// partial panel is packed, zero padded. op(b) is packed per kc x nc block.
-// Partial output tiles go through s.tile so the kernel only ever sees full
-// tiles; every element of c therefore gets exactly the same instruction
-// sequence (same k order, same FMA rounding) whatever the tile position,
-// which makes results independent of how the work is split.
+// op(b) is packed per kc x nc block. Full mr-row panels of op(a) = a are
+// read in place (the kernel takes row and k strides); panels of op(a) =
+// a^T are packed (in assembly: six floats per k); a trailing partial panel
+// is packed zero padded. Partial output tiles go through s.tile so the
+// kernel only ever sees full tiles; every element of c therefore gets
+// exactly the same instruction sequence (same k order, same FMA rounding)
+// whatever its tile position, which makes results independent of how the
+// work is split.
 func serial(ta, tb bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, s *scratch) {
 	for jc := 0; jc < n; jc += nc {
 		ncur := min(nc, n-jc)
@@ -48,36 +51,47 @@ func serial(ta, tb bool, m, n, k int, alpha float32, a []float32, lda int, b []f
 				load = 0
 			}
 			packB(tb, b, ldb, pc, jc, kcur, ncur, s.b[:])
-			for ir := 0; ir < m; ir += mr {
-				mrr := min(mr, m-ir)
-				var ap *float32
-				var rs, ps int
-				switch {
-				case mrr < mr:
-					packA(ta, a, lda, ir, pc, mrr, kcur, s.a[:])
-					ap, rs, ps = &s.a[0], 1, mr
-				case ta:
-					ap, rs, ps = &a[pc*lda+ir], 1, lda
-				default:
-					ap, rs, ps = &a[ir*lda+pc], lda, 1
+			mcb := aBlock / kcur / mr * mr
+			for ic := 0; ic < m; ic += mcb {
+				mcur := min(mcb, m-ic)
+				// Pack what the kernel cannot read in place.
+				for ir := ic; ir < ic+mcur; ir += mr {
+					mrr := min(mr, m-ir)
+					off := (ir - ic) * kcur
+					if mrr < mr {
+						packA(ta, a, lda, ir, pc, mrr, kcur, s.a[off:])
+					} else if ta {
+						d := s.a[off : off+kcur*mr]
+						packA6T(kcur, &a[pc*lda+ir], lda, &d[0])
+					}
 				}
 				for jr := 0; jr < ncur; jr += nr {
 					nrr := min(nr, ncur-jr)
 					bp := &s.b[jr*kcur]
-					ci := ir*ldc + jc + jr
-					if mrr == mr && nrr == nr {
-						kernel(kcur, ap, rs, ps, bp, nr, &c[ci], ldc, alpha, bet, load)
-						continue
-					}
-					t := &s.tile
-					if load != 0 {
-						for r := 0; r < mrr; r++ {
-							copy(t[r*nr:r*nr+nrr], c[ci+r*ldc:])
+					for ir := ic; ir < ic+mcur; ir += mr {
+						mrr := min(mr, m-ir)
+						var ap *float32
+						var rs, ps int
+						if mrr < mr || ta {
+							ap, rs, ps = &s.a[(ir-ic)*kcur], 1, mr
+						} else {
+							ap, rs, ps = &a[ir*lda+pc], lda, 1
 						}
-					}
-					kernel(kcur, ap, rs, ps, bp, nr, &t[0], nr, alpha, bet, load)
-					for r := 0; r < mrr; r++ {
-						copy(c[ci+r*ldc:ci+r*ldc+nrr], t[r*nr:])
+						ci := ir*ldc + jc + jr
+						if mrr == mr && nrr == nr {
+							kernel(kcur, ap, rs, ps, bp, nr, &c[ci], ldc, alpha, bet, load)
+							continue
+						}
+						t := &s.tile
+						if load != 0 {
+							for r := 0; r < mrr; r++ {
+								copy(t[r*nr:r*nr+nrr], c[ci+r*ldc:])
+							}
+						}
+						kernel(kcur, ap, rs, ps, bp, nr, &t[0], nr, alpha, bet, load)
+						for r := 0; r < mrr; r++ {
+							copy(c[ci+r*ldc:ci+r*ldc+nrr], t[r*nr:])
+						}
 					}
 				}
 			}
@@ -95,6 +109,11 @@ func packB(tb bool, b []float32, ldb, pc, jc, kcur, ncur int, dst []float32) {
 			w := min(nr, ncur-q)
 			d := dst[q*kcur : q*kcur+kcur*nr]
 			src := b[pc*ldb+jc+q:]
+			if w == nr {
+				_ = src[(kcur-1)*ldb+nr-1]
+				packB16(kcur, &src[0], ldb, &d[0])
+				continue
+			}
 			for p := 0; p < kcur; p++ {
 				row := d[p*nr : p*nr+nr]
 				copy(row, src[p*ldb:p*ldb+w])

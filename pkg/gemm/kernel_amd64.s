@@ -131,3 +131,56 @@ over:
 	STORE_OVER(Y10, Y11)
 	VZEROUPPER
 	RET
+
+// func packA6T(k int, src *float32, lda int, dst *float32)
+//
+// dst[p*6+r] = src[p*lda+r] for p < k, r < 6: packs a full 6-row panel of
+// op(a) = a^T (six adjacent columns of a) into the kernel's panel layout.
+TEXT ·packA6T(SB), NOSPLIT, $0-32
+	MOVQ k+0(FP), CX
+	MOVQ src+8(FP), SI
+	MOVQ lda+16(FP), R8
+	SHLQ $2, R8
+	MOVQ dst+24(FP), DI
+	TESTQ CX, CX
+	JZ   done
+
+packloop:
+	MOVUPS (SI), X0
+	MOVQ   16(SI), X1
+	MOVUPS X0, (DI)
+	MOVQ   X1, 16(DI)
+	ADDQ   R8, SI
+	ADDQ   $24, DI
+	DECQ   CX
+	JNZ    packloop
+
+done:
+	RET
+
+// func packB16(k int, src *float32, ldb int, dst *float32)
+//
+// dst[p*16+j] = src[p*ldb+j] for p < k, j < 16: packs a full 16-column
+// panel of op(b) = b into the kernel's panel layout.
+TEXT ·packB16(SB), NOSPLIT, $0-32
+	MOVQ k+0(FP), CX
+	MOVQ src+8(FP), SI
+	MOVQ ldb+16(FP), R8
+	SHLQ $2, R8
+	MOVQ dst+24(FP), DI
+	TESTQ CX, CX
+	JZ   done
+
+packloop:
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	ADDQ    R8, SI
+	ADDQ    $64, DI
+	DECQ    CX
+	JNZ     packloop
+
+done:
+	VZEROUPPER
+	RET

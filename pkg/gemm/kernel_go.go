@@ -32,3 +32,21 @@ func kernGo(k int, a *float32, rs, ps int, b *float32, bs int, c *float32, ldc i
 		}
 	}
 }
+
+// packA6TGo is the portable packA6T: dst[p*6+r] = src[p*lda+r], p < k, r < 6.
+func packA6TGo(k int, src *float32, lda int, dst *float32) {
+	for p := 0; p < k; p++ {
+		s := (*[mr]float32)(unsafe.Add(unsafe.Pointer(src), 4*p*lda))
+		d := (*[mr]float32)(unsafe.Add(unsafe.Pointer(dst), 4*p*mr))
+		*d = *s
+	}
+}
+
+// packB16Go is the portable packB16: dst[p*16+j] = src[p*ldb+j], p < k, j < 16.
+func packB16Go(k int, src *float32, ldb int, dst *float32) {
+	for p := 0; p < k; p++ {
+		s := (*[nr]float32)(unsafe.Add(unsafe.Pointer(src), 4*p*ldb))
+		d := (*[nr]float32)(unsafe.Add(unsafe.Pointer(dst), 4*p*nr))
+		*d = *s
+	}
+}

@@ -1,0 +1,85 @@
+package gemm
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"gonum.org/v1/gonum/blas/gonum"
+)
+
+type benchShape struct {
+	name          string
+	ta, tb        bool
+	m, n, k       int
+	lda, ldb, ldc int
+}
+
+// benchShapes are the products a training step runs: token-major linear
+// layers (3136 tokens, widths 64 and 256) in forward (NN), input-gradient
+// (NT) and weight-gradient (TN) form, and per-head attention blocks (49
+// tokens, head dim 16, heads as column blocks of a 64-wide matrix).
+var benchShapes = func() []benchShape {
+	var s []benchShape
+	for _, d := range [][2]int{{64, 64}, {64, 256}, {256, 64}} {
+		in, out := d[0], d[1]
+		const t = 3136
+		// y = x @ W: (t x in) @ (in x out)
+		s = append(s, benchShape{fmt.Sprintf("NN_%dx%dx%d", t, out, in), false, false, t, out, in, in, out, out})
+		// dx = dy @ W^T: (t x out) @ (in x out)^T
+		s = append(s, benchShape{fmt.Sprintf("NT_%dx%dx%d", t, in, out), false, true, t, in, out, out, out, in})
+		// dW = x^T @ dy: (t x in)^T @ (t x out)
+		s = append(s, benchShape{fmt.Sprintf("TN_%dx%dx%d", in, out, t), true, false, in, out, t, in, out, out})
+	}
+	// scores = q @ k^T per head: (49 x 16) @ (49 x 16)^T, rows 64 apart.
+	s = append(s, benchShape{"attnQK_49x49x16", false, true, 49, 49, 16, 64, 64, 49})
+	// out = p @ v per head: (49 x 49) @ (49 x 16), v rows 64 apart.
+	s = append(s, benchShape{"attnPV_49x16x49", false, false, 49, 16, 49, 49, 64, 64})
+	// gradients of the attention blocks.
+	s = append(s, benchShape{"attnTN_49x16x49", true, false, 49, 16, 49, 49, 64, 64})
+	s = append(s, benchShape{"attnNN_49x16x49", false, false, 49, 16, 49, 49, 64, 64})
+	return s
+}()
+
+func BenchmarkSgemm(b *testing.B) {
+	for _, sh := range benchShapes {
+		ar, br := sh.m, sh.k
+		if sh.ta {
+			ar = sh.k
+		}
+		if sh.tb {
+			br = sh.n
+		}
+		a := make([]float32, ar*sh.lda)
+		bb := make([]float32, br*sh.ldb)
+		c := make([]float32, sh.m*sh.ldc)
+		for i := range a {
+			a[i] = float32(i%7) * 0.1
+		}
+		for i := range bb {
+			bb[i] = float32(i%5) * 0.1
+		}
+		flops := 2 * float64(sh.m) * float64(sh.n) * float64(sh.k)
+		for _, impl := range []string{"ours", "gonum"} {
+			b.Run(sh.name+"/"+impl, func(b *testing.B) {
+				if impl == "ours" && !haveKernel {
+					b.Skip("no kernel")
+				}
+				f := Sgemm
+				if impl == "gonum" {
+					f = func(ta, tb bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+						gonum.Implementation{}.Sgemm(tr(ta), tr(tb), m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+					}
+				}
+				f(sh.ta, sh.tb, sh.m, sh.n, sh.k, 1, a, sh.lda, bb, sh.ldb, 0, c, sh.ldc)
+				b.ReportAllocs()
+				b.ResetTimer()
+				start := time.Now()
+				for i := 0; i < b.N; i++ {
+					f(sh.ta, sh.tb, sh.m, sh.n, sh.k, 1, a, sh.lda, bb, sh.ldb, 0, c, sh.ldc)
+				}
+				b.ReportMetric(flops*float64(b.N)/time.Since(start).Seconds()/1e9, "GFLOP/s")
+			})
+		}
+	}
+}
