@@ -1,6 +1,9 @@
 package gemm
 
-import "sync"
+import (
+	"math"
+	"sync"
+)
 
 // Blocking parameters. The micro-tile is mr x nr. k is blocked by kc (a
 // kc x nr micro-panel of packed B is 16 KiB and stays in L1 while the
@@ -123,9 +126,20 @@ func packB(tb bool, b []float32, ldb, pc, jc, kcur, ncur int, dst []float32) {
 		return
 	}
 	// op(b)(p, j) = b[j*ldb+p]: column j of op(b) is row j of b.
+	var idx [8]int32
+	if ldb <= math.MaxInt32/8 {
+		for j := range idx {
+			idx[j] = int32(j * ldb)
+		}
+	}
 	for q := 0; q < ncur; q += nr {
 		w := min(nr, ncur-q)
 		d := dst[q*kcur : q*kcur+kcur*nr]
+		if w == nr && ldb <= math.MaxInt32/8 {
+			_ = b[(jc+q+nr-1)*ldb+pc+kcur-1]
+			packBT16(kcur, &b[(jc+q)*ldb+pc], &idx, ldb, &d[0])
+			continue
+		}
 		for j := 0; j < w; j++ {
 			src := b[(jc+q+j)*ldb+pc:]
 			src = src[:kcur]

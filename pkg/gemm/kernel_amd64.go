@@ -22,3 +22,9 @@ func packA6T(k int, src *float32, lda int, dst *float32)
 //
 //go:noescape
 func packB16(k int, src *float32, ldb int, dst *float32)
+
+// packBT16 sets dst[p*16+j] = src[j*ldb+p] for p < k, j < 16, given
+// idx[j] = j*ldb for j < 8 (kernel_amd64.s).
+//
+//go:noescape
+func packBT16(k int, src *float32, idx *[8]int32, ldb int, dst *float32)

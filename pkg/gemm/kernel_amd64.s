@@ -184,3 +184,37 @@ packloop:
 done:
 	VZEROUPPER
 	RET
+
+// func packBT16(k int, src *float32, idx *[8]int32, ldb int, dst *float32)
+//
+// dst[p*16+j] = src[j*ldb+p] for p < k, j < 16, with idx[j] = j*ldb for
+// j < 8: packs a full 16-column panel of op(b) = b^T (sixteen rows of b)
+// with two 8-lane gathers per k.
+TEXT ·packBT16(SB), NOSPLIT, $0-40
+	MOVQ k+0(FP), CX
+	MOVQ src+8(FP), SI
+	MOVQ idx+16(FP), AX
+	MOVQ ldb+24(FP), R8
+	SHLQ $5, R8           // 8 rows of b, in bytes
+	MOVQ dst+32(FP), DI
+	LEAQ (SI)(R8*1), R10
+	VMOVDQU (AX), Y2
+	TESTQ CX, CX
+	JZ   done
+
+gloop:
+	VPCMPEQD Y4, Y4, Y4
+	VPCMPEQD Y5, Y5, Y5
+	VGATHERDPS Y4, (SI)(Y2*4), Y0
+	VGATHERDPS Y5, (R10)(Y2*4), Y1
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	ADDQ    $4, SI
+	ADDQ    $4, R10
+	ADDQ    $64, DI
+	DECQ    CX
+	JNZ     gloop
+
+done:
+	VZEROUPPER
+	RET

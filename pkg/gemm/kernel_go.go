@@ -50,3 +50,13 @@ func packB16Go(k int, src *float32, ldb int, dst *float32) {
 		*d = *s
 	}
 }
+
+// packBT16Go is the portable packBT16: dst[p*16+j] = src[j*ldb+p], p < k, j < 16.
+func packBT16Go(k int, src *float32, ldb int, dst *float32) {
+	for p := 0; p < k; p++ {
+		d := (*[nr]float32)(unsafe.Add(unsafe.Pointer(dst), 4*p*nr))
+		for j := range nr {
+			d[j] = *(*float32)(unsafe.Add(unsafe.Pointer(src), 4*(j*ldb+p)))
+		}
+	}
+}
