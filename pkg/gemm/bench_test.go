@@ -38,6 +38,12 @@ var benchShapes = func() []benchShape {
 	// gradients of the attention blocks.
 	s = append(s, benchShape{"attnTN_49x16x49", true, false, 49, 16, 49, 49, 64, 64})
 	s = append(s, benchShape{"attnNN_49x16x49", false, false, 49, 16, 49, 49, 64, 64})
+	// tiny products, to place the small-size threshold.
+	for _, d := range []int{2, 4, 8, 16} {
+		s = append(s, benchShape{fmt.Sprintf("tiny_%dx%dx%d", d, d, d), false, false, d, d, d, d, d, d})
+	}
+	s = append(s, benchShape{"vec_1x64x64", false, false, 1, 64, 64, 64, 64, 64})
+	s = append(s, benchShape{"vecT_64x1x64", false, true, 64, 1, 64, 64, 64, 1})
 	return s
 }()
 

@@ -1,9 +1,6 @@
 package gemm
 
-import (
-	"math"
-	"sync"
-)
+import "math"
 
 // Blocking parameters. The micro-tile is mr x nr. k is blocked by kc (a
 // kc x nr micro-panel of packed B is 16 KiB and stays in L1 while the
@@ -29,7 +26,27 @@ type scratch struct {
 	tile [mr * nr]float32 // staging tile for partial output tiles
 }
 
-var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
+// freeScratch keeps released scratch buffers. Unlike a sync.Pool it
+// survives garbage collections, so a training loop does not re-allocate
+// its ~0.6 MiB buffers after every GC; it holds at most as many buffers
+// as calls ever ran concurrently (capped by the channel size).
+var freeScratch = make(chan *scratch, 256)
+
+func getScratch() *scratch {
+	select {
+	case s := <-freeScratch:
+		return s
+	default:
+		return new(scratch)
+	}
+}
+
+func putScratch(s *scratch) {
+	select {
+	case freeScratch <- s:
+	default:
+	}
+}
 
 // serial computes c = alpha*op(a)@op(b) + beta*c on one goroutine with the
 // blocked algorithm. It requires m, n, k >= 1 and validated operands.

@@ -18,6 +18,15 @@ import (
 // several goroutines; below it the call runs on the caller's goroutine.
 const parallelFlops = 1 << 20
 
+// tiny reports the shapes for which gonum's plain loops beat packing:
+// matrix-vector products (m == 1 or n == 1, where a 6x16 tile would be
+// mostly padding) and products of fewer than 512 multiply-adds.
+func tiny(m, n, k int) bool { return m == 1 || n == 1 || m*n*k < 512 }
+
+// smallToGonum routes tiny shapes to gonum (false only in tests, to run
+// the blocked driver on them too).
+var smallToGonum = true
+
 var forceFallback atomic.Bool
 
 // SetFallback forces (true) or un-forces (false) the gonum fallback even
@@ -49,7 +58,7 @@ func tr(t bool) blas.Transpose {
 // too-short slices. Elements of c outside the m x n matrix (padding when
 // ldc > n) are never written. Results do not depend on GOMAXPROCS.
 func Sgemm(ta, tb bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	if !haveKernel || forceFallback.Load() {
+	if !haveKernel || forceFallback.Load() || (smallToGonum && tiny(m, n, k)) {
 		gonum.Implementation{}.Sgemm(tr(ta), tr(tb), m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
@@ -67,9 +76,9 @@ func Sgemm(ta, tb bool, m, n, k int, alpha float32, a []float32, lda int, b []fl
 		workers = w
 	}
 	if workers < 2 || 2*float64(m)*float64(n)*float64(k) < parallelFlops {
-		s := scratchPool.Get().(*scratch)
+		s := getScratch()
 		serial(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, s)
-		scratchPool.Put(s)
+		putScratch(s)
 		return
 	}
 	split(workers, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
@@ -151,9 +160,9 @@ type task struct {
 }
 
 func (t *task) run() {
-	s := scratchPool.Get().(*scratch)
+	s := getScratch()
 	serial(t.ta, t.tb, t.m, t.n, t.k, t.alpha, t.a, t.lda, t.b, t.ldb, t.beta, t.c, t.ld, s)
-	scratchPool.Put(s)
+	putScratch(s)
 }
 
 var (
@@ -196,9 +205,9 @@ func split(workers int, ta, tb bool, m, n, k int, alpha float32, a []float32, ld
 	per := (tiles + workers - 1) / workers
 	workers = (tiles + per - 1) / per
 	if workers < 2 {
-		s := scratchPool.Get().(*scratch)
+		s := getScratch()
 		serial(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, s)
-		scratchPool.Put(s)
+		putScratch(s)
 		return
 	}
 	ensureWorkers(workers - 1)

@@ -193,6 +193,17 @@ func TestSgemm(t *testing.T) {
 	exercise(t)
 }
 
+// TestSgemmKernelTiny runs the assembly path on the tiny shapes too (they
+// normally go to gonum), so its edge handling is covered for m or n = 1.
+func TestSgemmKernelTiny(t *testing.T) {
+	if !haveKernel {
+		t.Skip("no kernel")
+	}
+	smallToGonum = false
+	defer func() { smallToGonum = true }()
+	exercise(t)
+}
+
 func TestSgemmFallback(t *testing.T) {
 	prev := SetFallback(true)
 	defer SetFallback(prev)
@@ -206,8 +217,8 @@ func TestSgemmFallback(t *testing.T) {
 // so the driver logic is tested on any architecture.
 func TestDriverGoKernel(t *testing.T) {
 	saveK, saveH := kernel, haveKernel
-	kernel, haveKernel = kernGo, true
-	defer func() { kernel, haveKernel = saveK, saveH }()
+	kernel, haveKernel, smallToGonum = kernGo, true, false
+	defer func() { kernel, haveKernel, smallToGonum = saveK, saveH, true }()
 	exercise(t)
 }
 

@@ -1,6 +1,7 @@
 package train
 
 import (
+	"github.com/d2v/d2v/pkg/config"
 	"math"
 	"os"
 	"path/filepath"
@@ -55,4 +56,54 @@ func TestMetricsTruncate(t *testing.T) {
 	if len(m.All) != 3 {
 		t.Fatal("append did not record the metric")
 	}
+}
+
+// TestRandomInitBaselineIsStepZero: `d2v eval --random-init` evaluates
+// exactly the encoder a pretraining run with the same seed starts from.
+func TestRandomInitBaselineIsStepZero(t *testing.T) {
+	cfg := tinyConfig(t)
+	s := SetupFor(cfg, 2)
+	d, err := New(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	d.Init(7)
+	p := EncoderParams(s, 3)
+	InitEncoder(p, s, 7)
+	n := 0
+	for _, name := range p.Names() {
+		if d.Student.Get(name) == nil {
+			continue // cls.* exist only downstream
+		}
+		a, b := d.Student.Values(name), p.Values(name)
+		for i := range a {
+			if a[i] != b[i] {
+				t.Fatalf("%s[%d]: pretraining init %v, baseline %v", name, i, a[i], b[i])
+			}
+		}
+		n++
+	}
+	if n == 0 || n != d.Student.Len()-len(headNames(d)) {
+		t.Fatalf("compared %d tensors", n)
+	}
+}
+
+func headNames(d *D2V) []string {
+	var out []string
+	for _, n := range d.Names {
+		if len(n) > 5 && n[:5] == "head." {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+func tinyConfig(t *testing.T) *config.Config {
+	t.Helper()
+	cfg, err := config.Load("../../configs/tiny.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
 }
