@@ -1,11 +1,11 @@
 package ops
 
 import (
+	sgemm "github.com/d2v/d2v/pkg/gemm"
 	"runtime"
 	"sync"
 
 	"gonum.org/v1/gonum/blas"
-	"gonum.org/v1/gonum/blas/blas32"
 	"gonum.org/v1/gonum/blas/blas64"
 )
 
@@ -18,13 +18,12 @@ func tr(t bool) blas.Transpose {
 
 // gemm computes c = alpha * op(a) @ op(b) + beta * c with row-major,
 // leading-dimension-strided operands (so heads are column blocks, no copies).
-// It goes through blas32/blas64.Implementation(), so a cgo BLAS can be
-// swapped in with blas32.Use.
+// float32 goes through pkg/gemm (AVX2/FMA assembly, gonum fallback);
+// float64 (gradient checks) through gonum's blas64.
 func gemm[T Float](ta, tb bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
 	switch av := any(a).(type) {
 	case []float32:
-		blas32.Implementation().Sgemm(tr(ta), tr(tb), m, n, k, float32(alpha), av, lda,
-			any(b).([]float32), ldb, float32(beta), any(c).([]float32), ldc)
+		sgemm.Sgemm(ta, tb, m, n, k, float32(alpha), av, lda, any(b).([]float32), ldb, float32(beta), any(c).([]float32), ldc)
 	case []float64:
 		blas64.Implementation().Dgemm(tr(ta), tr(tb), m, n, k, float64(alpha), av, lda,
 			any(b).([]float64), ldb, float64(beta), any(c).([]float64), ldc)
