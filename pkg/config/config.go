@@ -155,13 +155,17 @@ func Default() *Config {
 			MinAspect: 0.3, MaxAspect: 1 / 0.3,
 		},
 		Teacher: Teacher{
-			// The paper uses 0.9998 constant over 800 epochs; a 1500-step run needs a
-			// faster-moving teacher, so anneal from 0.999 as fairseq does for speech/text.
-			EMAStart: 0.999, EMAEnd: 0.9999, EMAAnnealSteps: 1000,
-			Scope:       ScopeAll,    // the official vision code EMAs the whole model
-			TopK:        3,           // paper K=6 of 12 blocks; here 3 of 4
-			TargetLayer: TargetBlock, // official vision code: end-of-block outputs
-			LayerNorm:   TargetNormLayer,
+			// The paper uses 0.9998 constant over 800 epochs; a run of ~1000 steps needs
+			// a faster-moving teacher (measured on embedded MNIST, README), so anneal
+			// 0.99 -> 0.999 over the run, as fairseq anneals for speech and text.
+			EMAStart: 0.99, EMAEnd: 0.999, EMAAnnealSteps: 1200,
+			Scope: ScopeAll, // the official vision code EMAs the whole model
+			TopK:  3,        // paper K=6 of 12 blocks; here 3 of 4
+			// FFN outputs (paper fn 5) with instance norm per layer and a final layer
+			// norm (data2vec 2.0 images): on embedded MNIST this beat end-of-block +
+			// layer norms by 6 points of linear probe at 400 steps (README).
+			TargetLayer: TargetFFN,
+			LayerNorm:   TargetNormInstance,
 			FinalNorm:   TargetNormLayer,
 		},
 		Loss: Loss{Beta: 2, Scale: 0, Reduction: ReductionMean}, // official vision code: mean smooth-L1, beta 2
@@ -173,9 +177,9 @@ func Default() *Config {
 		},
 		Data: Data{Source: SourceEmbedded, BatchSize: 64},
 		Run: Run{
-			Dir: "runs", Steps: 1500, Seed: 0, LogEvery: 10, CkptEvery: 250, Keep: 3,
+			Dir: "runs", Steps: 1200, Seed: 0, LogEvery: 10, CkptEvery: 250, Keep: 3,
 			// fairseq aborts below 0.1 / 0.01 after 5000 updates; a 64-wide model
-			// with 1500 steps gets ten times lower thresholds and an earlier check.
+			// with ~1000 steps gets ten times lower thresholds and an earlier check.
 			MinTargetVar: 0.01, MinPredVar: 0.001, VarCheckAfter: 500,
 			Threads: 0, Progress: true,
 		},

@@ -119,7 +119,7 @@ func TestEveryKeyHasHelp(t *testing.T) {
 		}
 	}
 	// Enum rows list their values, escaped for the Markdown table.
-	if !strings.Contains(doc, "| `teacher.layer_norm` | `layer` | parameter-free norm of each of the top-k outputs (layer\\|instance\\|none) |") {
+	if !strings.Contains(doc, "| `teacher.layer_norm` | `instance` | parameter-free norm of each of the top-k outputs (layer\\|instance\\|none) |") {
 		t.Errorf("Doc() teacher.layer_norm row is not as expected:\n%s", doc)
 	}
 }

@@ -53,7 +53,7 @@ func TestValidate(t *testing.T) {
 		{"bad mask kind", func(c *Config) { c.Masking.Kind = "span" }, `masking.kind: must be one of block|random, got "span"`},
 
 		{"ema start > end", func(c *Config) { c.Teacher.EMAStart = 0.99995 },
-			"teacher.ema_end: must be in [teacher.ema_start, 1] = [0.99995,1], got 0.9999"},
+			"teacher.ema_end: must be in [teacher.ema_start, 1] = [0.99995,1], got 0.999"},
 		{"ema start < 0", func(c *Config) { c.Teacher.EMAStart = -0.1 }, "teacher.ema_start: must be in [0,1], got -0.1"},
 		{"top_k > depth", func(c *Config) { c.Teacher.TopK = 5 }, "teacher.top_k: must be in [1, model.depth] = [1,4], got 5"},
 		{"top_k 0", func(c *Config) { c.Teacher.TopK = 0 }, "teacher.top_k: must be in [1, model.depth] = [1,4], got 0"},
