@@ -190,38 +190,31 @@ func (d *D2V) buildTeacher() error {
 
 // fill copies src ([]float32 or []float64) into t, converting the dtype.
 func fill(t *tensor.Dense, src any) error {
-	n := t.Shape().TotalSize()
 	switch dst := t.Data().(type) {
 	case []float32:
-		switch s := src.(type) {
-		case []float32:
-			if len(s) != n {
-				return fmt.Errorf("input has %d values, want %d", len(s), n)
-			}
-			copy(dst, s)
-		case []float64:
-			if len(s) != n {
-				return fmt.Errorf("input has %d values, want %d", len(s), n)
-			}
-			for i, v := range s {
-				dst[i] = float32(v)
-			}
-		}
+		return convert(dst, src)
 	case []float64:
-		switch s := src.(type) {
-		case []float32:
-			if len(s) != n {
-				return fmt.Errorf("input has %d values, want %d", len(s), n)
-			}
-			for i, v := range s {
-				dst[i] = float64(v)
-			}
-		case []float64:
-			if len(s) != n {
-				return fmt.Errorf("input has %d values, want %d", len(s), n)
-			}
-			copy(dst, s)
-		}
+		return convert(dst, src)
+	}
+	return fmt.Errorf("unsupported tensor dtype %v", t.Dtype())
+}
+
+func convert[D float32 | float64](dst []D, src any) error {
+	switch s := src.(type) {
+	case []float32:
+		return copyAs(dst, s)
+	case []float64:
+		return copyAs(dst, s)
+	}
+	return fmt.Errorf("unsupported input type %T", src)
+}
+
+func copyAs[D, S float32 | float64](dst []D, src []S) error {
+	if len(src) != len(dst) {
+		return fmt.Errorf("input has %d values, want %d", len(src), len(dst))
+	}
+	for i, v := range src {
+		dst[i] = D(v)
 	}
 	return nil
 }
