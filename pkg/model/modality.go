@@ -110,14 +110,3 @@ func (e Embedding) Build(g *Graph, prefix string, x, mask *G.Node) (*G.Node, err
 	}
 	return ops.MaskPos(loc, g.Param(prefix+".mask_emb"), pos, mask)
 }
-
-func setFloats(t *tensor.Dense, v []float64) {
-	switch d := t.Data().(type) {
-	case []float32:
-		for i := range d {
-			d[i] = float32(v[i])
-		}
-	case []float64:
-		copy(d, v)
-	}
-}

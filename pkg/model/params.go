@@ -65,6 +65,12 @@ func (p *Params) Set(name string, v []float64) error {
 	if len(v) != t.Shape().TotalSize() {
 		return fmt.Errorf("model: %q has %d values, got %d", name, t.Shape().TotalSize(), len(v))
 	}
+	setFloats(t, v)
+	return nil
+}
+
+// setFloats copies float64 values into a float32 or float64 tensor.
+func setFloats(t *tensor.Dense, v []float64) {
 	switch d := t.Data().(type) {
 	case []float32:
 		for i := range d {
@@ -73,7 +79,6 @@ func (p *Params) Set(name string, v []float64) error {
 	case []float64:
 		copy(d, v)
 	}
-	return nil
 }
 
 // Values returns a float64 copy of a parameter.
