@@ -1,0 +1,24 @@
+//go:build amd64 && !purego
+
+package vmath
+
+import "golang.org/x/sys/cpu"
+
+// haveAsm reports whether the AVX2+FMA kernels can run here.
+var haveAsm = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+
+// The assembly kernels (vmath_amd64.s); n >= 1 elements, tails of n%8
+// handled with masked loads and stores. See the exported functions for
+// the contracts.
+
+//go:noescape
+func expAVX(dst, src *float32, n int)
+
+//go:noescape
+func softmaxAVX(x *float32, rows, n int)
+
+//go:noescape
+func geluAVX(y, x *float32, n int)
+
+//go:noescape
+func geluGradAVX(dx, x, dy *float32, n int)

@@ -1,0 +1,22 @@
+//go:build !amd64 || purego
+
+package vmath
+
+import "unsafe"
+
+// haveAsm is false off amd64 (or with -tags purego): the exported
+// functions always use the pure-Go kernels there. The stubs below exist
+// only so that the package compiles; they are never called.
+var haveAsm = false
+
+func expAVX(dst, src *float32, n int) {
+	expGo(unsafe.Slice(dst, n), unsafe.Slice(src, n))
+}
+
+func softmaxAVX(x *float32, rows, n int) { softmaxGo(unsafe.Slice(x, rows*n), n) }
+
+func geluAVX(y, x *float32, n int) { geluGo(unsafe.Slice(y, n), unsafe.Slice(x, n)) }
+
+func geluGradAVX(dx, x, dy *float32, n int) {
+	geluGradGo(unsafe.Slice(dx, n), unsafe.Slice(x, n), unsafe.Slice(dy, n))
+}
