@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/d2v/d2v/pkg/vmath"
+
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -50,6 +52,10 @@ func (k attention) bwd(gin, in []any, _, gout any) {
 }
 
 func softmaxRows[T Float](p []T, n int) {
+	if p32, ok := any(p).([]float32); ok {
+		vmath.SoftmaxRows(p32, n)
+		return
+	}
 	for r := 0; r < len(p)/n; r++ {
 		row := p[r*n : (r+1)*n]
 		mx := row[0]
