@@ -210,3 +210,21 @@ func TestDivergenceExits3(t *testing.T) {
 		})
 	}
 }
+
+func TestBenchPrintsJSON(t *testing.T) {
+	code, stdout, stderr := run(t, "bench", "-c", "../../configs/bench-s.yaml", "--steps", "2", "--warmup", "1",
+		"--set", "model.dim=32", "--set", "model.ffn_dim=64")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var res map[string]any
+	if err := json.Unmarshal([]byte(stdout), &res); err != nil {
+		t.Fatalf("not one JSON line: %q", stdout)
+	}
+	if ms, _ := res["median_step_ms"].(float64); ms <= 0 {
+		t.Fatalf("median_step_ms %v", res["median_step_ms"])
+	}
+	if steps, _ := res["steps_ms"].([]any); len(steps) != 2 {
+		t.Fatalf("steps_ms %v", res["steps_ms"])
+	}
+}

@@ -107,3 +107,16 @@ func tinyConfig(t *testing.T) *config.Config {
 	}
 	return cfg
 }
+
+// TestStepFLOPs checks the FLOP count against the performance issue's figure
+// for config S (1.77 GFLOP, counted by hand from ref_step.py's matmuls).
+func TestStepFLOPs(t *testing.T) {
+	cfg, err := config.Load("../../configs/bench-s.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := StepFLOPs(SetupFor(cfg, cfg.Data.BatchSize)) / 1e9
+	if math.Abs(got-1.77) > 0.005 {
+		t.Fatalf("S: %.4f GFLOP per step, want 1.77", got)
+	}
+}

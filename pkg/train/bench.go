@@ -1,0 +1,109 @@
+package train
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"slices"
+	"time"
+
+	"github.com/d2v/d2v/pkg/config"
+	"github.com/d2v/d2v/pkg/masking"
+	"github.com/d2v/d2v/pkg/teacher"
+)
+
+// BenchResult is one `d2v bench` measurement (printed as a JSON line).
+type BenchResult struct {
+	Config       string    `json:"config"`
+	Input        string    `json:"input"`
+	MedianStepMS float64   `json:"median_step_ms"`
+	StepsMS      []float64 `json:"steps_ms"`
+	GFLOPPerStep float64   `json:"gflop_per_step"` // matmul FLOPs, as counted for the PyTorch reference
+	GFLOPS       float64   `json:"gflops"`         // GFLOPPerStep / median step time
+	Threads      int       `json:"threads"`
+	HeapMiB      float64   `json:"heap_mib"`
+}
+
+// StepFLOPs counts the matrix-multiply FLOPs of one data2vec step: teacher
+// forward (1x), student forward (1x) and backward (2x) through the blocks,
+// plus the head on the masked rows (forward + backward) and the patch
+// projection; the same counting as the performance issue's 1.77 GFLOP at S.
+func StepFLOPs(s Setup) float64 {
+	B, T, D, F, H := float64(s.Batch), float64(s.Mod.NumTokens()), float64(s.Spec.Dim), float64(s.Spec.FFN), float64(s.Spec.Heads)
+	N := B * T
+	perLayer := 2*N*D*D*4 + 2*N*D*F*2 + 2*2*B*H*T*T*(D/H)
+	enc := float64(s.Spec.Depth) * perLayer
+	M := B * float64(s.NMask)
+	head := 2 * M * D * D
+	if s.Spec.HeadLayers == 2 {
+		head = 2 * M * D * 2 * D * 2
+	}
+	var embed float64 // patch projection; a token lookup is no matmul
+	if sh := s.Mod.InputShape(1); len(sh) == 2 {
+		embed = 2 * N * float64(sh[1]) * D
+	}
+	return 4*enc + 3*head + 4*embed
+}
+
+// Bench times `steps` full data2vec steps (after `warmup`) of the configured
+// model on synthetic input drawn like shared/reference/ref_step.py's timing
+// mode: uniform token ids or N(0,1) patches, exactly NumMasked random masked
+// positions per sample.
+func Bench(cfg *config.Config, name string, steps, warmup int) (*BenchResult, error) {
+	if cfg.Run.Threads > 0 {
+		runtime.GOMAXPROCS(cfg.Run.Threads)
+	}
+	B := cfg.Data.BatchSize
+	s := SetupFor(cfg, B)
+	d, err := New(s)
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	d.Init(uint64(cfg.Run.Seed))
+	oc := cfg.Optim
+	opt := NewAdamW(oc.Beta1, oc.Beta2, oc.Eps, oc.WeightDecay, Decayed)
+	T := s.Mod.NumTokens()
+	r := rand.New(rand.NewPCG(uint64(cfg.Run.Seed)+1, 0))
+	inputs := make([][]float32, 4) // a few batches, reused round robin
+	for i := range inputs {
+		n := 1
+		for _, v := range s.Mod.InputShape(B) {
+			n *= v
+		}
+		x := make([]float32, n)
+		for j := range x {
+			if cfg.Model.Modality == config.ModalityTokens {
+				x[j] = float32(r.IntN(cfg.Modalities.Tokens.Vocab))
+			} else {
+				x[j] = float32(r.NormFloat64())
+			}
+		}
+		inputs[i] = x
+	}
+	mask := make([]bool, B*T)
+	res := &BenchResult{Config: name, Input: string(cfg.Model.Modality), GFLOPPerStep: StepFLOPs(s) / 1e9, Threads: runtime.GOMAXPROCS(0)}
+	for step := 0; step < warmup+steps; step++ {
+		for i := 0; i < B; i++ {
+			masking.Random(masking.NewRNG(cfg.Run.Seed, int64(step), i), T, s.NMask, mask[i*T:(i+1)*T])
+		}
+		t0 := time.Now()
+		out, err := d.Forward(inputs[step%len(inputs)], mask)
+		if err != nil {
+			return nil, fmt.Errorf("bench step %d: %w", step+1, err)
+		}
+		opt.Step(d.Student, d.Names, out.Grads, oc.LR, ClipCoef(GradNorm(out.Grads), oc.Clip))
+		d.EMA(teacher.Decay(cfg.Teacher.EMAStart, cfg.Teacher.EMAEnd, step+1, cfg.Teacher.EMAAnnealSteps))
+		if step >= warmup {
+			res.StepsMS = append(res.StepsMS, float64(time.Since(t0).Microseconds())/1000)
+		}
+	}
+	sorted := slices.Clone(res.StepsMS)
+	slices.Sort(sorted)
+	res.MedianStepMS = sorted[len(sorted)/2]
+	res.GFLOPS = res.GFLOPPerStep / (res.MedianStepMS / 1000)
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	res.HeapMiB = float64(ms.HeapInuse) / (1 << 20)
+	return res, nil
+}

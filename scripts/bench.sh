@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# bench.sh: d2v's training step vs the PyTorch reference step, side by side.
+#
+#   scripts/bench.sh [ROUNDS]        (default 3 rounds; env D2V_REF=path/to/ref_step.py)
+#
+# Builds d2v, then alternates (A B A B ...) `d2v bench` and ref_step.py's
+# timing mode for config S (configs/bench-s.yaml = ref_step.py defaults) and
+# M (configs/bench-m.yaml = --dim 256 --ffn 1024 --layers 4), 2 threads each,
+# and prints the median over rounds of each run's median ms/step and the
+# ratio d2v/PyTorch. The last line is `ratio S=<x.xx> M=<x.xx>`.
+# PyTorch: Debian python3-torch with the OpenMP OpenBLAS (fastest here, see
+# shared/reference/README.md); without it, only d2v's figures are printed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rounds="${1:-3}"
+ref="${D2V_REF:-../shared/reference/ref_step.py}"
+go build -o bin/d2v ./cmd/d2v
+
+median_of() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+field() { grep -o "\"$1\":[0-9.e+-]*" | head -1 | cut -d: -f2; }
+
+have_torch=0
+if [[ -f "$ref" ]] && /usr/bin/python3 -c 'import torch' 2>/dev/null; then
+	have_torch=1
+	ob=".cache/openblas-openmp"
+	if [[ ! -d "$ob/usr/lib/x86_64-linux-gnu/openblas-openmp" ]]; then
+		mkdir -p "$ob"
+		(cd "$ob" && apt-get download libopenblas0-openmp >/dev/null 2>&1 && dpkg -x libopenblas0-openmp_*.deb .) ||
+			echo "bench.sh: could not fetch libopenblas0-openmp; PyTorch uses the system BLAS" >&2
+	fi
+	export LD_LIBRARY_PATH="$PWD/$ob/usr/lib/x86_64-linux-gnu/openblas-openmp${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+fi
+
+declare -A d2v torch
+for r in $(seq "$rounds"); do
+	for c in s m; do
+		args=()
+		[[ $c == m ]] && args=(--dim 256 --ffn 1024 --layers 4)
+		d2v[$c]+="$(bin/d2v bench -c "configs/bench-$c.yaml" --steps 20 --warmup 5 | field median_step_ms) "
+		if ((have_torch)); then
+			torch[$c]+="$(/usr/bin/python3 "$ref" --threads 2 "${args[@]}" | field median_step_ms) "
+		fi
+		echo "round $r config ${c^^} done" >&2
+	done
+done
+
+printf '%-7s %14s %14s %7s\n' config "d2v ms/step" "torch ms/step" ratio
+line="ratio"
+for c in s m; do
+	dm=$(tr ' ' '\n' <<<"${d2v[$c]}" | grep . | median_of)
+	if ((have_torch)); then
+		tm=$(tr ' ' '\n' <<<"${torch[$c]}" | grep . | median_of)
+		ratio=$(awk -v a="$dm" -v b="$tm" 'BEGIN {printf "%.2f", a/b}')
+		printf '%-7s %14.2f %14.2f %7s\n' "${c^^}" "$dm" "$tm" "$ratio"
+		line+=" ${c^^}=$ratio"
+	else
+		printf '%-7s %14.2f %14s %7s\n' "${c^^}" "$dm" "-" "-"
+	fi
+done
+echo "d2v runs per config: ${rounds} rounds x 20 timed steps (median of medians); GOMAXPROCS=2, torch --threads 2"
+if ((have_torch)); then
+	echo "$line"
+else
+	echo "PyTorch reference missing (need /usr/bin/python3 with torch and $ref): d2v figures only"
+fi
