@@ -228,3 +228,15 @@ func TestBenchPrintsJSON(t *testing.T) {
 		t.Fatalf("steps_ms %v", res["steps_ms"])
 	}
 }
+
+// TestREADMEConfigReference keeps the README's config table equal to `d2v config keys`.
+func TestREADMEConfigReference(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, doc, _ := run(t, "config", "keys")
+	if !strings.Contains(string(readme), doc) {
+		t.Fatal("README.md's config reference differs from `d2v config keys`: paste its output into the README")
+	}
+}
