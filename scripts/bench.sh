@@ -17,7 +17,7 @@ ref="${D2V_REF:-../shared/reference/ref_step.py}"
 go build -o bin/d2v ./cmd/d2v
 
 median_of() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-field() { grep -o "\"$1\":[0-9.e+-]*" | head -1 | cut -d: -f2; }
+field() { grep -o "\"$1\": *[0-9.e+-]*" | head -1 | cut -d: -f2 | tr -d " "; }
 
 have_torch=0
 if [[ -f "$ref" ]] && /usr/bin/python3 -c 'import torch' 2>/dev/null; then
