@@ -40,7 +40,7 @@ func apply(k kernel, in ...*G.Node) (*G.Node, error) {
 			return nil, fmt.Errorf("%s: input %d (%s) has shape %v, want %v", k.name(), i, n.Name(), n.Shape(), want[i])
 		}
 	}
-	return G.ApplyOp(fwdOp{k}, in...)
+	return G.ApplyOp(fwdOp{k: k, buf: &buffer{}}, in...)
 }
 
 func typeOf(dims int) hm.Type {
@@ -57,8 +57,29 @@ func hashOf(s string) uint32 {
 	return h.Sum32()
 }
 
+// buffer is a node's output memory, reused from one run to the next. Every
+// value our ops return is consumed within the run (gorgonia.Read copies), our
+// ops are immutable (ReturnsPtr false: Gorgonia gives them a fresh register
+// and never writes into their output), and every kernel overwrites all of
+// its output, so reusing the memory is safe and steady-state steps allocate
+// almost nothing.
+type buffer struct {
+	dt   tensor.Dtype
+	data any
+}
+
+func (b *buffer) get(dt tensor.Dtype, n int) any {
+	if b.data == nil || b.dt != dt {
+		b.dt, b.data = dt, alloc(dt, n)
+	}
+	return b.data
+}
+
 // fwdOp adapts a kernel's forward to gorgonia.Op and gorgonia.SDOp.
-type fwdOp struct{ k kernel }
+type fwdOp struct {
+	k   kernel
+	buf *buffer
+}
 
 func (o fwdOp) Arity() int { return len(o.k.inShapes()) }
 func (o fwdOp) Type() hm.Type {
@@ -83,7 +104,7 @@ func (o fwdOp) Do(vals ...G.Value) (G.Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := alloc(dt, o.k.outShape().TotalSize())
+	out := o.buf.get(dt, o.k.outShape().TotalSize())
 	o.k.fwd(out, in)
 	return wrap(dt, o.k.outShape(), out), nil
 }
@@ -92,7 +113,7 @@ func (o fwdOp) Do(vals ...G.Value) (G.Value, error) {
 // and one unpack node per differentiable input.
 func (o fwdOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
 	children := append(append(G.Nodes{}, inputs...), output, grad)
-	packed, err := G.ApplyOp(bwdOp{o.k}, children...)
+	packed, err := G.ApplyOp(bwdOp{k: o.k, buf: &buffer{}}, children...)
 	if err != nil {
 		return nil, fmt.Errorf("%s backward: %w", o.k.name(), err)
 	}
@@ -103,7 +124,7 @@ func (o fwdOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
 			continue
 		}
 		s := o.k.inShapes()[i]
-		if res[i], err = G.ApplyOp(unpackOp{off: off, shape: s, total: packedSize(o.k)}, packed); err != nil {
+		if res[i], err = G.ApplyOp(unpackOp{off: off, shape: s, total: packedSize(o.k), buf: &buffer{}}, packed); err != nil {
 			return nil, err
 		}
 		off += s.TotalSize()
@@ -122,7 +143,10 @@ func packedSize(k kernel) int {
 }
 
 // bwdOp computes all input gradients of a kernel into one packed vector.
-type bwdOp struct{ k kernel }
+type bwdOp struct {
+	k   kernel
+	buf *buffer
+}
 
 func (o bwdOp) Arity() int { return len(o.k.inShapes()) + 2 }
 func (o bwdOp) Type() hm.Type {
@@ -151,7 +175,7 @@ func (o bwdOp) Do(vals ...G.Value) (G.Value, error) {
 	}
 	n := len(o.k.inShapes())
 	total := packedSize(o.k)
-	packed := alloc(dt, total)
+	packed := o.buf.get(dt, total)
 	gin := make([]any, n)
 	off := 0
 	for i, d := range o.k.diff() {
@@ -170,6 +194,7 @@ func (o bwdOp) Do(vals ...G.Value) (G.Value, error) {
 type unpackOp struct {
 	off, total int
 	shape      tensor.Shape
+	buf        *buffer
 }
 
 func (o unpackOp) Arity() int    { return 1 }
@@ -192,7 +217,7 @@ func (o unpackOp) Do(vals ...G.Value) (G.Value, error) {
 		return nil, err
 	}
 	n := o.shape.TotalSize()
-	out := alloc(dt, n)
+	out := o.buf.get(dt, n)
 	switch dt {
 	case tensor.Float32:
 		copy(out.([]float32), in[0].([]float32)[o.off:o.off+n])

@@ -2,6 +2,8 @@ package train
 
 import (
 	"math"
+	"runtime"
+	"sync"
 
 	"github.com/d2v/d2v/pkg/model"
 )
@@ -48,11 +50,35 @@ func (o *AdamW) Step(p *model.Params, names []string, grads []any, lr, coef floa
 		}
 		switch w := p.Get(name).Data().(type) {
 		case []float32:
-			adamw(w, grads[i].([]float32), m, v, o, plr, coef, shrink, bc1, bc2)
+			split(len(w), func(lo, hi int) {
+				adamw(w[lo:hi], grads[i].([]float32)[lo:hi], m[lo:hi], v[lo:hi], o, plr, coef, shrink, bc1, bc2)
+			})
 		case []float64:
-			adamw(w, grads[i].([]float64), m, v, o, plr, coef, shrink, bc1, bc2)
+			split(len(w), func(lo, hi int) {
+				adamw(w[lo:hi], grads[i].([]float64)[lo:hi], m[lo:hi], v[lo:hi], o, plr, coef, shrink, bc1, bc2)
+			})
 		}
 	}
+}
+
+// split runs f over [0,n) in GOMAXPROCS contiguous chunks (inline when small).
+// Elementwise updates give the same bits however they are split.
+func split(n int, f func(lo, hi int)) {
+	w := runtime.GOMAXPROCS(0)
+	if n < 1<<14 || w < 2 {
+		f(0, n)
+		return
+	}
+	var wg sync.WaitGroup
+	chunk := (n + w - 1) / w
+	for lo := 0; lo < n; lo += chunk {
+		wg.Add(1)
+		go func(lo, hi int) {
+			defer wg.Done()
+			f(lo, hi)
+		}(lo, min(lo+chunk, n))
+	}
+	wg.Wait()
 }
 
 func adamw[F float32 | float64](w, g []F, m, v []float64, o *AdamW, lr, coef, shrink, bc1, bc2 float64) {
