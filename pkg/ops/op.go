@@ -124,7 +124,7 @@ func (o fwdOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
 			continue
 		}
 		s := o.k.inShapes()[i]
-		if res[i], err = G.ApplyOp(unpackOp{off: off, shape: s, total: packedSize(o.k), buf: &buffer{}}, packed); err != nil {
+		if res[i], err = G.ApplyOp(unpackOp{off: off, shape: s, total: packedSize(o.k)}, packed); err != nil {
 			return nil, err
 		}
 		off += s.TotalSize()
@@ -190,11 +190,10 @@ func (o bwdOp) Do(vals ...G.Value) (G.Value, error) {
 	return wrap(dt, tensor.Shape{total}, packed), nil
 }
 
-// unpackOp copies one input's gradient out of a packed vector.
+// unpackOp exposes one input's gradient inside a packed vector.
 type unpackOp struct {
 	off, total int
 	shape      tensor.Shape
-	buf        *buffer
 }
 
 func (o unpackOp) Arity() int    { return 1 }
@@ -211,20 +210,14 @@ func (o unpackOp) String() string {
 	return fmt.Sprintf("unpack[%d:%d of %d]%v", o.off, o.off+o.shape.TotalSize(), o.total, o.shape)
 }
 
+// Do returns a view of the packed vector (no copy): the packed memory is the
+// backward node's reused buffer, rewritten in full by the next run.
 func (o unpackOp) Do(vals ...G.Value) (G.Value, error) {
 	in, dt, err := slices(o.String(), vals)
 	if err != nil {
 		return nil, err
 	}
-	n := o.shape.TotalSize()
-	out := o.buf.get(dt, n)
-	switch dt {
-	case tensor.Float32:
-		copy(out.([]float32), in[0].([]float32)[o.off:o.off+n])
-	default:
-		copy(out.([]float64), in[0].([]float64)[o.off:o.off+n])
-	}
-	return wrap(dt, o.shape, out), nil
+	return wrap(dt, o.shape, sub(in[0], o.off, o.off+o.shape.TotalSize())), nil
 }
 
 // slices extracts the backing slices of tensors and scalars; all must share a dtype.
