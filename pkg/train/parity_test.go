@@ -1,7 +1,10 @@
 package train
 
 import (
+	"maps"
+
 	"fmt"
+	"github.com/d2v/d2v/pkg/checkpoint"
 	"math"
 	"os"
 	"path/filepath"
@@ -127,4 +130,30 @@ func replay(t *testing.T, path string) {
 		check("after.teacher", d.Teacher.Values(n), "after."+n)
 	}
 	t.Logf("worst relative errors: %v", worst)
+}
+
+// TestParityUnsupportedSettingFails: a fixture asking for something we cannot
+// build is an error naming the setting, never a skip.
+func TestParityUnsupportedSettingFails(t *testing.T) {
+	src := filepath.Join("testdata", "parity", "public_tokens_preln.safetensors")
+	f, err := checkpoint.Read(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for key, val := range map[string]string{"input": "audio", "layer_norm_targets": "batch", "ema_scope": "teacher-only"} {
+		meta := maps.Clone(f.Meta)
+		meta[key] = val
+		var ts []checkpoint.Tensor
+		for _, n := range f.Order {
+			ts = append(ts, f.Tensors[n])
+		}
+		path := filepath.Join(t.TempDir(), "bad.safetensors")
+		if err := checkpoint.Write(path, ts, meta); err != nil {
+			t.Fatal(err)
+		}
+		_, err := ReadFixture(path)
+		if err == nil || !strings.Contains(err.Error(), key+"=") || !strings.Contains(err.Error(), "unsupported setting") {
+			t.Errorf("%s=%s: got %v, want an error naming the setting", key, val, err)
+		}
+	}
 }
