@@ -28,7 +28,7 @@ func f64Tensor(name string, shape []int, v []float64) checkpoint.Tensor {
 }
 
 // Save writes the full training state at `step` completed updates:
-// student, head and teacher weights (F32), AdamW moments (F64, exact resume),
+// student, head and teacher weights (F32), AdamW moments (in their dtype, F32),
 // and metadata holding the resolved config, the step and the optimiser step.
 func Save(path string, cfg *config.Config, d *D2V, opt *AdamW, step int64) error {
 	var ts []checkpoint.Tensor
@@ -38,9 +38,17 @@ func Save(path string, cfg *config.Config, d *D2V, opt *AdamW, step int64) error
 		}
 	}
 	for _, n := range d.Names {
-		if m := opt.M[n]; m != nil {
-			sh := []int(d.Student.Get(n).Shape())
-			ts = append(ts, f64Tensor("optim.m."+n, sh, m), f64Tensor("optim.v."+n, sh, opt.V[n]))
+		sh := []int(d.Student.Get(n).Shape())
+		for _, mv := range []struct {
+			key string
+			val any
+		}{{"optim.m." + n, opt.M[n]}, {"optim.v." + n, opt.V[n]}} {
+			switch x := mv.val.(type) {
+			case []float32:
+				ts = append(ts, checkpoint.F32(mv.key, sh, x))
+			case []float64:
+				ts = append(ts, f64Tensor(mv.key, sh, x))
+			}
 		}
 	}
 	y, err := cfg.YAML()
@@ -116,7 +124,12 @@ func Restore(f *checkpoint.File, path string, d *D2V, opt *AdamW) (int64, error)
 		if d.Student.Get(pname) == nil || t.Numel() != d.Student.Get(pname).Shape().TotalSize() {
 			return 0, fmt.Errorf("checkpoint: %s: %q does not match a parameter of this model", path, name)
 		}
-		v, err := t.Float64s()
+		var v any
+		if d.Student.Dtype == tensor.Float32 {
+			v, err = t.Float32s()
+		} else {
+			v, err = t.Float64s()
+		}
 		if err != nil {
 			return 0, fmt.Errorf("checkpoint: %s: %q: %w", path, name, err)
 		}

@@ -9,7 +9,9 @@ import (
 )
 
 // AdamW is torch's AdamW (decoupled weight decay), updating parameters in
-// place with moments kept per parameter name (so order changes are safe):
+// place with moments kept per parameter name (so order changes are safe) in
+// the parameter's dtype, as torch keeps them (float32 halves the memory
+// traffic of this memory-bound update):
 //
 //	p *= 1 - lr*wd               (decayed parameters only)
 //	m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2
@@ -19,12 +21,12 @@ type AdamW struct {
 	Decay                 func(name string) bool
 	LRScale               func(name string) float64 // per-parameter lr factor (layer decay); nil = 1
 	T                     int64                     // optimiser steps taken
-	M, V                  map[string][]float64
+	M, V                  map[string]any // []float32 or []float64, as the parameter
 }
 
 // NewAdamW returns an optimiser with zero moments.
 func NewAdamW(b1, b2, eps, wd float64, decay func(string) bool) *AdamW {
-	return &AdamW{Beta1: b1, Beta2: b2, Eps: eps, WD: wd, Decay: decay, M: map[string][]float64{}, V: map[string][]float64{}}
+	return &AdamW{Beta1: b1, Beta2: b2, Eps: eps, WD: wd, Decay: decay, M: map[string]any{}, V: map[string]any{}}
 }
 
 // Step applies one update with learning rate lr; grads[i] belongs to names[i]
@@ -34,11 +36,10 @@ func (o *AdamW) Step(p *model.Params, names []string, grads []any, lr, coef floa
 	bc1 := 1 - math.Pow(o.Beta1, float64(o.T))
 	bc2 := math.Sqrt(1 - math.Pow(o.Beta2, float64(o.T)))
 	for i, name := range names {
-		m, v := o.M[name], o.V[name]
-		if m == nil {
-			n := p.Get(name).Shape().TotalSize()
-			m, v = make([]float64, n), make([]float64, n)
-			o.M[name], o.V[name] = m, v
+		t := p.Get(name)
+		if o.M[name] == nil {
+			o.M[name] = zerosLike(t.Data()) // moments in the parameter's dtype
+			o.V[name] = zerosLike(t.Data())
 		}
 		plr := lr
 		if o.LRScale != nil {
@@ -48,17 +49,35 @@ func (o *AdamW) Step(p *model.Params, names []string, grads []any, lr, coef floa
 		if o.Decay(name) {
 			shrink = 1 - plr*o.WD
 		}
-		switch w := p.Get(name).Data().(type) {
+		switch w := t.Data().(type) {
 		case []float32:
-			split(len(w), func(lo, hi int) {
-				adamw(w[lo:hi], grads[i].([]float32)[lo:hi], m[lo:hi], v[lo:hi], o, plr, coef, shrink, bc1, bc2)
-			})
+			update(o, w, grads[i].([]float32), o.M[name].([]float32), o.V[name].([]float32), plr, coef, shrink, bc1, bc2)
 		case []float64:
-			split(len(w), func(lo, hi int) {
-				adamw(w[lo:hi], grads[i].([]float64)[lo:hi], m[lo:hi], v[lo:hi], o, plr, coef, shrink, bc1, bc2)
-			})
+			update(o, w, grads[i].([]float64), o.M[name].([]float64), o.V[name].([]float64), plr, coef, shrink, bc1, bc2)
 		}
 	}
+}
+
+func update[F float32 | float64](o *AdamW, w, g, m, v []F, lr, coef, shrink, bc1, bc2 float64) {
+	split(len(w), func(lo, hi int) {
+		adamw(w[lo:hi], g[lo:hi], m[lo:hi], v[lo:hi], F(o.Beta1), F(o.Beta2), F(o.Eps), F(lr/bc1), F(coef), F(shrink), F(bc2))
+	})
+}
+
+func adamw[F float32 | float64](w, g, m, v []F, b1, b2, eps, step, coef, shrink, bc2 F) {
+	for j := range w {
+		gj := g[j] * coef
+		m[j] = b1*m[j] + (1-b1)*gj
+		v[j] = b2*v[j] + (1-b2)*gj*gj
+		w[j] = w[j]*shrink - step*m[j]/(F(math.Sqrt(float64(v[j])))/bc2+eps)
+	}
+}
+
+func zerosLike(s any) any {
+	if x, ok := s.([]float32); ok {
+		return make([]float32, len(x))
+	}
+	return make([]float64, len(s.([]float64)))
 }
 
 // split runs f over [0,n) in GOMAXPROCS contiguous chunks (inline when small).
@@ -79,16 +98,6 @@ func split(n int, f func(lo, hi int)) {
 		}(lo, min(lo+chunk, n))
 	}
 	wg.Wait()
-}
-
-func adamw[F float32 | float64](w, g []F, m, v []float64, o *AdamW, lr, coef, shrink, bc1, bc2 float64) {
-	step := lr / bc1
-	for j := range w {
-		gj := float64(g[j]) * coef
-		m[j] = o.Beta1*m[j] + (1-o.Beta1)*gj
-		v[j] = o.Beta2*v[j] + (1-o.Beta2)*gj*gj
-		w[j] = F(float64(w[j])*shrink - step*m[j]/(math.Sqrt(v[j])/bc2+o.Eps))
-	}
 }
 
 // GradNorm is the global L2 norm of all gradients.
