@@ -64,7 +64,7 @@ func softmaxRows[T Float](p []T, n int) {
 		}
 		var s float64
 		for j, v := range row {
-			e := expOf[T](float64(v - mx))
+			e := math.Exp(float64(v - mx))
 			row[j] = T(e)
 			s += e
 		}

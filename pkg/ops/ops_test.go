@@ -159,32 +159,3 @@ func TestOps(t *testing.T) {
 		t.Run(c.name, c.check)
 	}
 }
-
-// TestGELUFloat32 checks the float32 erf approximation against math.Erf.
-func TestGELUFloat32(t *testing.T) {
-	var worstF, worstD float64
-	for i := -12000; i <= 12000; i++ {
-		x := float32(i) / 1000
-		e32, g32 := erfGauss(x)
-		e64, g64 := erfGauss(float64(x))
-		worstF = math.Max(worstF, math.Abs(e32-e64))
-		worstD = math.Max(worstD, math.Abs(g32-g64))
-	}
-	if worstF > 2e-7 || worstD > 1e-7 {
-		t.Fatalf("float32 erf abs err %.3g, gaussian abs err %.3g", worstF, worstD)
-	}
-}
-
-func TestExp32(t *testing.T) {
-	var worst float64
-	for i := -87000; i <= 88000; i += 7 {
-		x := float64(i) / 1000
-		worst = math.Max(worst, math.Abs(exp32(x)/math.Exp(x)-1))
-	}
-	if worst > 3e-8 {
-		t.Fatalf("exp32 rel err %.3g", worst)
-	}
-	if exp32(-100) != 0 || !math.IsInf(exp32(100), 1) {
-		t.Fatal("exp32 range limits")
-	}
-}

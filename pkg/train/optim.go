@@ -21,7 +21,7 @@ type AdamW struct {
 	Decay                 func(name string) bool
 	LRScale               func(name string) float64 // per-parameter lr factor (layer decay); nil = 1
 	T                     int64                     // optimiser steps taken
-	M, V                  map[string]any // []float32 or []float64, as the parameter
+	M, V                  map[string]any            // []float32 or []float64, as the parameter
 }
 
 // NewAdamW returns an optimiser with zero moments.
