@@ -42,19 +42,37 @@ func (k layerNorm) bwd(gin, in []any, _, gout any) {
 	})
 }
 
-// rowStats returns the mean and 1/sqrt(var+eps) of a row, accumulated in float64.
+// rowStats returns the mean and 1/sqrt(var+eps) of a row (two passes,
+// float64 accumulation in four independent chains so the adds pipeline).
 func rowStats[T Float](row []T, eps float64) (mean, rstd float64) {
-	var s float64
-	for _, v := range row {
-		s += float64(v)
+	var s0, s1, s2, s3 float64
+	n := len(row)
+	i := 0
+	for ; i+4 <= n; i += 4 {
+		s0 += float64(row[i])
+		s1 += float64(row[i+1])
+		s2 += float64(row[i+2])
+		s3 += float64(row[i+3])
 	}
-	mean = s / float64(len(row))
-	var ss float64
-	for _, v := range row {
-		d := float64(v) - mean
-		ss += d * d
+	for ; i < n; i++ {
+		s0 += float64(row[i])
 	}
-	return mean, 1 / math.Sqrt(ss/float64(len(row))+eps)
+	mean = (s0 + s1 + s2 + s3) / float64(n)
+	var q0, q1, q2, q3 float64
+	i = 0
+	for ; i+4 <= n; i += 4 {
+		d0, d1 := float64(row[i])-mean, float64(row[i+1])-mean
+		d2, d3 := float64(row[i+2])-mean, float64(row[i+3])-mean
+		q0 += d0 * d0
+		q1 += d1 * d1
+		q2 += d2 * d2
+		q3 += d3 * d3
+	}
+	for ; i < n; i++ {
+		d := float64(row[i]) - mean
+		q0 += d * d
+	}
+	return mean, 1 / math.Sqrt((q0+q1+q2+q3)/float64(n)+eps)
 }
 
 func lnFwd[T Float](k layerNorm, y, x, g, b []T) {
