@@ -1,7 +1,9 @@
-// Package data owns image datasets for d2v: readers for the IDX format used
-// by MNIST and Fashion-MNIST, an ImageFolder reader for PNG/JPEG trees, a
-// small real MNIST subset embedded in the binary, patching of images into
-// ViT tokens, and a deterministic, resumable batch sampler.
+// Package data owns the datasets of d2v: readers for the IDX format used by
+// MNIST and Fashion-MNIST, an ImageFolder reader for PNG/JPEG trees, a small
+// real MNIST subset embedded in the binary, patching of images into ViT
+// tokens; plain-text corpora (files, folders, the embedded public-domain
+// Opticks) and packing of token ids into fixed-length <s> ... </s> sequences;
+// and a deterministic, resumable batch sampler shared by all of them.
 //
 // Every loader returns an *ImageSet holding float32 pixels in [0,1], HWC
 // order per image, so the model side sees one layout whatever the source.

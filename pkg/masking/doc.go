@@ -2,9 +2,11 @@
 //
 // Block follows BEiT's block-wise masking (Bao et al., 2022, "BEiT: BERT
 // Pre-Training of Image Transformers", Algorithm 1; used by data2vec for
-// images, Baevski et al., 2022); Random masks uniformly. Both mask an
-// exact count n per sample, so every batch has the same (B, n) shape and
-// the graph stays static.
+// images, Baevski et al., 2022); Random masks uniformly. For text, BERT
+// masks 15% with 80% <mask> / 10% random / 10% unchanged, and Spans masks
+// runs of tokens (the data2vec text config: span 4, p 0.35); special tokens
+// are never masked. All of them mask an exact count n per sample, so every
+// batch has the same (B, n) shape and the graph stays static.
 //
 // Randomness always comes from an explicit *rand.Rand (math/rand/v2);
 // NewRNG derives one per (seed, step, sample) so a mask never depends on
