@@ -240,3 +240,38 @@ func TestREADMEConfigReference(t *testing.T) {
 		t.Fatal("README.md's config reference differs from `d2v config keys`: paste its output into the README")
 	}
 }
+
+// TestTokenize: `d2v tokenize` reproduces the reference ids of the GPT-2
+// fixture (written by the npm package gpt-3-encoder) line by line.
+func TestTokenize(t *testing.T) {
+	dir := "../../pkg/tokenizer/testdata/gpt2"
+	lines, err := os.ReadFile(filepath.Join(dir, "lines.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile(filepath.Join(dir, "ids.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	root := newRoot(&out, &errb)
+	root.SetIn(bytes.NewReader(lines))
+	root.SetArgs([]string{"tokenize", "--vocab", filepath.Join(dir, "encoder.json"), "--merges", filepath.Join(dir, "vocab.bpe")})
+	if err := root.Execute(); err != nil {
+		t.Fatalf("%v: %s", err, errb.String())
+	}
+	if out.String() != string(want) {
+		t.Fatal("token ids differ from the gpt-3-encoder fixture")
+	}
+	code, _, stderr := run(t, "tokenize", "--vocab", "missing.json", "--merges", "x")
+	if code != exitUsage || !strings.Contains(stderr, "missing.json") {
+		t.Fatalf("exit %d, %q", code, stderr)
+	}
+	root = newRoot(&out, &errb)
+	out.Reset()
+	root.SetIn(strings.NewReader("hi\n"))
+	root.SetArgs([]string{"tokenize", "--tokenizer", "bytes"})
+	if err := root.Execute(); err != nil || out.String() != "104 105\n" {
+		t.Fatalf("bytes: %q, %v", out.String(), err)
+	}
+}
