@@ -33,6 +33,18 @@ type Model struct {
 type Modalities struct {
 	Image  Image  `mapstructure:"image"`
 	Tokens Tokens `mapstructure:"tokens"`
+	Text   Text   `mapstructure:"text"`
+}
+
+// Text configures tokenised text: a token embedding, learned positions and
+// an optional embedding LayerNorm, as RoBERTa and data2vec text.
+type Text struct {
+	Tokenizer  TokenizerKind `mapstructure:"tokenizer"`
+	VocabFile  string        `mapstructure:"vocab_file"`  // bpe: vocab.json or encoder.json
+	MergesFile string        `mapstructure:"merges_file"` // bpe: merges.txt or vocab.bpe
+	SeqLen     int           `mapstructure:"seq_len"`     // T, tokens per packed sequence incl. <s> and </s>
+	EmbedLN    bool          `mapstructure:"embed_ln"`    // LayerNorm after token + position embedding
+	Docs       TextDocs      `mapstructure:"docs"`        // how files split into documents
 }
 
 // Image configures square images cut into non-overlapping square patches.
@@ -58,6 +70,7 @@ type Masking struct {
 	MaxPerBlock int      `mapstructure:"max_per_block"` // block: most tokens in one block, 0 = no limit
 	MinAspect   float64  `mapstructure:"min_aspect"`    // block: aspect ratio h/w drawn log-uniform in [MinAspect, MaxAspect]
 	MaxAspect   float64  `mapstructure:"max_aspect"`
+	SpanLen     int      `mapstructure:"span_len"` // span: tokens per span
 }
 
 // Teacher configures the EMA teacher and how its targets are built.
@@ -148,11 +161,13 @@ func Default() *Config {
 		Modalities: Modalities{
 			Image:  Image{PatchSize: 4, Size: 28, Channels: 1, Mean: 0.1307, Std: 0.3081}, // MNIST statistics
 			Tokens: Tokens{Vocab: 1000, SeqLen: 64},                                       // as ref_step.py
+			Text:   Text{Tokenizer: TokenizerBytes, SeqLen: 128, EmbedLN: true, Docs: DocsParagraph},
 		},
 		Masking: Masking{
 			// Paper: 60% in blocks of >= 16 of 196 patches; 4 of 49 keeps the same block/image ratio.
 			Kind: MaskBlock, Ratio: 0.6, MinPerBlock: 4, MaxPerBlock: 0,
 			MinAspect: 0.3, MaxAspect: 1 / 0.3,
+			SpanLen: 4, // text spans (data2vec text config: mask_multiple_length 4)
 		},
 		Teacher: Teacher{
 			// The paper uses 0.9998 constant over 800 epochs; a run of ~1000 steps needs
@@ -203,6 +218,8 @@ func (c *Config) NumTokens() int {
 		return n * n
 	case ModalityTokens:
 		return c.Modalities.Tokens.SeqLen
+	case ModalityText:
+		return c.Modalities.Text.SeqLen
 	}
 	return 0
 }

@@ -48,16 +48,18 @@ func TestEnums(t *testing.T) {
 		zero   enum
 		consts []enum
 	}{
-		{"Modality", Modality(""), []enum{ModalityImage, ModalityTokens}},
+		{"Modality", Modality(""), []enum{ModalityImage, ModalityTokens, ModalityText}},
 		{"NormPos", NormPos(""), []enum{NormPre, NormPost}},
 		{"PosKind", PosKind(""), []enum{PosLearned, PosSincos}},
-		{"MaskKind", MaskKind(""), []enum{MaskBlock, MaskRandom}},
+		{"MaskKind", MaskKind(""), []enum{MaskBlock, MaskRandom, MaskBERT, MaskSpan}},
+		{"TokenizerKind", TokenizerKind(""), []enum{TokenizerBytes, TokenizerBPE}},
+		{"TextDocs", TextDocs(""), []enum{DocsParagraph, DocsFile}},
 		{"EMAScope", EMAScope(""), []enum{ScopeAll, ScopeBlocks}},
 		{"TargetLayer", TargetLayer(""), []enum{TargetBlock, TargetFFN}},
 		{"TargetNorm", TargetNorm(""), []enum{TargetNormLayer, TargetNormInstance, TargetNormNone}},
 		{"Reduction", Reduction(""), []enum{ReductionMean, ReductionD2V}},
 		{"Schedule", Schedule(""), []enum{ScheduleCosine, ScheduleConstant}},
-		{"DataSource", DataSource(""), []enum{SourceEmbedded, SourceIdx, SourceFolder}},
+		{"DataSource", DataSource(""), []enum{SourceEmbedded, SourceIdx, SourceFolder, SourceText}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -80,8 +82,8 @@ func TestEnums(t *testing.T) {
 
 func TestKeys(t *testing.T) {
 	keys := Keys()
-	if len(keys) != 68 {
-		t.Errorf("len(Keys()) = %d, want 68 (update this count when adding a key)", len(keys))
+	if len(keys) != 75 {
+		t.Errorf("len(Keys()) = %d, want 75 (update this count when adding a key)", len(keys))
 	}
 	for _, want := range []string{"model.dim", "model.ffn_dim", "modalities.image.patch_size", "teacher.layer_norm", "run.seed", "finetune.limit"} {
 		if !slices.Contains(keys, want) {

@@ -17,7 +17,8 @@ type Modality string
 
 const (
 	ModalityImage  Modality = "image"  // images cut into patches (modalities.image)
-	ModalityTokens Modality = "tokens" // integer token ids (modalities.tokens); parity fixtures, text later
+	ModalityTokens Modality = "tokens" // integer token ids (modalities.tokens): parity fixtures and benchmarks
+	ModalityText   Modality = "text"   // tokenised text (modalities.text)
 )
 
 // NormPos places the LayerNorm in each Transformer block.
@@ -42,6 +43,24 @@ type MaskKind string
 const (
 	MaskBlock  MaskKind = "block"  // BEiT blockwise: rectangles of patches with random aspect ratio
 	MaskRandom MaskKind = "random" // uniformly random positions
+	MaskBERT   MaskKind = "bert"   // text: 80% <mask>, 10% random token, 10% unchanged
+	MaskSpan   MaskKind = "span"   // text: spans of masking.span_len tokens, all <mask>
+)
+
+// TokenizerKind selects the text tokenizer.
+type TokenizerKind string
+
+const (
+	TokenizerBytes TokenizerKind = "bytes" // UTF-8 bytes, 256 ids + 4 specials; no files
+	TokenizerBPE   TokenizerKind = "bpe"   // GPT-2 byte-level BPE from vocab_file + merges_file
+)
+
+// TextDocs says how text files split into documents.
+type TextDocs string
+
+const (
+	DocsParagraph TextDocs = "paragraph" // blank-line separated paragraphs
+	DocsFile      TextDocs = "file"      // one document per file
 )
 
 // EMAScope selects which teacher parameters follow the student by EMA.
@@ -89,28 +108,33 @@ const (
 type DataSource string
 
 const (
-	SourceEmbedded DataSource = "embedded" // the MNIST subset compiled into the binary
+	SourceEmbedded DataSource = "embedded" // compiled into the binary: the MNIST subset (image), Newton's Opticks (text)
 	SourceIdx      DataSource = "idx"      // the four MNIST idx files in data.path
 	SourceFolder   DataSource = "folder"   // data.path/<class>/<image> files
+	SourceText     DataSource = "text"     // a .txt file or a folder of them at data.path
 )
 
 // Values lists the allowed values, in documentation order.
-func (Modality) Values() []string    { return []string{"image", "tokens"} }
+func (Modality) Values() []string    { return []string{"image", "tokens", "text"} }
 func (NormPos) Values() []string     { return []string{"pre", "post"} }
 func (PosKind) Values() []string     { return []string{"learned", "sincos"} }
-func (MaskKind) Values() []string    { return []string{"block", "random"} }
+func (MaskKind) Values() []string    { return []string{"block", "random", "bert", "span"} }
+func (TokenizerKind) Values() []string { return []string{"bytes", "bpe"} }
+func (TextDocs) Values() []string      { return []string{"paragraph", "file"} }
 func (EMAScope) Values() []string    { return []string{"all", "blocks"} }
 func (TargetLayer) Values() []string { return []string{"block", "ffn"} }
 func (TargetNorm) Values() []string  { return []string{"layer", "instance", "none"} }
 func (Reduction) Values() []string   { return []string{"mean", "d2v"} }
 func (Schedule) Values() []string    { return []string{"cosine", "constant"} }
-func (DataSource) Values() []string  { return []string{"embedded", "idx", "folder"} }
+func (DataSource) Values() []string  { return []string{"embedded", "idx", "folder", "text"} }
 
 // Valid reports whether the value is one of Values().
 func (v Modality) Valid() bool    { return slices.Contains(v.Values(), string(v)) }
 func (v NormPos) Valid() bool     { return slices.Contains(v.Values(), string(v)) }
 func (v PosKind) Valid() bool     { return slices.Contains(v.Values(), string(v)) }
 func (v MaskKind) Valid() bool    { return slices.Contains(v.Values(), string(v)) }
+func (v TokenizerKind) Valid() bool { return slices.Contains(v.Values(), string(v)) }
+func (v TextDocs) Valid() bool      { return slices.Contains(v.Values(), string(v)) }
 func (v EMAScope) Valid() bool    { return slices.Contains(v.Values(), string(v)) }
 func (v TargetLayer) Valid() bool { return slices.Contains(v.Values(), string(v)) }
 func (v TargetNorm) Valid() bool  { return slices.Contains(v.Values(), string(v)) }

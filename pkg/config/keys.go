@@ -157,7 +157,7 @@ func typeName(t reflect.Type) string {
 // help is the one-line description of every key. Keep it in step with the
 // Config tree: TestEveryKeyHasHelp fails on a missing or stale entry.
 var help = map[string]string{
-	"model.modality":    "input modality: image patches, or token ids (parity fixtures, text later)",
+	"model.modality":    "input modality: image patches, raw token ids (parity fixtures, benchmarks) or tokenised text",
 	"model.dim":         "token width D",
 	"model.depth":       "number of Transformer blocks L",
 	"model.heads":       "attention heads; must divide model.dim",
@@ -175,8 +175,15 @@ var help = map[string]string{
 	"modalities.image.std":        "pixel std for normalisation",
 	"modalities.tokens.vocab":     "number of distinct token ids",
 	"modalities.tokens.seq_len":   "tokens per sequence T",
+	"modalities.text.tokenizer":   "bytes (256 byte ids + 4 specials, no files) or GPT-2 byte-level BPE",
+	"modalities.text.vocab_file":  "bpe: vocab.json or encoder.json",
+	"modalities.text.merges_file": "bpe: merges.txt or vocab.bpe",
+	"modalities.text.seq_len":     "tokens per packed sequence T, including <s> and </s>",
+	"modalities.text.embed_ln":    "LayerNorm after the token + position embedding (RoBERTa)",
+	"modalities.text.docs":        "how text files split into documents: blank-line paragraphs or whole files",
 
-	"masking.kind":          "mask shape: BEiT blocks or uniformly random positions",
+	"masking.kind":          "images: BEiT blocks or random positions; text: BERT 80/10/10 or spans of <mask>",
+	"masking.span_len":      "span masking: tokens per span",
 	"masking.ratio":         "masked fraction; exactly floor(ratio*T+0.5) tokens per sample",
 	"masking.min_per_block": "block masking: fewest tokens in one block",
 	"masking.max_per_block": "block masking: most tokens in one block, 0 = no limit",
@@ -206,7 +213,7 @@ var help = map[string]string{
 	"optim.eps":          "AdamW epsilon",
 	"optim.clip":         "global gradient-norm clip, 0 = off",
 
-	"data.source":     "training data: embedded MNIST subset, MNIST idx files, or class folders",
+	"data.source":     "training data: embedded (MNIST subset or Opticks text), MNIST idx files, image class folders, or text files",
 	"data.path":       "idx: folder with the 4 MNIST files; folder: root of class subfolders",
 	"data.test_path":  "folder source: root of the test split's class subfolders; \"\" = none",
 	"data.batch_size": "examples per pretraining step",

@@ -134,8 +134,9 @@ func TestLoadFileErrors(t *testing.T) {
 func changed() *Config {
 	c := Default()
 	c.Model = Model{Modality: ModalityTokens, Dim: 48, Depth: 3, Heads: 6, FFNDim: 100, Norm: NormPost, Pos: PosLearned, HeadLayers: 2, InitStd: 0.01, LNEps: 1e-6}
-	c.Modalities = Modalities{Image: Image{PatchSize: 7, Size: 35, Channels: 3, Mean: 0.5, Std: 0.25}, Tokens: Tokens{Vocab: 17, SeqLen: 13}}
-	c.Masking = Masking{Kind: MaskRandom, Ratio: 0.3, MinPerBlock: 2, MaxPerBlock: 5, MinAspect: 0.5, MaxAspect: 2}
+	c.Modalities = Modalities{Image: Image{PatchSize: 7, Size: 35, Channels: 3, Mean: 0.5, Std: 0.25}, Tokens: Tokens{Vocab: 17, SeqLen: 13},
+		Text: Text{Tokenizer: TokenizerBPE, VocabFile: "v: 1.json", MergesFile: "#m.txt", SeqLen: 9, EmbedLN: false, Docs: DocsFile}}
+	c.Masking = Masking{Kind: MaskRandom, Ratio: 0.3, MinPerBlock: 2, MaxPerBlock: 5, MinAspect: 0.5, MaxAspect: 2, SpanLen: 3}
 	c.Teacher = Teacher{EMAStart: 0.99, EMAEnd: 1, EMAAnnealSteps: 7, Scope: ScopeBlocks, TopK: 2, TargetLayer: TargetFFN, LayerNorm: TargetNormInstance, FinalNorm: TargetNormNone}
 	c.Loss = Loss{Beta: 0.25, Scale: 1.0 / 3, Reduction: ReductionD2V}
 	c.Optim = Optim{LR: 5e-4, MinLR: 0, WarmupSteps: 0, Schedule: ScheduleConstant, WeightDecay: 0.01, Beta1: 0.8, Beta2: 0.999, Eps: 1e-8, Clip: 0}

@@ -47,8 +47,28 @@ func (c *Config) Validate() error {
 		tokensOK = tk.SeqLen >= 2
 		v.check(tk.Vocab >= 1, "modalities.tokens.vocab", ">= 1", tk.Vocab)
 		v.check(tk.SeqLen >= 2, "modalities.tokens.seq_len", ">= 2", tk.SeqLen)
+	case ModalityText:
+		tx := c.Modalities.Text
+		tokensOK = tx.SeqLen >= 3
+		v.check(tx.SeqLen >= 3, "modalities.text.seq_len", ">= 3 (<s>, a token, </s>)", tx.SeqLen)
+		v.enum("modalities.text.tokenizer", tx.Tokenizer)
+		v.enum("modalities.text.docs", tx.Docs)
+		if tx.Tokenizer == TokenizerBPE {
+			v.check(tx.VocabFile != "", "modalities.text.vocab_file", "set when modalities.text.tokenizer is bpe", tx.VocabFile)
+			v.check(tx.MergesFile != "", "modalities.text.merges_file", "set when modalities.text.tokenizer is bpe", tx.MergesFile)
+		}
+		if c.Masking.Kind.Valid() {
+			v.check(c.Masking.Kind == MaskBERT || c.Masking.Kind == MaskSpan, "masking.kind",
+				"bert or span for model.modality text", c.Masking.Kind)
+		}
+		v.check(c.Data.Source == SourceEmbedded || c.Data.Source == SourceText, "data.source",
+			"embedded or text for model.modality text", c.Data.Source)
 	default:
 		tokensOK = false
+	}
+	if (m.Modality == ModalityImage || m.Modality == ModalityTokens) && c.Masking.Kind.Valid() {
+		v.check(c.Masking.Kind == MaskBlock || c.Masking.Kind == MaskRandom, "masking.kind",
+			fmt.Sprintf("block or random for model.modality %s", m.Modality), c.Masking.Kind)
 	}
 
 	c.validateMasking(&v, tokensOK)
@@ -70,6 +90,7 @@ func (c *Config) validateMasking(v *checker, tokensOK bool) {
 				fmt.Sprintf("<= the masked count floor(ratio*T+0.5) = %d", n), mk.MinPerBlock)
 		}
 	}
+	v.check(mk.SpanLen >= 1, "masking.span_len", ">= 1", mk.SpanLen)
 	v.check(mk.MinPerBlock >= 1, "masking.min_per_block", ">= 1", mk.MinPerBlock)
 	v.check(mk.MaxPerBlock == 0 || mk.MaxPerBlock >= mk.MinPerBlock, "masking.max_per_block",
 		fmt.Sprintf("0 (no limit) or >= masking.min_per_block (%d)", mk.MinPerBlock), mk.MaxPerBlock)
@@ -109,7 +130,7 @@ func (c *Config) validateTraining(v *checker) {
 
 	d := c.Data
 	v.enum("data.source", d.Source)
-	if d.Source == SourceIdx || d.Source == SourceFolder {
+	if d.Source == SourceIdx || d.Source == SourceFolder || d.Source == SourceText {
 		v.check(d.Path != "", "data.path", fmt.Sprintf("set when data.source is %s", d.Source), d.Path)
 	}
 	v.check(d.BatchSize >= 1, "data.batch_size", ">= 1", d.BatchSize)

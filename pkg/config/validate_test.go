@@ -24,7 +24,7 @@ func TestValidate(t *testing.T) {
 			"model.depth: must be >= 1, got 0\nteacher.top_k: must be in [1, model.depth] = [1,0], got 3"},
 		{"ffn_dim", func(c *Config) { c.Model.FFNDim = -1 }, "model.ffn_dim: must be > 0, got -1"},
 		{"head_layers", func(c *Config) { c.Model.HeadLayers = 3 }, "model.head_layers: must be 1 or 2, got 3"},
-		{"bad modality", func(c *Config) { c.Model.Modality = "audio" }, `model.modality: must be one of image|tokens, got "audio"`},
+		{"bad modality", func(c *Config) { c.Model.Modality = "audio" }, `model.modality: must be one of image|tokens|text, got "audio"`},
 		{"bad norm", func(c *Config) { c.Model.Norm = "" }, `model.norm: must be one of pre|post, got ""`},
 		{"init_std", func(c *Config) { c.Model.InitStd = 0 }, "model.init_std: must be > 0, got 0"},
 
@@ -50,7 +50,8 @@ func TestValidate(t *testing.T) {
 			"masking.max_per_block: must be 0 (no limit) or >= masking.min_per_block (4), got 2"},
 		{"aspect order", func(c *Config) { c.Masking.MaxAspect = 0.2 },
 			"masking.max_aspect: must be >= masking.min_aspect (0.3) and finite, got 0.2"},
-		{"bad mask kind", func(c *Config) { c.Masking.Kind = "span" }, `masking.kind: must be one of block|random, got "span"`},
+		{"bad mask kind", func(c *Config) { c.Masking.Kind = "zigzag" }, `masking.kind: must be one of block|random|bert|span, got "zigzag"`},
+		{"text mask kind for images", func(c *Config) { c.Masking.Kind = "span" }, `masking.kind: must be block or random for model.modality image, got span`},
 
 		{"ema start > end", func(c *Config) { c.Teacher.EMAStart = 0.99995 },
 			"teacher.ema_end: must be in [teacher.ema_start, 1] = [0.99995,1], got 0.999"},
@@ -79,7 +80,7 @@ func TestValidate(t *testing.T) {
 
 		{"idx without path", func(c *Config) { c.Data.Source = SourceIdx }, `data.path: must be set when data.source is idx, got ""`},
 		{"folder without path", func(c *Config) { c.Data.Source = SourceFolder }, `data.path: must be set when data.source is folder, got ""`},
-		{"bad source", func(c *Config) { c.Data.Source = "s3" }, `data.source: must be one of embedded|idx|folder, got "s3"`},
+		{"bad source", func(c *Config) { c.Data.Source = "s3" }, `data.source: must be one of embedded|idx|folder|text, got "s3"`},
 		{"batch 0", func(c *Config) { c.Data.BatchSize = 0 }, "data.batch_size: must be >= 1, got 0"},
 		{"limit < batch", func(c *Config) { c.Data.Limit = 10 }, "data.limit: must be 0 (all) or >= data.batch_size (64), got 10"},
 

@@ -82,6 +82,10 @@ func (e Embedding) Declare(p *Params, prefix string) {
 		p.Add(prefix+".pos", e.Mod.NumTokens(), e.Spec.Dim)
 	}
 	p.Add(prefix+".mask_emb", e.Spec.Dim)
+	if e.Spec.EmbedLN {
+		p.Add(prefix+".embed_ln.g", e.Spec.Dim)
+		p.Add(prefix+".embed_ln.b", e.Spec.Dim)
+	}
 }
 
 // Init draws the embedding parameters.
@@ -91,9 +95,13 @@ func (e Embedding) Init(p *Params, prefix string, r *rand.Rand) {
 		p.TruncNormal(prefix+".pos", e.Spec.InitStd, r)
 	}
 	p.TruncNormal(prefix+".mask_emb", e.Spec.InitStd, r)
+	if e.Spec.EmbedLN {
+		p.Const(prefix+".embed_ln.g", 1)
+	}
 }
 
-// Build returns h0 = where(mask, mask_emb, local(x)) + pos, (B*T, D).
+// Build returns h0 = where(mask, mask_emb, local(x)) + pos, (B*T, D),
+// followed by the embedding LayerNorm when Spec.EmbedLN.
 func (e Embedding) Build(g *Graph, prefix string, x, mask *G.Node) (*G.Node, error) {
 	loc, err := e.Mod.Build(g, prefix, x)
 	if err != nil {
@@ -108,5 +116,9 @@ func (e Embedding) Build(g *Graph, prefix string, x, mask *G.Node) (*G.Node, err
 		setFloats(t, tab)
 		pos = G.NodeFromAny(g.G, t, G.WithName(prefix+".pos_sincos"))
 	}
-	return ops.MaskPos(loc, g.Param(prefix+".mask_emb"), pos, mask)
+	h, err := ops.MaskPos(loc, g.Param(prefix+".mask_emb"), pos, mask)
+	if err != nil || !e.Spec.EmbedLN {
+		return h, err
+	}
+	return ops.LayerNorm(h, g.Param(prefix+".embed_ln.g"), g.Param(prefix+".embed_ln.b"), e.Spec.LNEps)
 }

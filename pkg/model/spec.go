@@ -13,6 +13,7 @@ type Spec struct {
 	HeadLayers             int     // 1: Linear(D,D); 2: Linear(D,2D)-GELU-Linear(2D,D)
 	LearnedPos             bool    // learned position table, else fixed sin-cos
 	InitStd                float64 // std of the truncated-normal weight init
+	EmbedLN                bool    // LayerNorm after the embedding (RoBERTa, data2vec text)
 }
 
 // Validate reports an impossible architecture.

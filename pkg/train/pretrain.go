@@ -48,29 +48,22 @@ type PretrainOptions struct {
 // clip -> AdamW -> EMA -> metrics -> checkpoint.
 func Pretrain(ctx context.Context, o PretrainOptions) error {
 	cfg := o.Cfg
-	if cfg.Model.Modality != config.ModalityImage {
-		return bad(fmt.Errorf("model.modality: pretraining supports image data so far, got %q (tokens input is used by the parity fixtures)", cfg.Model.Modality))
-	}
 	if cfg.Run.Threads > 0 {
 		runtime.GOMAXPROCS(cfg.Run.Threads)
 	}
 	if err := os.MkdirAll(o.RunDir, 0o755); err != nil {
 		return fmt.Errorf("run folder: %w", err)
 	}
-	set, err := LoadImages(cfg, "train")
+	B := cfg.Data.BatchSize
+	src, err := newSource(cfg, B)
 	if err != nil {
 		return bad(err)
 	}
-	B := cfg.Data.BatchSize
-	sampler, err := data.NewSampler(set.N, B, cfg.Run.Seed)
+	sampler, err := data.NewSampler(src.Len(), B, cfg.Run.Seed)
 	if err != nil {
 		return bad(fmt.Errorf("data.batch_size: %w", err))
 	}
-	batcher, err := NewBatcher(cfg, set, B)
-	if err != nil {
-		return bad(err)
-	}
-	d, err := New(SetupFor(cfg, B))
+	d, err := New(src.Setup())
 	if err != nil {
 		return err
 	}
@@ -104,8 +97,8 @@ func Pretrain(ctx context.Context, o PretrainOptions) error {
 	if err := writeConfig(cfg, o.RunDir); err != nil {
 		return err
 	}
-	fmt.Fprintf(o.Log, "d2v pretrain: %s, %d train images, %d params, batch %d, %d tokens (%d masked), %d steps -> %s\n",
-		set.Source, set.N, d.Student.Count(nil), B, d.Mod.NumTokens(), d.NMask, cfg.Run.Steps, o.RunDir)
+	fmt.Fprintf(o.Log, "d2v pretrain: %s; %d params, batch %d, %d tokens (%d masked), %d steps -> %s\n",
+		src.Name(), d.Student.Count(nil), B, d.Mod.NumTokens(), d.NMask, cfg.Run.Steps, o.RunDir)
 	bar := newProgress(o.Log, cfg.Run.Progress, int64(cfg.Run.Steps), start)
 	idx := make([]int, B)
 	steps := int64(cfg.Run.Steps)
@@ -123,8 +116,8 @@ func Pretrain(ctx context.Context, o PretrainOptions) error {
 		t0 := time.Now()
 		lr := LR(int(step), oc.WarmupSteps, cfg.Run.Steps, oc.LR, oc.MinLR, oc.Schedule == config.ScheduleCosine)
 		sampler.Indices(step, idx)
-		x, mask := batcher.Patches(idx), batcher.Mask(cfg.Run.Seed, step)
-		out, err := d.Forward(x, mask)
+		x, xt, mask := src.Batch(idx, cfg.Run.Seed, step)
+		out, err := d.ForwardPair(x, xt, mask)
 		if err != nil {
 			return fmt.Errorf("step %d: %w", step+1, err)
 		}

@@ -19,6 +19,7 @@ func Spec(c *config.Config) model.Spec {
 		Dim: c.Model.Dim, Depth: c.Model.Depth, Heads: c.Model.Heads, FFN: c.Model.FFNDim,
 		NormFirst: c.Model.Norm == config.NormPre, LNEps: c.Model.LNEps, HeadLayers: c.Model.HeadLayers,
 		LearnedPos: c.Model.Pos == config.PosLearned, InitStd: c.Model.InitStd,
+		EmbedLN: c.Model.Modality == config.ModalityText && c.Modalities.Text.EmbedLN,
 	}
 }
 

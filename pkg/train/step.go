@@ -25,6 +25,10 @@ type Setup struct {
 	Target      teacher.TargetSpec
 	Loss        loss.Spec
 	Dtype       tensor.Dtype
+	// KeepInput: the student input already carries its corruption (text:
+	// <mask>/random tokens), so masked positions keep their embeddings instead
+	// of the learned mask embedding; the mask only selects the loss rows.
+	KeepInput bool
 }
 
 // D2V owns the student, head and teacher parameters and the two graphs of a
@@ -279,7 +283,9 @@ func (d *D2V) StudentPass(x any, mask []bool, targets any) (*Output, error) {
 	rows := make([]float64, 0, d.Batch*d.NMask)
 	for r, m := range mask {
 		if m {
-			mf[r] = 1
+			if !d.KeepInput {
+				mf[r] = 1
+			}
 			rows = append(rows, float64(r))
 		}
 	}
@@ -303,12 +309,16 @@ func (d *D2V) StudentPass(x any, mask []bool, targets any) (*Output, error) {
 }
 
 // Forward is one data2vec forward/backward: teacher targets, then the student.
-func (d *D2V) Forward(x any, mask []bool) (*Output, error) {
-	y, err := d.Targets(x, mask)
+func (d *D2V) Forward(x any, mask []bool) (*Output, error) { return d.ForwardPair(x, x, mask) }
+
+// ForwardPair is Forward with different student and teacher inputs (text:
+// the student sees the corrupted ids, the teacher the original ones).
+func (d *D2V) ForwardPair(student, teacherIn any, mask []bool) (*Output, error) {
+	y, err := d.Targets(teacherIn, mask)
 	if err != nil {
 		return nil, err
 	}
-	return d.StudentPass(x, mask, y)
+	return d.StudentPass(student, mask, y)
 }
 
 // Decayed reports whether a parameter gets weight decay: linear and embedding
