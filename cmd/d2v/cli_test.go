@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/d2v/d2v/pkg/checkpoint"
+	"github.com/d2v/d2v/pkg/data"
+	"github.com/d2v/d2v/pkg/train"
 )
 
 // run invokes the CLI in-process and returns its exit code, stdout and stderr.
@@ -273,5 +275,57 @@ func TestTokenize(t *testing.T) {
 	root.SetArgs([]string{"tokenize", "--tokenizer", "bytes"})
 	if err := root.Execute(); err != nil || out.String() != "104 105\n" {
 		t.Fatalf("bytes: %q, %v", out.String(), err)
+	}
+}
+
+// TestTextPretrainEvalFinetune: the text path end to end at toy sizes: the
+// embedded Opticks with the byte tokenizer, then eval and fine-tuning on the
+// WordNet fixture (real format, a few glosses).
+func TestTextPretrainEvalFinetune(t *testing.T) {
+	defer func(o data.WordNetOptions) { train.WordNetTask = o }(train.WordNetTask)
+	train.WordNetTask = data.WordNetOptions{POS: []string{"noun", "verb"}, MinPerClass: 1}
+	dir := t.TempDir()
+	small := []string{"-c", "../../configs/text-tiny.yaml", "--set", "run.dir=" + dir, "--set", "model.dim=32",
+		"--set", "model.ffn_dim=64", "--set", "model.depth=2", "--set", "teacher.top_k=2", "--set", "modalities.text.seq_len=32",
+		"--set", "data.batch_size=4", "--set", "data.limit=64", "--set", "run.log_every=2", "--set", "run.progress=false"}
+	code, _, stderr := run(t, append(append([]string{"pretrain"}, small...), "--name", "txt", "--steps", "12")...)
+	if code != exitOK {
+		t.Fatalf("text pretrain exit %d: %s", code, stderr)
+	}
+	rd := filepath.Join(dir, "txt")
+	f, err := checkpoint.Read(filepath.Join(rd, "ckpt-00000012.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := f.Tensors["student.embed_ln.g"]; !ok {
+		t.Error("text checkpoint lacks the embedding LayerNorm")
+	}
+	if _, ok := f.Tensors["teacher.embed.w"]; ok {
+		t.Error("teacher.scope blocks: the teacher must share the student's embeddings")
+	}
+	task := "--set=data.task_path=../../pkg/data/testdata/wordnet"
+	code, stdout, stderr := run(t, "eval", "--checkpoint", rd, task, "--out", filepath.Join(dir, "ev"), "--k", "3")
+	if code != exitOK || !strings.Contains(stdout, "linear_probe") {
+		t.Fatalf("text eval exit %d: %s %s", code, stdout, stderr)
+	}
+	code, stdout, stderr = run(t, "finetune", "--checkpoint", rd, task, "--out", filepath.Join(dir, "ft"),
+		"--set", "finetune.steps=3", "--set", "finetune.batch_size=2")
+	if code != exitOK || !strings.Contains(stdout, "test accuracy") {
+		t.Fatalf("text finetune exit %d: %s %s", code, stdout, stderr)
+	}
+	// bad input: a missing vocabulary file, a sequence too short for <s> x </s>
+	for _, tt := range []struct{ set, want string }{
+		{"modalities.text.tokenizer=bpe", "modalities.text.vocab_file"},
+		{"modalities.text.seq_len=2", "modalities.text.seq_len"},
+	} {
+		code, _, stderr := run(t, append(append([]string{"pretrain"}, small...), "--set", tt.set)...)
+		if code != exitUsage || !strings.Contains(stderr, tt.want) {
+			t.Errorf("--set %s: exit %d, %q", tt.set, code, stderr)
+		}
+	}
+	code, _, stderr = run(t, append(append([]string{"pretrain"}, small...), "--set", "modalities.text.tokenizer=bpe",
+		"--set", "modalities.text.vocab_file=nope.json", "--set", "modalities.text.merges_file=nope.txt")...)
+	if code != exitUsage || !strings.Contains(stderr, "nope.json") {
+		t.Errorf("missing vocab: exit %d, %q", code, stderr)
 	}
 }

@@ -199,3 +199,54 @@ func poolBwd[T Float](k meanPool, dx, dy []T) {
 		}
 	}
 }
+
+// WeightedPool sums the rows of x (B*T, D) per sequence with weights w (B*T):
+// y[b] = sum_t w[b*T+t] x[b*T+t], (B, D). With w = 1/len on real tokens and 0
+// on padding it is the mean over real tokens; w gets no gradient.
+func WeightedPool(x, w *G.Node, batch int) (*G.Node, error) {
+	s := x.Shape()
+	if s.Dims() != 2 || s[0]%batch != 0 || w.Dims() != 1 || w.Shape()[0] != s[0] {
+		return nil, fmt.Errorf("weighted pool: x %v, w %v do not split into batch %d", s, w.Shape(), batch)
+	}
+	return apply(weightedPool{b: batch, t: s[0] / batch, d: s[1]}, x, w)
+}
+
+type weightedPool struct{ b, t, d int }
+
+func (k weightedPool) name() string {
+	return fmt.Sprintf("WeightedPool(B=%d,T=%d,D=%d)", k.b, k.t, k.d)
+}
+func (k weightedPool) inShapes() []tensor.Shape {
+	return []tensor.Shape{{k.b * k.t, k.d}, {k.b * k.t}}
+}
+func (k weightedPool) outShape() tensor.Shape { return tensor.Shape{k.b, k.d} }
+func (k weightedPool) diff() []bool           { return []bool{true, false} }
+
+func (k weightedPool) fwd(out any, in []any) {
+	dispatch(out, func() { wpoolFwd(k, as[float32](out), as[float32](in[0]), as[float32](in[1])) },
+		func() { wpoolFwd(k, as[float64](out), as[float64](in[0]), as[float64](in[1])) })
+}
+
+func (k weightedPool) bwd(gin, in []any, _, gout any) {
+	dispatch(gout, func() { wpoolBwd(k, as[float32](gin[0]), as[float32](in[1]), as[float32](gout)) },
+		func() { wpoolBwd(k, as[float64](gin[0]), as[float64](in[1]), as[float64](gout)) })
+}
+
+func wpoolFwd[T Float](k weightedPool, y, x, w []T) {
+	clear(y)
+	for r := 0; r < k.b*k.t; r++ {
+		yr, wr := y[(r/k.t)*k.d:(r/k.t+1)*k.d], w[r]
+		for j, v := range x[r*k.d : (r+1)*k.d] {
+			yr[j] += wr * v
+		}
+	}
+}
+
+func wpoolBwd[T Float](k weightedPool, dx, w, dy []T) {
+	for r := 0; r < k.b*k.t; r++ {
+		g, wr := dy[(r/k.t)*k.d:(r/k.t+1)*k.d], w[r]
+		for j, v := range g {
+			dx[r*k.d+j] = wr * v
+		}
+	}
+}

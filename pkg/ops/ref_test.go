@@ -162,6 +162,18 @@ func refMeanPool(b, t, d int) func([][]float64) []float64 {
 	}
 }
 
+func refWeightedPool(b, t, d int) func([][]float64) []float64 {
+	return func(a [][]float64) []float64 {
+		y := make([]float64, b*d)
+		for r := 0; r < b*t; r++ {
+			for j := 0; j < d; j++ {
+				y[(r/t)*d+j] += a[1][r] * a[0][r*d+j]
+			}
+		}
+		return y
+	}
+}
+
 func sh(s ...int) tensor.Shape { return tensor.Shape(s) }
 
 func cases() []opCase {
@@ -190,6 +202,9 @@ func cases() []opCase {
 			ref:   refRegLoss(0, 0.25/math.Sqrt(3))},
 		{name: "softmax-ce", shapes: []tensor.Shape{sh(2, 3), sh(2, 3)}, vals: [][]float64{nil, probs}, diff: []bool{true, false},
 			build: func(n []*G.Node) (*G.Node, error) { return SoftmaxCE(n[0], n[1]) }, ref: refCE(2, 3)},
+		{name: "weightedpool", shapes: []tensor.Shape{sh(B*T, D), sh(B * T)}, vals: [][]float64{nil, {0.5, 0.5, 0, 1, 0, 0}},
+			diff:  []bool{true, false},
+			build: func(n []*G.Node) (*G.Node, error) { return WeightedPool(n[0], n[1], B) }, ref: refWeightedPool(B, T, D)},
 		{name: "meanpool", shapes: []tensor.Shape{sh(B*T, D)}, diff: []bool{true},
 			build: func(n []*G.Node) (*G.Node, error) { return MeanPool(n[0], B) }, ref: refMeanPool(B, T, D)},
 	}

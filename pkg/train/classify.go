@@ -24,7 +24,7 @@ type Encoder struct {
 	Classes int
 	batch   int
 	vm      G.VM
-	x, y    *tensor.Dense
+	x, w, y *tensor.Dense
 	feats   G.Value
 	logits  G.Value
 	loss    G.Value
@@ -73,11 +73,12 @@ func NewEncoder(s Setup, params *model.Params, batch, classes int, train bool) (
 	if err != nil {
 		return nil, err
 	}
-	pooled, err := ops.MeanPool(L.Out, batch) // (B*T, D) -> (B, D)
+	w, wt := g.Input("in.pool_w", batch*s.Mod.NumTokens())
+	pooled, err := ops.WeightedPool(L.Out, w, batch) // (B*T, D) -> (B, D): mean over real tokens
 	if err != nil {
 		return nil, err
 	}
-	e.x = xt
+	e.x, e.w = xt, wt
 	G.Read(pooled, &e.feats)
 	if classes > 0 {
 		z := G.Must(ops.LayerNorm(pooled, g.Param("cls.norm.g"), g.Param("cls.norm.b"), s.Spec.LNEps))
@@ -108,10 +109,14 @@ func NewEncoder(s Setup, params *model.Params, batch, classes int, train bool) (
 // Close releases the graph's machine.
 func (e *Encoder) Close() { e.vm.Close() }
 
-// Run computes features (B, D) and, with a head, logits (B, C); with
-// targets (B, C) on a training graph also the loss and gradients.
-func (e *Encoder) Run(x any, targets []float64) (feats, logits []float32, loss float64, grads []any, err error) {
+// Run computes features (B, D) pooled with weights w (B*T) and, with a head,
+// logits (B, C); with targets (B, C) on a training graph also the loss and
+// gradients.
+func (e *Encoder) Run(x any, w []float32, targets []float64) (feats, logits []float32, loss float64, grads []any, err error) {
 	if err = fill(e.x, x); err != nil {
+		return
+	}
+	if err = fill(e.w, w); err != nil {
 		return
 	}
 	if e.y != nil {

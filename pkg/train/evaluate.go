@@ -10,7 +10,6 @@ import (
 
 	"github.com/d2v/d2v/pkg/checkpoint"
 	"github.com/d2v/d2v/pkg/config"
-	"github.com/d2v/d2v/pkg/data"
 	"github.com/d2v/d2v/pkg/eval"
 	"github.com/d2v/d2v/pkg/model"
 	"github.com/d2v/d2v/pkg/plot"
@@ -53,20 +52,21 @@ func LoadEncoder(p *model.Params, s Setup, w Weights) (string, error) {
 	return fmt.Sprintf("%s (step %s)", w.Checkpoint, f.Meta["step"]), nil
 }
 
-// Features runs the encoder over every image of set, (N, D) mean-pooled.
-func Features(enc *Encoder, b *Batcher, set *data.ImageSet) ([]float32, error) {
+// Features runs the encoder over every example of a split, (N, D) pooled.
+func Features(enc *Encoder, sp *Split) ([]float32, error) {
 	D := enc.Setup.Spec.Dim
-	out := make([]float32, set.N*D)
-	idx := make([]int, b.Batch)
-	for lo := 0; lo < set.N; lo += b.Batch {
+	out := make([]float32, sp.N*D)
+	idx := make([]int, enc.batch)
+	for lo := 0; lo < sp.N; lo += enc.batch {
 		for i := range idx {
-			idx[i] = min(lo+i, set.N-1) // pad the last batch by repeating the last image
+			idx[i] = min(lo+i, sp.N-1) // pad the last batch by repeating the last example
 		}
-		f, _, _, _, err := enc.Run(b.Patches(idx), nil)
+		x, w := sp.Inputs(idx)
+		f, _, _, _, err := enc.Run(x, w, nil)
 		if err != nil {
 			return nil, err
 		}
-		n := min(b.Batch, set.N-lo)
+		n := min(enc.batch, sp.N-lo)
 		copy(out[lo*D:(lo+n)*D], f[:n*D])
 	}
 	return out, nil
@@ -88,18 +88,10 @@ type EvalReport struct {
 // splits and reports linear-probe and k-NN accuracy; it writes eval.json,
 // a confusion-matrix PNG and a PNG of test images with their block masks.
 func Evaluate(cfg *config.Config, w Weights, outDir string, k int, log io.Writer) (*EvalReport, error) {
-	if cfg.Model.Modality != config.ModalityImage {
-		return nil, fmt.Errorf("model.modality: eval supports image, got %q", cfg.Model.Modality)
-	}
-	train, err := LoadImages(cfg, "train")
+	train, test, s, err := LoadTask(cfg, EvalBatch)
 	if err != nil {
 		return nil, bad(err)
 	}
-	test, err := LoadImages(cfg, "test")
-	if err != nil {
-		return nil, bad(err)
-	}
-	s := SetupFor(cfg, EvalBatch)
 	p := EncoderParams(s, 0)
 	label, err := LoadEncoder(p, s, w)
 	if err != nil {
@@ -110,24 +102,20 @@ func Evaluate(cfg *config.Config, w Weights, outDir string, k int, log io.Writer
 		return nil, err
 	}
 	defer enc.Close()
-	rep := &EvalReport{Weights: label, Train: train.Source, Test: test.Source, TrainN: train.N, TestN: test.N}
-	fmt.Fprintf(log, "d2v eval: %s; features of %d train and %d test images\n", label, train.N, test.N)
-	feats := map[*data.ImageSet]eval.Features{}
-	for _, set := range []*data.ImageSet{train, test} {
-		b, err := NewBatcher(cfg, set, EvalBatch)
+	rep := &EvalReport{Weights: label, Train: train.Name, Test: test.Name, TrainN: train.N, TestN: test.N}
+	fmt.Fprintf(log, "d2v eval: %s; features of %d train and %d test examples\n", label, train.N, test.N)
+	var feats [2]eval.Features
+	for i, sp := range []*Split{train, test} {
+		x, err := Features(enc, sp)
 		if err != nil {
 			return nil, err
 		}
-		x, err := Features(enc, b, set)
-		if err != nil {
-			return nil, err
-		}
-		feats[set] = eval.Features{X: x, N: set.N, D: s.Spec.Dim, Labels: set.Labels, Classes: len(set.Classes)}
+		feats[i] = eval.Features{X: x, N: sp.N, D: s.Spec.Dim, Labels: sp.Labels, Classes: len(train.Classes)}
 	}
-	if rep.Probe, err = eval.LinearProbe(feats[train], feats[test], eval.ProbeOptions{}); err != nil {
+	if rep.Probe, err = eval.LinearProbe(feats[0], feats[1], eval.ProbeOptions{}); err != nil {
 		return nil, err
 	}
-	if rep.KNN, err = eval.KNN(feats[train], feats[test], k); err != nil {
+	if rep.KNN, err = eval.KNN(feats[0], feats[1], k); err != nil {
 		return nil, err
 	}
 	if err := writeEvalPictures(cfg, rep, test, outDir); err != nil {
@@ -140,15 +128,16 @@ func Evaluate(cfg *config.Config, w Weights, outDir string, k int, log io.Writer
 	return rep, nil
 }
 
-func writeEvalPictures(cfg *config.Config, rep *EvalReport, test *data.ImageSet, dir string) error {
+func writeEvalPictures(cfg *config.Config, rep *EvalReport, sp *Split, dir string) error {
 	cm := filepath.Join(dir, "confusion_linear_probe.png")
-	if err := plot.Confusion(cm, rep.Probe.Confusion, test.Classes,
+	if err := plot.Confusion(cm, rep.Probe.Confusion, sp.Classes,
 		fmt.Sprintf("linear probe, test accuracy %.2f%%", 100*rep.Probe.Accuracy)); err != nil {
 		return err
 	}
 	rep.Pictures = append(rep.Pictures, cm)
-	if cfg.Modalities.Image.Channels != 1 {
-		return nil
+	test := sp.Image
+	if test == nil || cfg.Modalities.Image.Channels != 1 {
+		return nil // mask pictures are for grey images
 	}
 	const n = 6
 	b, err := NewBatcher(cfg, test, n)
@@ -178,7 +167,7 @@ func writeEvalPictures(cfg *config.Config, rep *EvalReport, test *data.ImageSet,
 // Table formats an eval report for the terminal.
 func (r *EvalReport) Table() string {
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "weights   %s\ntrain     %s (%d images)\ntest      %s (%d images)\n", r.Weights, r.Train, r.TrainN, r.Test, r.TestN)
+	fmt.Fprintf(&sb, "weights   %s\ntrain     %s\ntest      %s\n", r.Weights, r.Train, r.Test)
 	fmt.Fprintf(&sb, "%-24s %s\n", "method", "test accuracy")
 	for _, res := range []*eval.Result{r.Probe, r.KNN} {
 		fmt.Fprintf(&sb, "%-24s %s%%\n", res.Method, strconv.FormatFloat(100*res.Accuracy, 'f', 2, 64))

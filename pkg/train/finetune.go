@@ -34,19 +34,13 @@ type FinetuneReport struct {
 // then reports test accuracy and writes finetune.safetensors in outDir.
 func Finetune(ctx context.Context, cfg *config.Config, w Weights, outDir string, log io.Writer) (*FinetuneReport, error) {
 	ft := cfg.Finetune
-	train, err := LoadImages(cfg, "train")
+	B := ft.BatchSize
+	train, test, s, err := LoadTask(cfg, B)
 	if err != nil {
 		return nil, bad(err)
 	}
-	if ft.Limit > 0 {
-		train = train.Subset(ft.Limit)
-	}
-	test, err := LoadImages(cfg, "test")
-	if err != nil {
-		return nil, bad(err)
-	}
-	C, B := len(train.Classes), ft.BatchSize
-	s := SetupFor(cfg, B)
+	train.Limit(ft.Limit)
+	C := len(train.Classes)
 	p := EncoderParams(s, C)
 	label, err := LoadEncoder(p, s, w)
 	if err != nil {
@@ -61,13 +55,9 @@ func Finetune(ctx context.Context, cfg *config.Config, w Weights, outDir string,
 	if err != nil {
 		return nil, bad(fmt.Errorf("finetune.batch_size: %w", err))
 	}
-	b, err := NewBatcher(cfg, train, B)
-	if err != nil {
-		return nil, err
-	}
 	opt := NewAdamW(cfg.Optim.Beta1, cfg.Optim.Beta2, cfg.Optim.Eps, ft.WeightDecay, Decayed)
 	opt.LRScale = LayerScale(ft.LayerDecay, s.Spec.Depth)
-	fmt.Fprintf(log, "d2v finetune: %s; %d train / %d test images, %d classes, %d steps\n", label, train.N, test.N, C, ft.Steps)
+	fmt.Fprintf(log, "d2v finetune: %s; %s -> %s, %d classes, %d steps\n", label, train.Name, test.Name, C, ft.Steps)
 	idx := make([]int, B)
 	y := make([]float64, B*C)
 	bar := newProgress(log, cfg.Run.Progress, int64(ft.Steps), 0)
@@ -85,7 +75,8 @@ func Finetune(ctx context.Context, cfg *config.Config, w Weights, outDir string,
 			}
 			y[i*C+train.Labels[r]] += 1 - ft.LabelSmoothing
 		}
-		_, _, loss, grads, err := enc.Run(b.Patches(idx), y)
+		x, pw := train.Inputs(idx)
+		_, _, loss, grads, err := enc.Run(x, pw, y)
 		if err != nil {
 			return nil, fmt.Errorf("finetune step %d: %w", step+1, err)
 		}
@@ -98,7 +89,7 @@ func Finetune(ctx context.Context, cfg *config.Config, w Weights, outDir string,
 	}
 	bar.finish()
 	rep.Seconds = time.Since(t0).Seconds()
-	if rep.Accuracy, rep.Confusion, err = classify(cfg, s, p, C, test); err != nil {
+	if rep.Accuracy, rep.Confusion, err = classify(s, p, C, test); err != nil {
 		return nil, err
 	}
 	rep.Checkpoint = filepath.Join(outDir, "finetune.safetensors")
@@ -115,17 +106,13 @@ func Finetune(ctx context.Context, cfg *config.Config, w Weights, outDir string,
 
 // classify returns test accuracy and the confusion matrix of the fine-tuned
 // model, with a forward-only graph sharing the trained tensors.
-func classify(cfg *config.Config, s Setup, p *model.Params, C int, test *data.ImageSet) (float64, [][]int, error) {
+func classify(s Setup, p *model.Params, C int, test *Split) (float64, [][]int, error) {
 	s.Batch = EvalBatch
 	enc, err := NewEncoder(s, p, EvalBatch, C, false)
 	if err != nil {
 		return 0, nil, err
 	}
 	defer enc.Close()
-	b, err := NewBatcher(cfg, test, EvalBatch)
-	if err != nil {
-		return 0, nil, err
-	}
 	conf := make([][]int, C)
 	for i := range conf {
 		conf[i] = make([]int, C)
@@ -136,7 +123,8 @@ func classify(cfg *config.Config, s Setup, p *model.Params, C int, test *data.Im
 		for i := range idx {
 			idx[i] = min(lo+i, test.N-1)
 		}
-		_, logits, _, _, err := enc.Run(b.Patches(idx), nil)
+		x, pw := test.Inputs(idx)
+		_, logits, _, _, err := enc.Run(x, pw, nil)
 		if err != nil {
 			return 0, nil, err
 		}
