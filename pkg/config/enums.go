@@ -115,32 +115,32 @@ const (
 )
 
 // Values lists the allowed values, in documentation order.
-func (Modality) Values() []string    { return []string{"image", "tokens", "text"} }
-func (NormPos) Values() []string     { return []string{"pre", "post"} }
-func (PosKind) Values() []string     { return []string{"learned", "sincos"} }
-func (MaskKind) Values() []string    { return []string{"block", "random", "bert", "span"} }
+func (Modality) Values() []string      { return []string{"image", "tokens", "text"} }
+func (NormPos) Values() []string       { return []string{"pre", "post"} }
+func (PosKind) Values() []string       { return []string{"learned", "sincos"} }
+func (MaskKind) Values() []string      { return []string{"block", "random", "bert", "span"} }
 func (TokenizerKind) Values() []string { return []string{"bytes", "bpe"} }
 func (TextDocs) Values() []string      { return []string{"paragraph", "file"} }
-func (EMAScope) Values() []string    { return []string{"all", "blocks"} }
-func (TargetLayer) Values() []string { return []string{"block", "ffn"} }
-func (TargetNorm) Values() []string  { return []string{"layer", "instance", "none"} }
-func (Reduction) Values() []string   { return []string{"mean", "d2v"} }
-func (Schedule) Values() []string    { return []string{"cosine", "constant"} }
-func (DataSource) Values() []string  { return []string{"embedded", "idx", "folder", "text"} }
+func (EMAScope) Values() []string      { return []string{"all", "blocks"} }
+func (TargetLayer) Values() []string   { return []string{"block", "ffn"} }
+func (TargetNorm) Values() []string    { return []string{"layer", "instance", "none"} }
+func (Reduction) Values() []string     { return []string{"mean", "d2v"} }
+func (Schedule) Values() []string      { return []string{"cosine", "constant"} }
+func (DataSource) Values() []string    { return []string{"embedded", "idx", "folder", "text"} }
 
 // Valid reports whether the value is one of Values().
-func (v Modality) Valid() bool    { return slices.Contains(v.Values(), string(v)) }
-func (v NormPos) Valid() bool     { return slices.Contains(v.Values(), string(v)) }
-func (v PosKind) Valid() bool     { return slices.Contains(v.Values(), string(v)) }
-func (v MaskKind) Valid() bool    { return slices.Contains(v.Values(), string(v)) }
+func (v Modality) Valid() bool      { return slices.Contains(v.Values(), string(v)) }
+func (v NormPos) Valid() bool       { return slices.Contains(v.Values(), string(v)) }
+func (v PosKind) Valid() bool       { return slices.Contains(v.Values(), string(v)) }
+func (v MaskKind) Valid() bool      { return slices.Contains(v.Values(), string(v)) }
 func (v TokenizerKind) Valid() bool { return slices.Contains(v.Values(), string(v)) }
 func (v TextDocs) Valid() bool      { return slices.Contains(v.Values(), string(v)) }
-func (v EMAScope) Valid() bool    { return slices.Contains(v.Values(), string(v)) }
-func (v TargetLayer) Valid() bool { return slices.Contains(v.Values(), string(v)) }
-func (v TargetNorm) Valid() bool  { return slices.Contains(v.Values(), string(v)) }
-func (v Reduction) Valid() bool   { return slices.Contains(v.Values(), string(v)) }
-func (v Schedule) Valid() bool    { return slices.Contains(v.Values(), string(v)) }
-func (v DataSource) Valid() bool  { return slices.Contains(v.Values(), string(v)) }
+func (v EMAScope) Valid() bool      { return slices.Contains(v.Values(), string(v)) }
+func (v TargetLayer) Valid() bool   { return slices.Contains(v.Values(), string(v)) }
+func (v TargetNorm) Valid() bool    { return slices.Contains(v.Values(), string(v)) }
+func (v Reduction) Valid() bool     { return slices.Contains(v.Values(), string(v)) }
+func (v Schedule) Valid() bool      { return slices.Contains(v.Values(), string(v)) }
+func (v DataSource) Valid() bool    { return slices.Contains(v.Values(), string(v)) }
 
 // allowed formats an enum's values for messages: "layer|instance|none".
 func allowed(e enum) string { return strings.Join(e.Values(), "|") }
