@@ -55,7 +55,7 @@ func finetuneRun(o *finetuneOptions, cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(cmd.OutOrStdout(), "weights        %s\nsteps          %d (%.0f s)\ntest accuracy  %.2f%% (%d images)\ncheckpoint     %s\n",
+	fmt.Fprintf(cmd.OutOrStdout(), "weights        %s\nsteps          %d (%.0f s)\ntest accuracy  %.2f%% (%d test examples)\ncheckpoint     %s\n",
 		rep.Weights, rep.Steps, rep.Seconds, 100*rep.Accuracy, rep.TestN, rep.Checkpoint)
 	return nil
 }
