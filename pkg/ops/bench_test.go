@@ -72,7 +72,7 @@ func BenchmarkKernels(b *testing.B) {
 		gather{r: N, d: bD, m: bB * 29},
 		regLoss{m: bB * 29, d: bD, beta: 2, coef: 1},
 		softmaxCE{b: bB, c: 10},
-		meanPool{b: bB, t: bT, d: bD},
+		weightedPool{b: bB, t: bT, d: bD},
 	} {
 		b.Run(k.name(), func(b *testing.B) { benchKernel(b, k) })
 	}

@@ -5,7 +5,8 @@
 // non-trivial piece of the data2vec step is a fused op here: Linear, LayerNorm,
 // exact GELU, multi-head attention (with its own stable softmax), the
 // mask-embedding/position mix, row gathers, the regression loss of data2vec
-// (smooth L1 / L2 with mean or d2v reduction) and softmax cross-entropy.
+// (smooth L1 / L2 with mean or d2v reduction), softmax cross-entropy and
+// weighted pooling (the mean over real tokens).
 //
 // Each op is a kernel with a forward and a hand-written vector-Jacobian
 // product over flat float32 or float64 slices. The adapter in op.go turns a

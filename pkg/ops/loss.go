@@ -153,53 +153,6 @@ func ceBwd[T Float](k softmaxCE, dx, x, t []T, g T) {
 	}
 }
 
-// MeanPool averages x (B*T, D) over T -> (B, D).
-func MeanPool(x *G.Node, batch int) (*G.Node, error) {
-	s := x.Shape()
-	if s.Dims() != 2 || s[0]%batch != 0 {
-		return nil, fmt.Errorf("mean pool: x %v does not split into batch %d", s, batch)
-	}
-	return apply(meanPool{b: batch, t: s[0] / batch, d: s[1]}, x)
-}
-
-type meanPool struct{ b, t, d int }
-
-func (k meanPool) name() string             { return fmt.Sprintf("MeanPool(B=%d,T=%d,D=%d)", k.b, k.t, k.d) }
-func (k meanPool) inShapes() []tensor.Shape { return []tensor.Shape{{k.b * k.t, k.d}} }
-func (k meanPool) outShape() tensor.Shape   { return tensor.Shape{k.b, k.d} }
-func (k meanPool) diff() []bool             { return []bool{true} }
-
-func (k meanPool) fwd(out any, in []any) {
-	dispatch(out, func() { poolFwd(k, as[float32](out), as[float32](in[0])) },
-		func() { poolFwd(k, as[float64](out), as[float64](in[0])) })
-}
-
-func (k meanPool) bwd(gin, _ []any, _, gout any) {
-	dispatch(gout, func() { poolBwd(k, as[float32](gin[0]), as[float32](gout)) },
-		func() { poolBwd(k, as[float64](gin[0]), as[float64](gout)) })
-}
-
-func poolFwd[T Float](k meanPool, y, x []T) {
-	inv := 1 / T(k.t)
-	clear(y)
-	for r := 0; r < k.b*k.t; r++ {
-		yr := y[(r/k.t)*k.d : (r/k.t+1)*k.d]
-		for j, v := range x[r*k.d : (r+1)*k.d] {
-			yr[j] += v * inv
-		}
-	}
-}
-
-func poolBwd[T Float](k meanPool, dx, dy []T) {
-	inv := 1 / T(k.t)
-	for r := 0; r < k.b*k.t; r++ {
-		g := dy[(r/k.t)*k.d : (r/k.t+1)*k.d]
-		for j, v := range g {
-			dx[r*k.d+j] = v * inv
-		}
-	}
-}
-
 // WeightedPool sums the rows of x (B*T, D) per sequence with weights w (B*T):
 // y[b] = sum_t w[b*T+t] x[b*T+t], (B, D). With w = 1/len on real tokens and 0
 // on padding it is the mean over real tokens; w gets no gradient.

@@ -150,18 +150,6 @@ func refCE(b, c int) func([][]float64) []float64 {
 	}
 }
 
-func refMeanPool(b, t, d int) func([][]float64) []float64 {
-	return func(a [][]float64) []float64 {
-		y := make([]float64, b*d)
-		for r := 0; r < b*t; r++ {
-			for j := 0; j < d; j++ {
-				y[(r/t)*d+j] += a[0][r*d+j] / float64(t)
-			}
-		}
-		return y
-	}
-}
-
 func refWeightedPool(b, t, d int) func([][]float64) []float64 {
 	return func(a [][]float64) []float64 {
 		y := make([]float64, b*d)
@@ -205,7 +193,5 @@ func cases() []opCase {
 		{name: "weightedpool", shapes: []tensor.Shape{sh(B*T, D), sh(B * T)}, vals: [][]float64{nil, {0.5, 0.5, 0, 1, 0, 0}},
 			diff:  []bool{true, false},
 			build: func(n []*G.Node) (*G.Node, error) { return WeightedPool(n[0], n[1], B) }, ref: refWeightedPool(B, T, D)},
-		{name: "meanpool", shapes: []tensor.Shape{sh(B*T, D)}, diff: []bool{true},
-			build: func(n []*G.Node) (*G.Node, error) { return MeanPool(n[0], B) }, ref: refMeanPool(B, T, D)},
 	}
 }
