@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -93,6 +94,14 @@ func (c *Config) YAML() ([]byte, error) {
 func mergeYAML(v *viper.Viper, raw []byte, name string) error {
 	var doc any
 	if err := yaml.Unmarshal(raw, &doc); err != nil {
+		var te *yaml.TypeError // several "line N: ..." lines: prefix each, one problem per line
+		if errors.As(err, &te) {
+			lines := make([]string, len(te.Errors))
+			for i, e := range te.Errors {
+				lines[i] = fmt.Sprintf("config: %s: yaml: %s", name, e)
+			}
+			return errors.New(strings.Join(lines, "\n"))
+		}
 		return fmt.Errorf("config: %s: %w", name, err)
 	}
 	if doc == nil { // empty file

@@ -31,6 +31,10 @@ type merge struct {
 // stays bounded on open-ended corpora.
 const maxCache = 1 << 16
 
+// maxVocabID bounds vocabulary ids (real vocabularies have at most a few
+// hundred thousand), since the id -> token table is sized by the largest.
+const maxVocabID = 1 << 24
+
 // LoadBPE reads a GPT-2 vocabulary (vocab.json or encoder.json: a JSON object
 // token -> id) and its merges (merges.txt or vocab.bpe: an optional
 // "#version" first line, then one "a b" pair per line in rank order).
@@ -66,6 +70,9 @@ func loadVocab(path string) (*BPE, error) {
 	for tok, id := range vocab {
 		if id < 0 {
 			return nil, fmt.Errorf("bpe vocab %s: token %q has negative id %d", path, tok, id)
+		}
+		if id >= maxVocabID { // ids index a table: a corrupt one must not exhaust memory
+			return nil, fmt.Errorf("bpe vocab %s: token %q has id %d, want < %d", path, tok, id, maxVocabID)
 		}
 		size = max(size, id+1)
 	}
