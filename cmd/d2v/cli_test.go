@@ -197,6 +197,8 @@ func TestDivergenceExits3(t *testing.T) {
 	}{
 		{"collapse", []string{"run.min_target_var=100", "run.var_check_after=1"}, "target_var"},
 		{"nan", []string{"optim.lr=1e30", "optim.clip=0", "optim.warmup_steps=0"}, "diverged"},
+		// opt-in skipping: the NaN steps are passed over until the allowance is spent
+		{"nan-skip", []string{"optim.lr=1e30", "optim.clip=0", "optim.warmup_steps=0", "run.skip_nonfinite=2"}, "3 non-finite steps, run.skip_nonfinite=2"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -128,6 +128,7 @@ type Run struct {
 	MinTargetVar  float64 `mapstructure:"min_target_var"`  // abort when target_var falls below, after VarCheckAfter
 	MinPredVar    float64 `mapstructure:"min_pred_var"`    // abort when pred_var falls below, after VarCheckAfter
 	VarCheckAfter int     `mapstructure:"var_check_after"` // first step of the collapse guard
+	SkipNonFinite int     `mapstructure:"skip_nonfinite"`  // steps with a NaN/Inf loss or gradient skipped before aborting
 	Threads       int     `mapstructure:"threads"`         // CPU threads, 0 = all cores
 	Progress      bool    `mapstructure:"progress"`        // show a progress bar
 }
@@ -196,7 +197,7 @@ func Default() *Config {
 			Dir: "runs", Steps: 1200, Seed: 0, LogEvery: 10, CkptEvery: 250, Keep: 3,
 			// fairseq aborts below 0.1 / 0.01 after 5000 updates; a 64-wide model
 			// with ~1000 steps gets ten times lower thresholds and an earlier check.
-			MinTargetVar: 0.01, MinPredVar: 0.001, VarCheckAfter: 500,
+			MinTargetVar: 0.01, MinPredVar: 0.001, VarCheckAfter: 500, SkipNonFinite: 0,
 			Threads: 0, Progress: true,
 		},
 		Finetune: Finetune{

@@ -147,6 +147,7 @@ func (c *Config) validateTraining(v *checker) {
 	v.check(r.MinTargetVar >= 0, "run.min_target_var", ">= 0", r.MinTargetVar)
 	v.check(r.MinPredVar >= 0, "run.min_pred_var", ">= 0", r.MinPredVar)
 	v.check(r.VarCheckAfter >= 0, "run.var_check_after", ">= 0", r.VarCheckAfter)
+	v.check(r.SkipNonFinite >= 0, "run.skip_nonfinite", ">= 0", r.SkipNonFinite)
 	v.check(r.Threads >= 0, "run.threads", ">= 0 (0 = all cores)", r.Threads)
 
 	f := c.Finetune

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"time"
 
 	"github.com/d2v/d2v/pkg/checkpoint"
@@ -70,7 +71,7 @@ func Pretrain(ctx context.Context, o PretrainOptions) error {
 	defer d.Close()
 	oc := cfg.Optim
 	opt := NewAdamW(oc.Beta1, oc.Beta2, oc.Eps, oc.WeightDecay, Decayed)
-	var start int64
+	var start, skipped int64 // skipped: non-finite steps passed over (run.skip_nonfinite)
 	metrics := &Metrics{Path: filepath.Join(o.RunDir, "metrics.jsonl")}
 	if o.Resume {
 		path, err := checkpoint.Latest(o.RunDir)
@@ -84,6 +85,7 @@ func Pretrain(ctx context.Context, o PretrainOptions) error {
 		if start, err = Restore(f, path, d, opt); err != nil {
 			return bad(err)
 		}
+		skipped, _ = strconv.ParseInt(f.Meta["skipped_nonfinite"], 10, 64) // absent in older checkpoints: 0
 		if err := metrics.Truncate(start); err != nil {
 			return err
 		}
@@ -104,7 +106,7 @@ func Pretrain(ctx context.Context, o PretrainOptions) error {
 	steps := int64(cfg.Run.Steps)
 	save := func(done int64) error {
 		p := checkpoint.StepPath(o.RunDir, done)
-		if err := Save(p, cfg, d, opt, done); err != nil {
+		if err := Save(p, cfg, d, opt, done, skipped); err != nil {
 			return err
 		}
 		if err := checkpoint.Prune(o.RunDir, cfg.Run.Keep); err != nil {
@@ -123,7 +125,13 @@ func Pretrain(ctx context.Context, o PretrainOptions) error {
 		}
 		norm := GradNorm(out.Grads)
 		if math.IsNaN(out.Loss) || math.IsInf(out.Loss, 0) || math.IsNaN(norm) || math.IsInf(norm, 0) {
-			return &DivergedError{Step: step + 1, Reason: fmt.Sprintf("loss %v, grad norm %v", out.Loss, norm)}
+			if skipped++; skipped > int64(cfg.Run.SkipNonFinite) {
+				return &DivergedError{Step: step + 1, Reason: fmt.Sprintf("loss %v, grad norm %v (%d non-finite steps, run.skip_nonfinite=%d)",
+					out.Loss, norm, skipped, cfg.Run.SkipNonFinite)}
+			}
+			fmt.Fprintf(o.Log, "step %d skipped: loss %v, grad norm %v (%d of run.skip_nonfinite=%d)\n",
+				step+1, out.Loss, norm, skipped, cfg.Run.SkipNonFinite)
+			continue // no update, no EMA, no metrics line; data and masks move on
 		}
 		opt.Step(d.Student, d.Names, out.Grads, lr, ClipCoef(norm, oc.Clip))
 		dec := teacher.Decay(cfg.Teacher.EMAStart, cfg.Teacher.EMAEnd, int(step+1), cfg.Teacher.EMAAnnealSteps)
