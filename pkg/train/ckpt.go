@@ -59,7 +59,7 @@ func Save(path string, cfg *config.Config, d *D2V, opt *AdamW, step, skipped int
 		"format_version": FormatVersion, "kind": "pretrain", "config": string(y),
 		"step": strconv.FormatInt(step, 10), "optim_t": strconv.FormatInt(opt.T, 10),
 		"skipped_nonfinite": strconv.FormatInt(skipped, 10),
-		"rng": "masks and batches are pure functions of (run.seed, step, sample); nothing else to restore",
+		"rng":               "masks and batches are pure functions of (run.seed, step, sample); nothing else to restore",
 	}
 	return checkpoint.Write(path, ts, meta)
 }
