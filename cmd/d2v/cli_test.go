@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -329,5 +330,37 @@ func TestTextPretrainEvalFinetune(t *testing.T) {
 		"--set", "modalities.text.vocab_file=nope.json", "--set", "modalities.text.merges_file=nope.txt")...)
 	if code != exitUsage || !strings.Contains(stderr, "nope.json") {
 		t.Errorf("missing vocab: exit %d, %q", code, stderr)
+	}
+}
+
+// TestDeterminism: the same config and seed give byte-identical checkpoints
+// and identical metrics (step_ms aside) across two runs.
+func TestDeterminism(t *testing.T) {
+	dir := t.TempDir()
+	var ckpts [2][]byte
+	var metrics [2][]map[string]float64
+	for i := range 2 {
+		if code, _, e := run(t, append([]string{"pretrain"}, tiny(dir, "--name", "same")...)...); code != 0 {
+			t.Fatal(e)
+		}
+		rd := filepath.Join(dir, "same")
+		b, err := os.ReadFile(filepath.Join(rd, "ckpt-00000020.safetensors"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ckpts[i], metrics[i] = b, readMetrics(t, filepath.Join(rd, "metrics.jsonl"))
+		if err := os.Rename(rd, filepath.Join(dir, fmt.Sprint("run", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !bytes.Equal(ckpts[0], ckpts[1]) {
+		t.Fatal("two runs with the same config and seed wrote different checkpoints")
+	}
+	for i := range metrics[0] {
+		delete(metrics[0][i], "step_ms")
+		delete(metrics[1][i], "step_ms")
+		if fmt.Sprint(metrics[0][i]) != fmt.Sprint(metrics[1][i]) {
+			t.Fatalf("metrics line %d differs: %v vs %v", i, metrics[0][i], metrics[1][i])
+		}
 	}
 }
