@@ -6,9 +6,8 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"github.com/d2v/d2v/internal/atomicfile"
 	"io"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 )
@@ -28,7 +27,7 @@ func Write(path string, tensors []Tensor, meta map[string]string) error {
 	if err != nil {
 		return fmt.Errorf("checkpoint: %s: %v", path, err)
 	}
-	if err := atomicWrite(path, func(w io.Writer) error { return writeBody(wrapWriter(w), header, sorted) }); err != nil {
+	if err := atomicfile.Write(path, func(w io.Writer) error { return writeBody(wrapWriter(w), header, sorted) }); err != nil {
 		return fmt.Errorf("checkpoint: write %s: %w", path, err)
 	}
 	return nil
@@ -37,58 +36,10 @@ func Write(path string, tensors []Tensor, meta map[string]string) error {
 // WriteFileAtomic writes b to path the same way as Write: temp file, fsync,
 // rename, directory fsync; an existing file survives any failure.
 func WriteFileAtomic(path string, b []byte) error {
-	if err := atomicWrite(path, func(w io.Writer) error { _, err := wrapWriter(w).Write(b); return err }); err != nil {
+	if err := atomicfile.Write(path, func(w io.Writer) error { _, err := wrapWriter(w).Write(b); return err }); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
-}
-
-func atomicWrite(path string, body func(io.Writer) error) (err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	tmp, err := os.CreateTemp(dir, ".tmp-"+base+"-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			_ = tmp.Close() // may already be closed; the first error is the one to report
-			_ = os.Remove(tmp.Name())
-		}
-	}()
-	if err := body(tmp); err != nil {
-		return err
-	}
-	// CreateTemp makes the file 0600; checkpoints are meant to be shared.
-	if err := tmp.Chmod(0o644); err != nil {
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	return syncDir(dir)
-}
-
-// syncDir makes the rename durable. After the rename the new file is in
-// place, so a failure here is reported but nothing is removed.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	if err := d.Sync(); err != nil {
-		_ = d.Close()
-		return err
-	}
-	return d.Close()
 }
 
 // encode returns the whole file in memory; used by tests and the fuzzer.

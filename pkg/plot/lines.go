@@ -3,10 +3,9 @@ package plot
 import (
 	"errors"
 	"fmt"
+	"github.com/d2v/d2v/internal/atomicfile"
 	"io"
 	"math"
-	"os"
-	"path/filepath"
 
 	gplot "gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -146,23 +145,10 @@ func finitePoints(s Series, logY bool) plotter.XYs {
 	return xys
 }
 
-// writeAtomic writes through a temporary file in path's directory and renames
-// it over path, so readers see the old file or the new one, never a partial one.
+// writeAtomic writes the picture through internal/atomicfile, so readers see
+// the old file or the new one, never a partial one.
 func writeAtomic(path string, write func(io.Writer) (int64, error)) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("plot %s: %w", path, err)
-	}
-	tmp := f.Name()
-	_, werr := write(f)
-	werr = errors.Join(werr, f.Chmod(0o644)) // CreateTemp makes 0600
-	cerr := f.Close()
-	if err := errors.Join(werr, cerr); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("plot %s: writing: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
+	if err := atomicfile.Write(path, func(w io.Writer) error { _, err := write(w); return err }); err != nil {
 		return fmt.Errorf("plot %s: %w", path, err)
 	}
 	return nil
