@@ -69,9 +69,6 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		}
 		return exitInterrupted
 	}
-	if isFlagError(err) {
-		return exitUsage
-	}
 	return exitError
 }
 
@@ -89,11 +86,6 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	})
 	root.AddCommand(newPretrainCmd(nil), newEvalCmd(nil), newFinetuneCmd(nil), newBenchCmd(nil), newTokenizeCmd(nil), newConfigCmd())
 	return root
-}
-
-func isFlagError(err error) bool {
-	var ue usageError
-	return errors.As(err, &ue)
 }
 
 // configFlags are the flags every command shares: a YAML file and overrides.

@@ -169,8 +169,8 @@ func (g *Graph) Input(name string, shape ...int) (*G.Node, *tensor.Dense) {
 	return G.NodeFromAny(g.G, t, G.WithName(name)), t
 }
 
-// Bound lists the parameter names this graph uses, in creation order is not
-// kept by maps, so callers pass their own order to Nodes.
+// Nodes returns the parameter nodes for names, in that order (the order in
+// which gradients are requested and the optimiser sees them).
 func (g *Graph) Nodes(names []string) G.Nodes {
 	out := make(G.Nodes, len(names))
 	for i, n := range names {

@@ -1,7 +1,9 @@
 package train
 
 import (
+	"encoding/binary"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 
@@ -18,6 +20,8 @@ const FormatVersion = "1"
 func f32Tensor(name string, t *tensor.Dense) checkpoint.Tensor {
 	return checkpoint.F32(name, []int(t.Shape()), t.Data().([]float32))
 }
+
+func putF64(b []byte, x float64) { binary.LittleEndian.PutUint64(b, math.Float64bits(x)) }
 
 func f64Tensor(name string, shape []int, v []float64) checkpoint.Tensor {
 	b := make([]byte, 8*len(v))

@@ -74,22 +74,17 @@ func imageSplit(cfg *config.Config, split string) (*Split, error) {
 	if err != nil {
 		return nil, err
 	}
-	batchers := map[int]*Batcher{}
+	b, err := NewBatcher(cfg, set, 1) // validates the patch grid; Patches serves any batch size
+	if err != nil {
+		return nil, err
+	}
+	T := b.gh * b.gw
 	inputs := func(idx []int) (any, []float32) {
-		b := batchers[len(idx)]
-		if b == nil {
-			b, _ = NewBatcher(cfg, set, len(idx)) // validated below for size 1
-			batchers[len(idx)] = b
-		}
-		T := b.gh * b.gw
 		w := make([]float32, len(idx)*T)
 		for i := range w {
 			w[i] = 1 / float32(T) // mean over all patches
 		}
 		return b.Patches(idx), w
-	}
-	if _, err := NewBatcher(cfg, set, 1); err != nil {
-		return nil, err
 	}
 	return &Split{Name: fmt.Sprintf("%s (%d images)", set.Source, set.N), N: set.N, Labels: set.Labels, Classes: set.Classes,
 		Inputs: inputs, Image: set}, nil

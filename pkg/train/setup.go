@@ -114,14 +114,18 @@ func NewBatcher(c *config.Config, set *data.ImageSet, batch int) (*Batcher, erro
 	return b, nil
 }
 
-// Patches fills the (B*T, P) input for dataset rows idx (len Batch).
+// Patches fills the (len(idx)*T, P) input for dataset rows idx, reusing its
+// buffer (sized for Batch rows; grown for larger requests).
 func (b *Batcher) Patches(idx []int) []float32 {
 	p := b.Cfg.Modalities.Image.PatchSize
 	n := b.gh * b.gw * b.Set.PatchDim(p)
+	if len(b.x) < len(idx)*n {
+		b.x = make([]float32, len(idx)*n)
+	}
 	for i, r := range idx {
 		b.Set.Patches(r, p, b.x[i*n:(i+1)*n])
 	}
-	return b.x
+	return b.x[:len(idx)*n]
 }
 
 // Mask fills the (B*T) mask of a step; sample i's mask is a pure function
