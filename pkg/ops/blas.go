@@ -1,9 +1,8 @@
 package ops
 
 import (
+	"github.com/d2v/d2v/internal/par"
 	sgemm "github.com/d2v/d2v/pkg/gemm"
-	"runtime"
-	"sync"
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
@@ -30,32 +29,7 @@ func gemm[T Float](ta, tb bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb
 	}
 }
 
-// parallel splits [0,n) into contiguous chunks, one per worker, and runs
-// f(worker, lo, hi) for each; small n runs inline. Workers never exceed
-// GOMAXPROCS, so per-worker scratch can be indexed by worker.
-func parallel(n, minChunk int, f func(w, lo, hi int)) {
-	workers := runtime.GOMAXPROCS(0)
-	if workers > n/max(minChunk, 1) {
-		workers = n / max(minChunk, 1)
-	}
-	if workers <= 1 {
-		f(0, 0, n)
-		return
-	}
-	var wg sync.WaitGroup
-	chunk := (n + workers - 1) / workers
-	for w := 0; w < workers; w++ {
-		lo, hi := w*chunk, min((w+1)*chunk, n)
-		if lo >= hi {
-			break
-		}
-		wg.Add(1)
-		go func(w, lo, hi int) {
-			defer wg.Done()
-			f(w, lo, hi)
-		}(w, lo, hi)
-	}
-	wg.Wait()
-}
+// parallel is par.For: contiguous chunks of [0,n), one per worker.
+func parallel(n, minChunk int, f func(w, lo, hi int)) { par.For(n, minChunk, f) }
 
-func maxWorkers() int { return runtime.GOMAXPROCS(0) }
+func maxWorkers() int { return par.Workers() }

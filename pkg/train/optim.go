@@ -1,9 +1,8 @@
 package train
 
 import (
+	"github.com/d2v/d2v/internal/par"
 	"math"
-	"runtime"
-	"sync"
 
 	"github.com/d2v/d2v/pkg/model"
 )
@@ -80,25 +79,9 @@ func zerosLike(s any) any {
 	return make([]float64, len(s.([]float64)))
 }
 
-// split runs f over [0,n) in GOMAXPROCS contiguous chunks (inline when small).
-// Elementwise updates give the same bits however they are split.
-func split(n int, f func(lo, hi int)) {
-	w := runtime.GOMAXPROCS(0)
-	if n < 1<<14 || w < 2 {
-		f(0, n)
-		return
-	}
-	var wg sync.WaitGroup
-	chunk := (n + w - 1) / w
-	for lo := 0; lo < n; lo += chunk {
-		wg.Add(1)
-		go func(lo, hi int) {
-			defer wg.Done()
-			f(lo, hi)
-		}(lo, min(lo+chunk, n))
-	}
-	wg.Wait()
-}
+// split runs f over [0,n) in contiguous chunks, one per core, inline when
+// small. Elementwise updates give the same bits however they are split.
+func split(n int, f func(lo, hi int)) { par.For(n, 1<<13, func(_, lo, hi int) { f(lo, hi) }) }
 
 // GradNorm is the global L2 norm of all gradients.
 func GradNorm(grads []any) float64 {
