@@ -6,6 +6,7 @@ import (
 	"image"
 	"image/jpeg"
 	"image/png"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -126,26 +127,50 @@ func sniffFile(path string) (string, error) {
 	return sniff(head[:n]), nil
 }
 
+// maxImagePixels bounds the width*height an image header may claim. The
+// PNG and JPEG decoders allocate the whole image from the header before
+// reading any pixel data, so a few corrupt header bytes could otherwise ask
+// for gigabytes (a 65535x65535 PNG is 17 GB as RGBA). 2^26 pixels is a
+// 8192x8192 photo; datasets for a small ViT are far below it.
+const maxImagePixels = 1 << 26
+
 // decodeImage decodes a PNG or JPEG chosen by content.
 func decodeImage(path string) (image.Image, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("data: %w", err)
 	}
-	var img image.Image
+	return decodeImageBytes(b, path)
+}
+
+// decodeImageBytes decodes b (a PNG or JPEG, chosen by content); name is
+// used in error messages only. The header's size is checked against
+// maxImagePixels before the decoder allocates the image.
+func decodeImageBytes(b []byte, name string) (image.Image, error) {
+	var decode func(io.Reader) (image.Image, error)
+	var config func(io.Reader) (image.Config, error)
 	switch sniff(b) {
 	case "png":
-		img, err = png.Decode(bytes.NewReader(b))
+		decode, config = png.Decode, png.DecodeConfig
 	case "jpeg":
-		img, err = jpeg.Decode(bytes.NewReader(b))
+		decode, config = jpeg.Decode, jpeg.DecodeConfig
 	default:
-		return nil, fmt.Errorf("data: %s: not a PNG or JPEG file", path)
+		return nil, fmt.Errorf("data: %s: not a PNG or JPEG file", name)
 	}
+	cfg, err := config(bytes.NewReader(b))
 	if err != nil {
-		return nil, fmt.Errorf("data: %s: corrupt image: %v", path, err)
+		return nil, fmt.Errorf("data: %s: corrupt image: %v", name, err)
+	}
+	if px := int64(cfg.Width) * int64(cfg.Height); px > maxImagePixels {
+		return nil, fmt.Errorf("data: %s: header says %dx%d pixels, more than the %d-pixel limit (corrupt file?)",
+			name, cfg.Width, cfg.Height, maxImagePixels)
+	}
+	img, err := decode(bytes.NewReader(b))
+	if err != nil {
+		return nil, fmt.Errorf("data: %s: corrupt image: %v", name, err)
 	}
 	if r := img.Bounds(); r.Empty() {
-		return nil, fmt.Errorf("data: %s: image has no pixels", path)
+		return nil, fmt.Errorf("data: %s: image has no pixels", name)
 	}
 	return img, nil
 }
