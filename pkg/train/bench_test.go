@@ -35,7 +35,7 @@ func BenchmarkStep(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		out, err := d.Forward(bt.Patches(idx), bt.Mask(0, int64(i)))
+		out, err := d.Forward(bt.Patches(idx), bt.Mask(0, int64(i), 0))
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -144,7 +144,7 @@ func writeEvalPictures(cfg *config.Config, rep *EvalReport, sp *Split, dir strin
 	if err != nil {
 		return err
 	}
-	mask := b.Mask(cfg.Run.Seed, 0)
+	mask := b.Mask(cfg.Run.Seed, 0, 0)
 	T := b.gh * b.gw
 	im := cfg.Modalities.Image
 	imgs, masks := make([][]float32, n), make([][]bool, n)

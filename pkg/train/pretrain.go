@@ -118,7 +118,7 @@ func Pretrain(ctx context.Context, o PretrainOptions) error {
 		t0 := time.Now()
 		lr := LR(int(step), oc.WarmupSteps, cfg.Run.Steps, oc.LR, oc.MinLR, oc.Schedule == config.ScheduleCosine)
 		sampler.Indices(step, idx)
-		x, xt, mask := src.Batch(idx, cfg.Run.Seed, step)
+		x, xt, mask := src.Batch(idx, 0, cfg.Run.Seed, step)
 		out, err := d.ForwardPair(x, xt, mask)
 		if err != nil {
 			return fmt.Errorf("step %d: %w", step+1, err)

@@ -128,12 +128,13 @@ func (b *Batcher) Patches(idx []int) []float32 {
 	return b.x[:len(idx)*n]
 }
 
-// Mask fills the (B*T) mask of a step; sample i's mask is a pure function
-// of (seed, step, i).
-func (b *Batcher) Mask(seed, step int64) []bool {
+// Mask fills the (B*T) mask of a step; row i holds sample first+i of the
+// step's global batch (first > 0 on later data-parallel ranks), whose mask
+// is a pure function of (seed, step, first+i).
+func (b *Batcher) Mask(seed, step int64, first int) []bool {
 	T, m := b.gh*b.gw, b.Cfg.Masking
 	for i := 0; i < b.Batch; i++ {
-		r := masking.NewRNG(seed, step, i)
+		r := masking.NewRNG(seed, step, first+i)
 		dst := b.mask[i*T : (i+1)*T]
 		if m.Kind == config.MaskBlock {
 			masking.Block(r, b.gh, b.gw, b.nm, m.MinPerBlock, m.MaxPerBlock, m.MinAspect, m.MaxAspect, dst)

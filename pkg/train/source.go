@@ -12,11 +12,14 @@ import (
 
 // source feeds pretraining: the inputs of one step for dataset rows idx,
 // reproducible from (seed, step, sample) so a resumed run sees the same ones.
+// Row i of idx is sample first+i of the step's global batch (first > 0 on
+// data-parallel ranks after the first): its mask is keyed by first+i, so 2
+// ranks x B/2 samples draw the same masks as 1 rank x B.
 type source interface {
 	Len() int
 	Name() string
 	Setup() Setup
-	Batch(idx []int, seed, step int64) (student, teacherIn any, mask []bool)
+	Batch(idx []int, first int, seed, step int64) (student, teacherIn any, mask []bool)
 }
 
 // newSource loads the configured training data for batches of B.
@@ -46,9 +49,9 @@ type imageSource struct {
 func (s *imageSource) Len() int     { return s.b.Set.N }
 func (s *imageSource) Name() string { return fmt.Sprintf("%s, %d images", s.b.Set.Source, s.b.Set.N) }
 func (s *imageSource) Setup() Setup { return s.setup }
-func (s *imageSource) Batch(idx []int, seed, step int64) (any, any, []bool) {
+func (s *imageSource) Batch(idx []int, first int, seed, step int64) (any, any, []bool) {
 	x := s.b.Patches(idx)
-	return x, x, s.b.Mask(seed, step)
+	return x, x, s.b.Mask(seed, step, first)
 }
 
 // LoadTokenizer returns the configured text tokenizer.
@@ -134,11 +137,11 @@ func (s *textSource) Len() int     { return len(s.seqs) }
 func (s *textSource) Name() string { return s.name }
 func (s *textSource) Setup() Setup { return s.setup }
 
-func (s *textSource) Batch(idx []int, seed, step int64) (any, any, []bool) {
+func (s *textSource) Batch(idx []int, first int, seed, step int64) (any, any, []bool) {
 	T := len(s.masked)
 	for i, r := range idx {
 		ids := s.seqs[r]
-		rng := masking.NewRNG(seed, step, i)
+		rng := masking.NewRNG(seed, step, first+i)
 		if s.kind == config.MaskSpan {
 			masking.Spans(rng, ids, s.special, s.n, s.spanLen, s.sp.MASK, s.corrupt, s.masked)
 		} else {
