@@ -85,21 +85,7 @@ type proc struct {
 
 func startD2V(t *testing.T, args ...string) *proc {
 	t.Helper()
-	p := &proc{cmd: exec.Command(d2vBinary(t), args...), done: make(chan struct{})}
-	p.cmd.Stderr = &p.stderr
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { p.err = p.cmd.Wait(); close(p.done) }()
-	t.Cleanup(func() {
-		select {
-		case <-p.done:
-		default:
-			_ = p.cmd.Process.Kill()
-			<-p.done
-		}
-	})
-	return p
+	return startD2VCmd(t, exec.Command(d2vBinary(t), args...))
 }
 
 func (p *proc) exited() bool {
