@@ -58,7 +58,7 @@ func (e *Engine) blockBwd(b *blockActs, name string, dx, dy Buf) {
 		return
 	}
 	e.lnBwd(s.t2, b.r2, b.mean2, b.rstd2, dy, name+".ln2", N) // d r2
-	d.Copy(s.acc, s.t2)                                      // d x1 = d r2 + ffn'(d r2)
+	d.Copy(s.acc, s.t2)                                       // d x1 = d r2 + ffn'(d r2)
 	e.ffnBwd(b, name, s.t1, s.t2)
 	d.AddTo(s.acc, s.t1)
 	e.lnBwd(s.t2, b.r1, b.mean1, b.rstd1, s.acc, name+".ln1", N) // d r1
