@@ -1,5 +1,7 @@
 package config
 
+import "github.com/d2v/d2v/pkg/masking"
+
 // Config is the whole d2v configuration. The tree mirrors the YAML files:
 // each field's mapstructure tag is its YAML key, and a leaf's dotted path
 // (model.dim, teacher.layer_norm) is the key used by --set, Keys and Docs.
@@ -34,6 +36,44 @@ type Modalities struct {
 	Image  Image  `mapstructure:"image"`
 	Tokens Tokens `mapstructure:"tokens"`
 	Text   Text   `mapstructure:"text"`
+	Audio  Audio  `mapstructure:"audio"`
+}
+
+// Audio configures 16 kHz speech: fixed crops of the waveform, the wav2vec
+// 2.0 convolutional feature encoder and the convolutional positional
+// encoding (data2vec speech, DATA2VEC.md §1.3).
+type Audio struct {
+	CropSamples  int     `mapstructure:"crop_samples"`   // waveform samples per example (random crop; shorter clips are padded)
+	ConvLayers   int     `mapstructure:"conv_layers"`    // feature-encoder depth: the first N rows of the wav2vec 2.0 table
+	ConvDim      int     `mapstructure:"conv_dim"`       // channels of every feature-encoder conv
+	PosConvWidth int     `mapstructure:"pos_conv_width"` // fairseq conv_pos; kernel = max(3, width/depth), must be odd
+	PosConvGroup int     `mapstructure:"pos_conv_groups"`
+	PosConvDepth int     `mapstructure:"pos_conv_depth"`
+	TestFrac     float64 `mapstructure:"test_frac"` // fraction of voices held out for evaluation (voice-disjoint)
+}
+
+// Wav2VecConv is the wav2vec 2.0 feature encoder's (kernel, stride) table
+// (fairseq conv_feature_layers "[(512,10,5)] + [(512,3,2)]*4 +
+// [(512,2,2)]*2"): 320 samples (20 ms at 16 kHz) per frame, a 400-sample
+// receptive field. modalities.audio.conv_layers keeps its first rows.
+var Wav2VecConv = [][2]int{{10, 5}, {3, 2}, {3, 2}, {3, 2}, {3, 2}, {2, 2}, {2, 2}}
+
+// ConvTable is the (kernel, stride) of each configured conv layer.
+func (a Audio) ConvTable() [][2]int {
+	n := min(max(a.ConvLayers, 0), len(Wav2VecConv))
+	return Wav2VecConv[:n]
+}
+
+// Frames is the number of feature frames T of a crop (0 if too short).
+func (a Audio) Frames() int {
+	l := a.CropSamples
+	for _, ks := range a.ConvTable() {
+		if l < ks[0] {
+			return 0
+		}
+		l = (l-ks[0])/ks[1] + 1
+	}
+	return l
 }
 
 // Text configures tokenised text: a token embedding, learned positions and
@@ -102,7 +142,8 @@ type Optim struct {
 	Beta1       float64  `mapstructure:"beta1"`
 	Beta2       float64  `mapstructure:"beta2"`
 	Eps         float64  `mapstructure:"eps"`
-	Clip        float64  `mapstructure:"clip"` // global gradient-norm clip, 0 = off
+	Clip        float64  `mapstructure:"clip"`        // global gradient-norm clip, 0 = off
+	DecaySteps  int      `mapstructure:"decay_steps"` // tri_stage: length of the final decay to min_lr
 }
 
 // Data configures the training (and evaluation) data.
@@ -164,6 +205,9 @@ func Default() *Config {
 			Image:  Image{PatchSize: 4, Size: 28, Channels: 1, Mean: 0.1307, Std: 0.3081}, // MNIST statistics
 			Tokens: Tokens{Vocab: 1000, SeqLen: 64},                                       // as ref_step.py
 			Text:   Text{Tokenizer: TokenizerBytes, SeqLen: 128, EmbedLN: true, Docs: DocsParagraph},
+			// data2vec base speech: 7 convs of 512, positional conv 95/16/5 (k 19);
+			// 1 s crops (the recipe crops 2-20 s; our clips are single words).
+			Audio: Audio{CropSamples: 16000, ConvLayers: 7, ConvDim: 512, PosConvWidth: 95, PosConvGroup: 16, PosConvDepth: 5, TestFrac: 0.25},
 		},
 		Masking: Masking{
 			// Paper: 60% in blocks of >= 16 of 196 patches; 4 of 49 keeps the same block/image ratio.
@@ -222,6 +266,8 @@ func (c *Config) NumTokens() int {
 		return c.Modalities.Tokens.SeqLen
 	case ModalityText:
 		return c.Modalities.Text.SeqLen
+	case ModalityAudio:
+		return c.Modalities.Audio.Frames()
 	}
 	return 0
 }
@@ -237,8 +283,13 @@ func (c *Config) PatchDim() int {
 }
 
 // NumMasked returns the exact number of masked tokens per sample,
-// floor(ratio*T + 0.5), as the reference step computes it. Validate keeps it
+// floor(ratio*T + 0.5), as the reference step computes it; for audio span
+// masking, ratio is wav2vec's mask_prob and the count is
+// masking.SpanCount (about 49% of the frames at 0.65). Validate keeps it
 // in [1, T-1].
 func (c *Config) NumMasked() int {
+	if c.Model.Modality == ModalityAudio && c.Masking.Kind == MaskSpan {
+		return masking.SpanCount(c.Masking.Ratio, c.NumTokens(), c.Masking.SpanLen)
+	}
 	return int(c.Masking.Ratio*float64(c.NumTokens()) + 0.5)
 }

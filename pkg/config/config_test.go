@@ -48,7 +48,7 @@ func TestEnums(t *testing.T) {
 		zero   enum
 		consts []enum
 	}{
-		{"Modality", Modality(""), []enum{ModalityImage, ModalityTokens, ModalityText}},
+		{"Modality", Modality(""), []enum{ModalityImage, ModalityTokens, ModalityText, ModalityAudio}},
 		{"NormPos", NormPos(""), []enum{NormPre, NormPost}},
 		{"PosKind", PosKind(""), []enum{PosLearned, PosSincos}},
 		{"MaskKind", MaskKind(""), []enum{MaskBlock, MaskRandom, MaskBERT, MaskSpan}},
@@ -58,7 +58,7 @@ func TestEnums(t *testing.T) {
 		{"TargetLayer", TargetLayer(""), []enum{TargetBlock, TargetFFN}},
 		{"TargetNorm", TargetNorm(""), []enum{TargetNormLayer, TargetNormInstance, TargetNormNone}},
 		{"Reduction", Reduction(""), []enum{ReductionMean, ReductionD2V}},
-		{"Schedule", Schedule(""), []enum{ScheduleCosine, ScheduleConstant}},
+		{"Schedule", Schedule(""), []enum{ScheduleCosine, ScheduleConstant, ScheduleTriStage}},
 		{"DataSource", DataSource(""), []enum{SourceEmbedded, SourceIdx, SourceFolder, SourceText}},
 	}
 	for _, tt := range tests {
@@ -82,8 +82,8 @@ func TestEnums(t *testing.T) {
 
 func TestKeys(t *testing.T) {
 	keys := Keys()
-	if len(keys) != 77 {
-		t.Errorf("len(Keys()) = %d, want 77 (update this count when adding a key)", len(keys))
+	if len(keys) != 85 {
+		t.Errorf("len(Keys()) = %d, want 85 (update this count when adding a key)", len(keys))
 	}
 	for _, want := range []string{"model.dim", "model.ffn_dim", "modalities.image.patch_size", "teacher.layer_norm", "run.seed", "finetune.limit"} {
 		if !slices.Contains(keys, want) {

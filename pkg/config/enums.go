@@ -19,6 +19,7 @@ const (
 	ModalityImage  Modality = "image"  // images cut into patches (modalities.image)
 	ModalityTokens Modality = "tokens" // integer token ids (modalities.tokens): parity fixtures and benchmarks
 	ModalityText   Modality = "text"   // tokenised text (modalities.text)
+	ModalityAudio  Modality = "audio"  // 16 kHz speech waveforms (modalities.audio)
 )
 
 // NormPos places the LayerNorm in each Transformer block.
@@ -44,7 +45,7 @@ const (
 	MaskBlock  MaskKind = "block"  // BEiT blockwise: rectangles of patches with random aspect ratio
 	MaskRandom MaskKind = "random" // uniformly random positions
 	MaskBERT   MaskKind = "bert"   // text: 80% <mask>, 10% random token, 10% unchanged
-	MaskSpan   MaskKind = "span"   // text: spans of masking.span_len tokens, all <mask>
+	MaskSpan   MaskKind = "span"   // text: spans of masking.span_len tokens, all <mask>; audio: wav2vec 2.0 spans
 )
 
 // TokenizerKind selects the text tokenizer.
@@ -100,22 +101,23 @@ const (
 type Schedule string
 
 const (
-	ScheduleCosine   Schedule = "cosine"   // cosine decay from lr to min_lr
-	ScheduleConstant Schedule = "constant" // stay at lr
+	ScheduleCosine   Schedule = "cosine"    // cosine decay from lr to min_lr
+	ScheduleConstant Schedule = "constant"  // stay at lr
+	ScheduleTriStage Schedule = "tri_stage" // hold lr, then decay to min_lr over the last optim.decay_steps (fairseq tri_stage)
 )
 
 // DataSource selects where training images come from.
 type DataSource string
 
 const (
-	SourceEmbedded DataSource = "embedded" // compiled into the binary: the MNIST subset (image), Newton's Opticks (text)
+	SourceEmbedded DataSource = "embedded" // compiled into the binary: the MNIST subset (image), Newton's Opticks (text), spoken digits (audio)
 	SourceIdx      DataSource = "idx"      // the four MNIST idx files in data.path
-	SourceFolder   DataSource = "folder"   // data.path/<class>/<image> files
+	SourceFolder   DataSource = "folder"   // data.path/<class>/<file>: images, or WAV files for audio
 	SourceText     DataSource = "text"     // a .txt file or a folder of them at data.path
 )
 
 // Values lists the allowed values, in documentation order.
-func (Modality) Values() []string      { return []string{"image", "tokens", "text"} }
+func (Modality) Values() []string      { return []string{"image", "tokens", "text", "audio"} }
 func (NormPos) Values() []string       { return []string{"pre", "post"} }
 func (PosKind) Values() []string       { return []string{"learned", "sincos"} }
 func (MaskKind) Values() []string      { return []string{"block", "random", "bert", "span"} }
@@ -125,7 +127,7 @@ func (EMAScope) Values() []string      { return []string{"all", "blocks"} }
 func (TargetLayer) Values() []string   { return []string{"block", "ffn"} }
 func (TargetNorm) Values() []string    { return []string{"layer", "instance", "none"} }
 func (Reduction) Values() []string     { return []string{"mean", "d2v"} }
-func (Schedule) Values() []string      { return []string{"cosine", "constant"} }
+func (Schedule) Values() []string      { return []string{"cosine", "constant", "tri_stage"} }
 func (DataSource) Values() []string    { return []string{"embedded", "idx", "folder", "text"} }
 
 // Valid reports whether the value is one of Values().

@@ -63,6 +63,33 @@ func (c *Config) Validate() error {
 		}
 		v.check(c.Data.Source == SourceEmbedded || c.Data.Source == SourceText, "data.source",
 			"embedded or text for model.modality text", c.Data.Source)
+	case ModalityAudio:
+		au := c.Modalities.Audio
+		v.check(au.ConvLayers >= 1 && au.ConvLayers <= len(Wav2VecConv), "modalities.audio.conv_layers",
+			fmt.Sprintf("in [1,%d]", len(Wav2VecConv)), au.ConvLayers)
+		v.check(au.ConvDim >= 1, "modalities.audio.conv_dim", ">= 1", au.ConvDim)
+		v.check(au.PosConvDepth >= 1, "modalities.audio.pos_conv_depth", ">= 1", au.PosConvDepth)
+		v.check(au.PosConvWidth >= 1, "modalities.audio.pos_conv_width", ">= 1", au.PosConvWidth)
+		if k := max(3, au.PosConvWidth/max(au.PosConvDepth, 1)); k%2 == 0 {
+			v.check(false, "modalities.audio.pos_conv_width",
+				fmt.Sprintf("such that the kernel max(3, width/pos_conv_depth) is odd (it is %d)", k), au.PosConvWidth)
+		}
+		v.check(au.PosConvGroup >= 1 && m.Dim%max(au.PosConvGroup, 1) == 0, "modalities.audio.pos_conv_groups",
+			fmt.Sprintf(">= 1 and dividing model.dim (%d)", m.Dim), au.PosConvGroup)
+		v.check(au.TestFrac > 0 && au.TestFrac < 1, "modalities.audio.test_frac", "in (0,1)", au.TestFrac)
+		tokensOK = au.ConvLayers >= 1 && au.Frames() >= 2
+		v.check(tokensOK, "modalities.audio.crop_samples",
+			fmt.Sprintf("long enough for >= 2 frames through %d conv layers (gives %d)", au.ConvLayers, au.Frames()), au.CropSamples)
+		if c.Masking.Kind.Valid() {
+			v.check(c.Masking.Kind == MaskSpan || c.Masking.Kind == MaskRandom, "masking.kind",
+				"span or random for model.modality audio", c.Masking.Kind)
+		}
+		if tokensOK && c.Masking.Kind == MaskSpan {
+			v.check(c.Masking.SpanLen <= au.Frames(), "masking.span_len",
+				fmt.Sprintf("<= the %d frames of a crop", au.Frames()), c.Masking.SpanLen)
+		}
+		v.check(c.Data.Source == SourceEmbedded || c.Data.Source == SourceFolder, "data.source",
+			"embedded or folder for model.modality audio", c.Data.Source)
 	default:
 		tokensOK = false
 	}
@@ -127,6 +154,11 @@ func (c *Config) validateTraining(v *checker) {
 	v.check(o.Beta2 >= 0 && o.Beta2 < 1, "optim.beta2", "in [0,1)", o.Beta2)
 	v.check(o.Eps > 0, "optim.eps", "> 0", o.Eps)
 	v.check(o.Clip >= 0, "optim.clip", ">= 0 (0 = off)", o.Clip)
+	v.check(o.DecaySteps >= 0, "optim.decay_steps", ">= 0", o.DecaySteps)
+	if o.Schedule == ScheduleTriStage {
+		v.check(o.WarmupSteps+o.DecaySteps <= c.Run.Steps, "optim.decay_steps",
+			fmt.Sprintf("<= run.steps - optim.warmup_steps = %d with the tri_stage schedule", c.Run.Steps-o.WarmupSteps), o.DecaySteps)
+	}
 
 	d := c.Data
 	v.enum("data.source", d.Source)

@@ -24,7 +24,34 @@ func TestValidate(t *testing.T) {
 			"model.depth: must be >= 1, got 0\nteacher.top_k: must be in [1, model.depth] = [1,0], got 3"},
 		{"ffn_dim", func(c *Config) { c.Model.FFNDim = -1 }, "model.ffn_dim: must be > 0, got -1"},
 		{"head_layers", func(c *Config) { c.Model.HeadLayers = 3 }, "model.head_layers: must be 1 or 2, got 3"},
-		{"bad modality", func(c *Config) { c.Model.Modality = "audio" }, `model.modality: must be one of image|tokens|text, got "audio"`},
+		{"bad modality", func(c *Config) { c.Model.Modality = "speech" }, `model.modality: must be one of image|tokens|text|audio, got "speech"`},
+		{"audio with block masking", func(c *Config) { c.Model.Modality = ModalityAudio }, `masking.kind: must be span or random for model.modality audio, got block`},
+		{"audio crop too short", func(c *Config) {
+			c.Model.Modality, c.Masking.Kind = ModalityAudio, MaskSpan
+			c.Modalities.Audio.CropSamples = 700
+		}, `modalities.audio.crop_samples: must be long enough for >= 2 frames through 7 conv layers (gives 1), got 700`},
+		{"audio even pos kernel", func(c *Config) {
+			c.Model.Modality, c.Masking.Kind = ModalityAudio, MaskSpan
+			c.Modalities.Audio.PosConvWidth = 16
+			c.Modalities.Audio.PosConvDepth = 2
+		}, `modalities.audio.pos_conv_width: must be such that the kernel max(3, width/pos_conv_depth) is odd (it is 8), got 16`},
+		{"audio groups", func(c *Config) {
+			c.Model.Modality, c.Masking.Kind = ModalityAudio, MaskSpan
+			c.Modalities.Audio.PosConvGroup = 3
+		}, `modalities.audio.pos_conv_groups: must be >= 1 and dividing model.dim (64), got 3`},
+		{"audio span longer than crop", func(c *Config) {
+			c.Model.Modality, c.Masking.Kind = ModalityAudio, MaskSpan
+			c.Modalities.Audio.CropSamples = 1600 // 4 frames
+			c.Masking.SpanLen = 10
+		}, `masking.span_len: must be <= the 4 frames of a crop, got 10`},
+		{"audio from idx", func(c *Config) {
+			c.Model.Modality, c.Masking.Kind = ModalityAudio, MaskSpan
+			c.Data.Source, c.Data.Path = SourceIdx, "x"
+		}, `data.source: must be embedded or folder for model.modality audio, got idx`},
+		{"tri_stage longer than the run", func(c *Config) {
+			c.Optim.Schedule = ScheduleTriStage
+			c.Optim.DecaySteps = c.Run.Steps
+		}, `optim.decay_steps: must be <= run.steps - optim.warmup_steps = 1100 with the tri_stage schedule, got 1200`},
 		{"bad norm", func(c *Config) { c.Model.Norm = "" }, `model.norm: must be one of pre|post, got ""`},
 		{"init_std", func(c *Config) { c.Model.InitStd = 0 }, "model.init_std: must be > 0, got 0"},
 
@@ -76,7 +103,7 @@ func TestValidate(t *testing.T) {
 		{"eps 0", func(c *Config) { c.Optim.Eps = 0 }, "optim.eps: must be > 0, got 0"},
 		{"clip < 0", func(c *Config) { c.Optim.Clip = -1 }, "optim.clip: must be >= 0 (0 = off), got -1"},
 		{"wd < 0", func(c *Config) { c.Optim.WeightDecay = -0.1 }, "optim.weight_decay: must be >= 0, got -0.1"},
-		{"bad schedule", func(c *Config) { c.Optim.Schedule = "linear" }, `optim.schedule: must be one of cosine|constant, got "linear"`},
+		{"bad schedule", func(c *Config) { c.Optim.Schedule = "linear" }, `optim.schedule: must be one of cosine|constant|tri_stage, got "linear"`},
 
 		{"idx without path", func(c *Config) { c.Data.Source = SourceIdx }, `data.path: must be set when data.source is idx, got ""`},
 		{"folder without path", func(c *Config) { c.Data.Source = SourceFolder }, `data.path: must be set when data.source is folder, got ""`},

@@ -12,7 +12,7 @@ import (
 
 // Modality turns raw input into tokens (B*T, D) for the shared encoder.
 type Modality interface {
-	Name() string                     // "image" | "tokens"
+	Name() string                     // "image" | "tokens" | "audio"
 	NumTokens() int                   // T, fixed at build time
 	InputShape(batch int) []int       // shape of the raw input node
 	Declare(p *Params, prefix string) // registers the local encoder's parameters
@@ -101,7 +101,9 @@ func (e Embedding) Init(p *Params, prefix string, r *rand.Rand) {
 }
 
 // Build returns h0 = where(mask, mask_emb, local(x)) + pos, (B*T, D),
-// followed by the embedding LayerNorm when Spec.EmbedLN.
+// followed by the embedding LayerNorm when Spec.EmbedLN. For a PosEncoder
+// modality the table is zero and h0 = m + pos(m) with m = where(mask,
+// mask_emb, local(x)), as wav2vec 2.0 adds its positional convolution.
 func (e Embedding) Build(g *Graph, prefix string, x, mask *G.Node) (*G.Node, error) {
 	loc, err := e.Mod.Build(g, prefix, x)
 	if err != nil {
@@ -117,8 +119,18 @@ func (e Embedding) Build(g *Graph, prefix string, x, mask *G.Node) (*G.Node, err
 		pos = G.NodeFromAny(g.G, t, G.WithName(prefix+".pos_sincos"))
 	}
 	h, err := ops.MaskPos(loc, g.Param(prefix+".mask_emb"), pos, mask)
-	if err != nil || !e.Spec.EmbedLN {
-		return h, err
+	if err != nil {
+		return nil, err
+	}
+	if pe, ok := e.Mod.(PosEncoder); ok { // positions from the masked input (speech)
+		p, err := pe.BuildPos(g, prefix, h)
+		if err != nil {
+			return nil, fmt.Errorf("%s positional encoder: %w", e.Mod.Name(), err)
+		}
+		h = G.Must(G.Add(h, p))
+	}
+	if !e.Spec.EmbedLN {
+		return h, nil
 	}
 	return ops.LayerNorm(h, g.Param(prefix+".embed_ln.g"), g.Param(prefix+".embed_ln.b"), e.Spec.LNEps)
 }

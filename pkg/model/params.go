@@ -121,6 +121,12 @@ func (p *Params) TruncNormal(name string, std float64, r *rand.Rand) {
 	})
 }
 
+// Normal fills a parameter from N(0, std^2), untruncated (torch's normal_
+// and kaiming_normal_).
+func (p *Params) Normal(name string, std float64, r *rand.Rand) {
+	p.fill(name, func() float64 { return r.NormFloat64() * std })
+}
+
 // XavierUniform fills a (fan_in, fan_out) weight from U(-a, a) with
 // a = sqrt(6/(fan_in+fan_out)) (Glorot & Bengio 2010).
 func (p *Params) XavierUniform(name string, r *rand.Rand) {
