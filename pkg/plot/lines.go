@@ -129,6 +129,11 @@ func newLinePlot(pn Panel) (*gplot.Plot, error) {
 	if drawn == 0 {
 		return nil, errors.New("no finite point in any series")
 	}
+	if pn.LogY && p.Y.Min == p.Y.Max {
+		// gonum widens a flat range to [y-1, y+1], which is <= 0 for y <= 1
+		// and makes LogTicks panic (a first checkpoint with one loss point)
+		p.Y.Min, p.Y.Max = p.Y.Min/2, p.Y.Max*2
+	}
 	return p, nil
 }
 
