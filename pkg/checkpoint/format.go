@@ -160,8 +160,12 @@ func (e headerEntry) tensor(name string, data []byte) (Tensor, span, error) {
 	}
 	sp := span{name: name, begin: off[0], end: off[1]}
 	if sp.begin < 0 || sp.begin > sp.end || sp.end > int64(len(data)) {
-		return Tensor{}, span{}, fmt.Errorf("tensor %q: data_offsets [%d,%d] out of range for a %d-byte data section",
-			name, sp.begin, sp.end, len(data))
+		hint := ""
+		if sp.begin >= 0 && sp.begin <= sp.end {
+			hint = " (truncated file?)"
+		}
+		return Tensor{}, span{}, fmt.Errorf("tensor %q: data_offsets [%d,%d] out of range for a %d-byte data section%s",
+			name, sp.begin, sp.end, len(data), hint)
 	}
 	t := Tensor{Name: name, DType: *e.DType, Shape: *e.Shape, Data: data[sp.begin:sp.end:sp.end]}
 	if t.Shape == nil {

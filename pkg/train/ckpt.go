@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -74,13 +75,19 @@ func Open(path string) (*checkpoint.File, *config.Config, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	// checkpoints of every version so far say "1"; one from a newer d2v may
+	// mean something else by the same tensor names, so it is refused
+	if v, ok := f.Meta["format_version"]; ok && v != FormatVersion {
+		return nil, nil, fmt.Errorf("checkpoint: %s: format_version %q, this d2v reads format_version %s (written by a newer d2v?)",
+			path, v, FormatVersion)
+	}
 	y, ok := f.Meta["config"]
 	if !ok {
 		return nil, nil, fmt.Errorf("checkpoint: %s: metadata has no config (not a d2v checkpoint?)", path)
 	}
 	cfg, err := config.FromYAML([]byte(y))
 	if err != nil {
-		return nil, nil, fmt.Errorf("checkpoint: %s: config: %w", path, err)
+		return nil, nil, fmt.Errorf("checkpoint: %s: %w", path, err) // err names the config key
 	}
 	return f, cfg, nil
 }
@@ -95,7 +102,12 @@ func LoadParams(f *checkpoint.File, path string, p *model.Params) error {
 		return err
 	}
 	for _, n := range p.Names() {
-		v, err := f.Tensors[n].Float64s()
+		t := f.Tensors[n]
+		if t.DType != checkpoint.DTypeF32 && t.DType != checkpoint.DTypeF64 { // F64 is converted: older checkpoints
+			return fmt.Errorf("checkpoint: %s: %q is %s %s, model expects F32 %s",
+				path, n, t.DType, checkpoint.FormatShape(t.Shape), checkpoint.FormatShape(want[n]))
+		}
+		v, err := t.Float64s()
 		if err != nil {
 			return fmt.Errorf("checkpoint: %s: %q: %w", path, n, err)
 		}
@@ -126,8 +138,16 @@ func Restore(f *checkpoint.File, path string, d *D2V, opt *AdamW) (int64, error)
 			continue
 		}
 		which, pname, _ := strings.Cut(rest, ".")
-		if d.Student.Get(pname) == nil || t.Numel() != d.Student.Get(pname).Shape().TotalSize() {
-			return 0, fmt.Errorf("checkpoint: %s: %q does not match a parameter of this model", path, name)
+		p := d.Student.Get(pname)
+		if p == nil || (which != "m" && which != "v") {
+			return 0, fmt.Errorf("checkpoint: %s: %q is optimiser state for no parameter of this model", path, name)
+		}
+		if want := []int(p.Shape()); !slices.Equal(t.Shape, want) {
+			return 0, fmt.Errorf("checkpoint: %s: %q has shape %s, model expects %s",
+				path, name, checkpoint.FormatShape(t.Shape), checkpoint.FormatShape(want))
+		}
+		if t.DType != checkpoint.DTypeF32 && t.DType != checkpoint.DTypeF64 { // F64: moments before 19f94ad
+			return 0, fmt.Errorf("checkpoint: %s: %q is %s, want F32 or F64", path, name, t.DType)
 		}
 		var v any
 		if d.Student.Dtype == tensor.Float32 {
@@ -142,6 +162,15 @@ func Restore(f *checkpoint.File, path string, d *D2V, opt *AdamW) (int64, error)
 			opt.M[pname] = v
 		} else {
 			opt.V[pname] = v
+		}
+	}
+	// a missing moment would silently restart from zero: resume not exact
+	for _, n := range d.Names {
+		for _, key := range []string{"optim.m." + n, "optim.v." + n} {
+			if _, ok := f.Tensors[key]; !ok {
+				return 0, fmt.Errorf("checkpoint: %s: %q is missing, model expects shape %s",
+					path, key, checkpoint.FormatShape([]int(d.Student.Get(n).Shape())))
+			}
 		}
 	}
 	return step, nil
