@@ -3,6 +3,9 @@
 // real MNIST subset embedded in the binary, patching of images into ViT
 // tokens; plain-text corpora (files, folders, the embedded public-domain
 // Opticks) and packing of token ids into fixed-length <s> ... </s> sequences;
+// speech: a WAV reader, a resampler to 16 kHz, folders of WAV clips
+// (SpeechSet, LoadSpeechDir), embedded espeak-ng spoken digits
+// (EmbeddedSpeech), voice-disjoint splits and crop-or-pad to a fixed length;
 // and a deterministic, resumable batch sampler shared by all of them.
 //
 // Every loader returns an *ImageSet holding float32 pixels in [0,1], HWC

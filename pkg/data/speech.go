@@ -1,0 +1,311 @@
+package data
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// Clip is one utterance ready for the audio modality.
+type Clip struct {
+	Samples []float32 // 16 kHz mono, normalised to zero mean and unit variance
+	Label   int       // index into SpeechSet.Classes; -1 if unlabelled
+	Voice   string    // speaker or synthetic voice: the file name up to its first '_'
+	Path    string    // where it came from, for messages
+}
+
+// SpeechSet is a list of utterances with their class names.
+type SpeechSet struct {
+	Clips       []Clip
+	Classes     []string // sorted class folder names; empty when unlabelled
+	Source      string   // where the set came from, for logs
+	Skipped     int      // clips dropped at load (silent or empty), counted in SkipReasons
+	SkipReasons []string // one line per skipped clip: "<path>: <why>"
+}
+
+// LoadSpeechDir loads a folder of WAV files in one of two layouts:
+//
+//   - labelled: <dir>/<class>/*.wav, one subfolder per class (sorted names
+//     give the label order); loose files beside the class folders, such as a
+//     README, are ignored;
+//   - unlabelled: a flat folder of WAV files, every clip with Label -1.
+//
+// Hidden files and folders (leading '.') are ignored; every other file in a
+// class folder, or in a flat folder, must be a WAV file that ReadWAV
+// decodes: a truncated or non-WAV file is an error naming it. Each clip is
+// mixed down to mono, resampled to AudioRate (16 kHz) and normalised on its
+// own (see Normalize); a silent, constant or empty clip is skipped and
+// counted in Skipped and SkipReasons rather than failing the load. The
+// voice of a clip is its file name up to the first '_' (without the
+// extension if there is no '_'). Clips are in sorted path order.
+func LoadSpeechDir(dir string) (*SpeechSet, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("data: speech folder: %w", err)
+	}
+	set := &SpeechSet{Source: dir}
+	var classDirs []string
+	for _, e := range entries { // ReadDir sorts by name
+		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
+			classDirs = append(classDirs, e.Name())
+		}
+	}
+	if len(classDirs) == 0 { // flat, unlabelled
+		files, err := listWAVs(dir)
+		if err != nil {
+			return nil, err
+		}
+		if len(files) == 0 {
+			return nil, fmt.Errorf("data: %s: no WAV files; want <dir>/<class>/*.wav or a flat folder of .wav files", dir)
+		}
+		for _, f := range files {
+			if err := set.addFile(f, -1); err != nil {
+				return nil, err
+			}
+		}
+		return set.nonEmpty()
+	}
+	set.Classes = classDirs
+	for label, c := range classDirs {
+		files, err := listWAVs(filepath.Join(dir, c))
+		if err != nil {
+			return nil, err
+		}
+		if len(files) == 0 {
+			return nil, fmt.Errorf("data: %s: class folder has no WAV files", filepath.Join(dir, c))
+		}
+		for _, f := range files {
+			if err := set.addFile(f, label); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return set.nonEmpty()
+}
+
+// listWAVs returns the non-hidden regular files of dir, sorted by name.
+func listWAVs(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("data: speech folder: %w", err)
+	}
+	var files []string
+	for _, e := range entries {
+		if e.Type().IsRegular() && !strings.HasPrefix(e.Name(), ".") {
+			files = append(files, filepath.Join(dir, e.Name()))
+		}
+	}
+	return files, nil
+}
+
+func (s *SpeechSet) addFile(path string, label int) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("data: %w", err)
+	}
+	a, err := ReadWAV(bufio.NewReader(bytes.NewReader(b)), path)
+	if err != nil {
+		return err // ReadWAV names the file
+	}
+	s.add(a, label, voiceOf(path), path)
+	return nil
+}
+
+// add resamples and normalises one decoded clip and appends it, or records
+// why it was skipped.
+func (s *SpeechSet) add(a *Audio, label int, voice, path string) {
+	x := a.Samples
+	if a.Rate != AudioRate && len(x) > 0 {
+		x = Resample(x, a.Rate, AudioRate)
+	}
+	if _, _, err := Normalize(x); err != nil {
+		s.Skipped++
+		s.SkipReasons = append(s.SkipReasons, fmt.Sprintf("%s: skipped: %v", path, err))
+		return
+	}
+	s.Clips = append(s.Clips, Clip{Samples: x, Label: label, Voice: voice, Path: path})
+}
+
+func (s *SpeechSet) nonEmpty() (*SpeechSet, error) {
+	switch {
+	case len(s.Clips) > 0:
+		return s, nil
+	case s.Skipped > 0:
+		return nil, fmt.Errorf("data: %s: all %d clips were skipped (first: %s)", s.Source, s.Skipped, s.SkipReasons[0])
+	}
+	return nil, fmt.Errorf("data: %s: no clips", s.Source)
+}
+
+// voiceOf returns a file's base name up to its first '_', or without its
+// extension if it has no '_'.
+func voiceOf(path string) string {
+	base := filepath.Base(path)
+	if i := strings.IndexByte(base, '_'); i >= 0 {
+		return base[:i]
+	}
+	return strings.TrimSuffix(base, filepath.Ext(base))
+}
+
+// Voices returns the distinct voices of s, sorted.
+func (s *SpeechSet) Voices() []string {
+	seen := map[string]bool{}
+	var vs []string
+	for _, c := range s.Clips {
+		if !seen[c.Voice] {
+			seen[c.Voice] = true
+			vs = append(vs, c.Voice)
+		}
+	}
+	sort.Strings(vs)
+	return vs
+}
+
+// MinLen returns the length in samples of the shortest clip, 0 for an empty set.
+func (s *SpeechSet) MinLen() int {
+	if len(s.Clips) == 0 {
+		return 0
+	}
+	m := len(s.Clips[0].Samples)
+	for _, c := range s.Clips[1:] {
+		m = min(m, len(c.Samples))
+	}
+	return m
+}
+
+// Filter returns the clips with at least minLen samples, in order, and how
+// many it dropped. The kept set shares sample slices with s; Skipped and
+// SkipReasons are copied unchanged (they describe the load).
+func (s *SpeechSet) Filter(minLen int) (kept *SpeechSet, dropped int) {
+	kept = s.withClips(nil)
+	for _, c := range s.Clips {
+		if len(c.Samples) >= minLen {
+			kept.Clips = append(kept.Clips, c)
+		} else {
+			dropped++
+		}
+	}
+	return kept, dropped
+}
+
+// withClips returns a set with s's metadata and the given clips.
+func (s *SpeechSet) withClips(clips []Clip) *SpeechSet {
+	return &SpeechSet{
+		Clips:       clips,
+		Classes:     append([]string(nil), s.Classes...),
+		Source:      s.Source,
+		Skipped:     s.Skipped,
+		SkipReasons: append([]string(nil), s.SkipReasons...),
+	}
+}
+
+// CropOrPad fills dst with len(dst) samples of the normalised clip x.
+//
+// If x has at least len(dst) samples it copies x[offset:offset+len(dst)];
+// offset must then lie in [0, len(x)-len(dst)] (callers draw it at random
+// for a random crop) and CropOrPad panics otherwise. If x is shorter than
+// dst it copies all of x to the front of dst, ignores offset, and fills the
+// rest with zeros. Padding rule: clips are normalised before they are
+// cropped or padded, so the zeros are silence at the utterance mean; mark
+// them in the batch's PadMask (positions >= len(x)) so no loss or target
+// uses them.
+func CropOrPad(dst, x []float32, offset int) {
+	if len(x) <= len(dst) {
+		n := copy(dst, x)
+		clear(dst[n:])
+		return
+	}
+	if offset < 0 || offset > len(x)-len(dst) {
+		panic(fmt.Sprintf("data: CropOrPad: offset %d outside [0, %d] for a %d-sample clip and %d-sample crop",
+			offset, len(x)-len(dst), len(x), len(dst)))
+	}
+	copy(dst, x[offset:offset+len(dst)])
+}
+
+// SplitByVoice splits s into voice-disjoint train and test sets, so a test
+// score measures generalisation to unseen speakers. It is deterministic: of
+// the sorted voices, round(testFrac*voices) (at least 1, at most all but
+// one) evenly spaced ones go to test. If a class then has no test clip, the
+// first train voice that has it and whose move leaves every class of train
+// covered moves to test (and likewise the other way), so both sides hold
+// every class when that is possible. It is an error if s has fewer than 2
+// voices or testFrac is not in (0, 1).
+func (s *SpeechSet) SplitByVoice(testFrac float64) (train, test *SpeechSet, err error) {
+	if !(testFrac > 0 && testFrac < 1) {
+		return nil, nil, fmt.Errorf("data: split by voice: test fraction must be in (0,1), got %g", testFrac)
+	}
+	voices := s.Voices()
+	nv := len(voices)
+	if nv < 2 {
+		return nil, nil, fmt.Errorf("data: split by voice: %s has %d voice(s), need at least 2 for a voice-disjoint split", s.Source, nv)
+	}
+	nt := min(max(int(math.Round(testFrac*float64(nv))), 1), nv-1)
+	inTest := make(map[string]bool, nv)
+	for i := range nt {
+		inTest[voices[(2*i+1)*nv/(2*nt)]] = true // evenly spaced, distinct since nt <= nv
+	}
+	classes := map[string]map[int]bool{} // voice -> labels it has
+	for _, c := range s.Clips {
+		if classes[c.Voice] == nil {
+			classes[c.Voice] = map[int]bool{}
+		}
+		if c.Label >= 0 {
+			classes[c.Voice][c.Label] = true
+		}
+	}
+	balanceClasses(voices, classes, inTest, true)
+	balanceClasses(voices, classes, inTest, false)
+	train, test = s.withClips(nil), s.withClips(nil)
+	for _, c := range s.Clips {
+		if inTest[c.Voice] {
+			test.Clips = append(test.Clips, c)
+		} else {
+			train.Clips = append(train.Clips, c)
+		}
+	}
+	train.Source = s.Source + " (voice-disjoint train)"
+	test.Source = s.Source + " (voice-disjoint test)"
+	return train, test, nil
+}
+
+// balanceClasses moves voices into the side given by toTest (from the
+// other side) until that side covers every label it can without the other
+// side losing a label it covers or its last voice.
+func balanceClasses(voices []string, classes map[string]map[int]bool, inTest map[string]bool, toTest bool) {
+	cover := func(test bool) (map[int]int, int) { // label -> voices on that side having it; voice count
+		n, count := map[int]int{}, 0
+		for _, v := range voices {
+			if inTest[v] == test {
+				count++
+				for l := range classes[v] {
+					n[l]++
+				}
+			}
+		}
+		return n, count
+	}
+	for moved := true; moved; {
+		moved = false
+		dst, _ := cover(toTest)
+		src, nsrc := cover(!toTest)
+		for _, v := range voices {
+			if inTest[v] == toTest || nsrc < 2 {
+				continue
+			}
+			gains, hurts := false, false
+			for l := range classes[v] {
+				gains = gains || dst[l] == 0
+				hurts = hurts || src[l] == 1
+			}
+			if gains && !hurts {
+				inTest[v] = toTest
+				moved = true
+				break
+			}
+		}
+	}
+}

@@ -1,0 +1,91 @@
+package data
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	_ "embed" // for speechTar
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"sort"
+	"strings"
+)
+
+// speechTar is a small set of synthetic spoken digits (see speech/README.md):
+// a gzipped tar of 16 kHz mono 16-bit WAV files laid out as
+// <class>/<voice>_<rest>.wav, the layout LoadSpeechDir reads, so
+// `tar xzf digits.tar.gz` gives a folder that loads the same way.
+//
+//go:embed speech/digits.tar.gz
+var speechTar []byte
+
+// speechTarName names the embedded archive in Source and clip paths.
+const speechTarName = "embedded:speech/digits.tar.gz"
+
+// EmbeddedSpeech returns a fresh copy of the embedded spoken-digit set: ten
+// classes ("eight" ... "zero", sorted names as LoadSpeechDir gives them),
+// synthesised by espeak-ng over many voices; split it with SplitByVoice.
+func EmbeddedSpeech() (*SpeechSet, error) {
+	return readSpeechTar(bytes.NewReader(speechTar), speechTarName)
+}
+
+// readSpeechTar reads a gzipped tar of <class>/<file>.wav entries.
+func readSpeechTar(r io.Reader, name string) (*SpeechSet, error) {
+	zr, err := gzip.NewReader(r)
+	if err != nil {
+		return nil, fmt.Errorf("data: %s: %w", name, err)
+	}
+	defer zr.Close()
+	type entry struct {
+		class, path string
+		audio       *Audio
+	}
+	var entries []entry
+	tr := tar.NewReader(zr)
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("data: %s: %w", name, err)
+		}
+		if h.Typeflag != tar.TypeReg {
+			continue // directories
+		}
+		class, file, ok := strings.Cut(path.Clean(h.Name), "/")
+		if !ok || strings.Contains(file, "/") {
+			return nil, fmt.Errorf("data: %s: entry %q is not <class>/<file>.wav", name, h.Name)
+		}
+		p := name + ":" + h.Name
+		a, err := ReadWAV(tr, p)
+		if err != nil {
+			return nil, err
+		}
+		entries = append(entries, entry{class, p, a})
+	}
+	sort.Slice(entries, func(i, j int) bool { // as LoadSpeechDir: by class, then file
+		if entries[i].class != entries[j].class {
+			return entries[i].class < entries[j].class
+		}
+		return entries[i].path < entries[j].path
+	})
+	set := &SpeechSet{Source: name}
+	labels := map[string]int{}
+	for _, e := range entries {
+		if _, ok := labels[e.class]; !ok {
+			labels[e.class] = 0
+			set.Classes = append(set.Classes, e.class)
+		}
+	}
+	sort.Strings(set.Classes)
+	for i, c := range set.Classes {
+		labels[c] = i
+	}
+	for _, e := range entries {
+		set.add(e.audio, labels[e.class], voiceOf(e.path), e.path)
+	}
+	return set.nonEmpty()
+}
