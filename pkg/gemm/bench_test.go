@@ -38,6 +38,22 @@ var benchShapes = func() []benchShape {
 	// gradients of the attention blocks.
 	s = append(s, benchShape{"attnTN_49x16x49", true, false, 49, 16, 49, 49, 64, 64})
 	s = append(s, benchShape{"attnNN_49x16x49", false, false, 49, 16, 49, 49, 64, 64})
+	// Configs S and M of the performance issue (configs/bench-{s,m}.yaml):
+	// 512 tokens (B=8, T=64), widths D and F = 4D, in the same three forms,
+	// and attention per (sample, head): T=64, head dim D/4, rows D apart.
+	for _, d := range []int{128, 256} {
+		const t = 512
+		for _, io := range [][2]int{{d, d}, {d, 4 * d}, {4 * d, d}} {
+			in, out := io[0], io[1]
+			s = append(s, benchShape{fmt.Sprintf("NN_%dx%dx%d", t, out, in), false, false, t, out, in, in, out, out})
+			s = append(s, benchShape{fmt.Sprintf("NT_%dx%dx%d", t, in, out), false, true, t, in, out, out, out, in})
+			s = append(s, benchShape{fmt.Sprintf("TN_%dx%dx%d", in, out, t), true, false, in, out, t, in, out, out})
+		}
+		dh := d / 4
+		s = append(s, benchShape{fmt.Sprintf("attnQK_64x64x%d", dh), false, true, 64, 64, dh, d, d, 64})
+		s = append(s, benchShape{fmt.Sprintf("attnPV_64x%dx64", dh), false, false, 64, dh, 64, 64, d, d})
+		s = append(s, benchShape{fmt.Sprintf("attnTN_64x%dx64", dh), true, false, 64, dh, 64, 64, d, d})
+	}
 	// tiny products, to place the small-size threshold.
 	for _, d := range []int{2, 4, 8, 16} {
 		s = append(s, benchShape{fmt.Sprintf("tiny_%dx%dx%d", d, d, d), false, false, d, d, d, d, d, d})
@@ -66,10 +82,14 @@ func BenchmarkSgemm(b *testing.B) {
 			bb[i] = float32(i%5) * 0.1
 		}
 		flops := 2 * float64(sh.m) * float64(sh.n) * float64(sh.k)
-		for _, impl := range []string{"ours", "gonum"} {
+		for _, impl := range append(Kernels(), "gonum") {
 			b.Run(sh.name+"/"+impl, func(b *testing.B) {
-				if impl == "ours" && !haveKernel {
-					b.Skip("no kernel")
+				if impl != "gonum" {
+					prev, err := SetKernel(impl)
+					if err != nil {
+						b.Fatal(err)
+					}
+					defer SetKernel(prev)
 				}
 				f := Sgemm
 				if impl == "gonum" {

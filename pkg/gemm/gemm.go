@@ -1,8 +1,9 @@
 // Package gemm is a float32 matrix multiply for row-major matrices with
 // leading dimensions. On amd64 CPUs with AVX2 and FMA it uses a blocked
-// (BLIS-style) algorithm around a 6x16 assembly micro-kernel and splits
-// large products over GOMAXPROCS goroutines; elsewhere it falls back to
-// gonum's pure-Go Sgemm.
+// (BLIS-style) algorithm around an assembly micro-kernel (16x16 with
+// AVX-512F, else 6x16 with AVX2+FMA; chosen at run time, see Kernels) and
+// splits large products over GOMAXPROCS goroutines; elsewhere it falls
+// back to gonum's pure-Go Sgemm.
 package gemm
 
 import (
@@ -34,9 +35,9 @@ var forceFallback atomic.Bool
 // setting. Meant for tests and comparisons.
 func SetFallback(on bool) (prev bool) { return forceFallback.Swap(on) }
 
-// Accelerated reports whether Sgemm currently uses the assembly kernel
-// (AVX2+FMA available and the fallback not forced).
-func Accelerated() bool { return haveKernel && !forceFallback.Load() }
+// Accelerated reports whether Sgemm currently uses an assembly kernel
+// (one available and the fallback not forced).
+func Accelerated() bool { return active.Load() != nil && !forceFallback.Load() }
 
 // maxWorkers, when > 0, caps the number of goroutines one call uses (tests).
 var maxWorkers atomic.Int32
@@ -58,7 +59,8 @@ func tr(t bool) blas.Transpose {
 // too-short slices. Elements of c outside the m x n matrix (padding when
 // ldc > n) are never written. Results do not depend on GOMAXPROCS.
 func Sgemm(ta, tb bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	if !haveKernel || forceFallback.Load() || (smallToGonum && tiny(m, n, k)) {
+	kern := active.Load()
+	if kern == nil || forceFallback.Load() || (smallToGonum && tiny(m, n, k)) {
 		gonum.Implementation{}.Sgemm(tr(ta), tr(tb), m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
@@ -77,11 +79,11 @@ func Sgemm(ta, tb bool, m, n, k int, alpha float32, a []float32, lda int, b []fl
 	}
 	if workers < 2 || 2*float64(m)*float64(n)*float64(k) < parallelFlops {
 		s := getScratch()
-		serial(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, s)
+		serial(kern, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, s)
 		putScratch(s)
 		return
 	}
-	split(workers, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	split(kern, workers, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
 func check(ta, tb bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
@@ -151,6 +153,7 @@ func scale(m, n int, beta float32, c []float32, ldc int) {
 
 // task is one worker's share of a split product.
 type task struct {
+	kern         *microKernel
 	ta, tb       bool
 	m, n, k      int
 	alpha, beta  float32
@@ -161,7 +164,7 @@ type task struct {
 
 func (t *task) run() {
 	s := getScratch()
-	serial(t.ta, t.tb, t.m, t.n, t.k, t.alpha, t.a, t.lda, t.b, t.ldb, t.beta, t.c, t.ld, s)
+	serial(t.kern, t.ta, t.tb, t.m, t.n, t.k, t.alpha, t.a, t.lda, t.b, t.ldb, t.beta, t.c, t.ld, s)
 	putScratch(s)
 }
 
@@ -194,7 +197,8 @@ func ensureWorkers(n int) {
 // panels, else by columns, and runs them concurrently (one on the calling
 // goroutine). Each element of c is computed by exactly one block with the
 // same k order, so the result is independent of the split.
-func split(workers int, ta, tb bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+func split(kern *microKernel, workers int, ta, tb bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	mr := kern.mr
 	mt, nt := (m+mr-1)/mr, (n+nr-1)/nr
 	byRows := mt >= nt
 	tiles := nt
@@ -206,7 +210,7 @@ func split(workers int, ta, tb bool, m, n, k int, alpha float32, a []float32, ld
 	workers = (tiles + per - 1) / per
 	if workers < 2 {
 		s := getScratch()
-		serial(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, s)
+		serial(kern, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, s)
 		putScratch(s)
 		return
 	}
@@ -215,7 +219,7 @@ func split(workers int, ta, tb bool, m, n, k int, alpha float32, a []float32, ld
 	wg.Add(workers - 1)
 	var first task
 	for w := 0; w < workers; w++ {
-		t := task{ta: ta, tb: tb, m: m, n: n, k: k, alpha: alpha, beta: beta, a: a, b: b, c: c, lda: lda, ldb: ldb, ld: ldc, wg: wg}
+		t := task{kern: kern, ta: ta, tb: tb, m: m, n: n, k: k, alpha: alpha, beta: beta, a: a, b: b, c: c, lda: lda, ldb: ldb, ld: ldc, wg: wg}
 		if byRows {
 			lo := w * per * mr
 			hi := min(m, lo+per*mr)

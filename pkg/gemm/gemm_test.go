@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"testing"
 )
 
@@ -175,6 +176,12 @@ func exercise(t *testing.T) {
 			}
 			// Several k blocks, several n blocks, above the parallel threshold.
 			try(ta, tb, 70, 530, 600)
+			// Leading dimensions of 1024 (rows alias in L1: the 16-row
+			// kernel packs A instead of reading it in place).
+			for _, beta := range betas {
+				p := newProblem(rng, ta, tb, 37, 40, 1000, 24, 24, 0, 1, beta)
+				p.verify(t, p.run())
+			}
 			// Every alpha/beta combination on an edge-heavy shape.
 			for _, alpha := range alphas {
 				for _, beta := range betas {
@@ -186,22 +193,39 @@ func exercise(t *testing.T) {
 	}
 }
 
-func TestSgemm(t *testing.T) {
-	if !haveKernel {
-		t.Skip("no AVX2+FMA kernel on this machine; TestSgemmFallback covers the fallback")
-	}
-	exercise(t)
+// useKernel makes k the active kernel until the test ends.
+func useKernel(t testing.TB, k *microKernel) {
+	prev := active.Load()
+	active.Store(k)
+	t.Cleanup(func() { active.Store(prev) })
 }
+
+// eachAsmKernel runs f as a subtest once per assembly kernel this CPU
+// has (AVX2 and AVX-512 on an AVX-512 machine), each made active in turn,
+// so every kernel is tested, not only the one Sgemm would pick.
+func eachAsmKernel(t *testing.T, f func(t *testing.T)) {
+	ks := asmKernels()
+	if len(ks) == 0 {
+		t.Skip("no assembly kernel on this machine; TestSgemmFallback and TestDriverGoKernels cover the rest")
+	}
+	for _, k := range ks {
+		t.Run(k.name, func(t *testing.T) {
+			useKernel(t, k)
+			f(t)
+		})
+	}
+}
+
+func TestSgemm(t *testing.T) { eachAsmKernel(t, exercise) }
 
 // TestSgemmKernelTiny runs the assembly path on the tiny shapes too (they
 // normally go to gonum), so its edge handling is covered for m or n = 1.
 func TestSgemmKernelTiny(t *testing.T) {
-	if !haveKernel {
-		t.Skip("no kernel")
-	}
-	smallToGonum = false
-	defer func() { smallToGonum = true }()
-	exercise(t)
+	eachAsmKernel(t, func(t *testing.T) {
+		smallToGonum = false
+		defer func() { smallToGonum = true }()
+		exercise(t)
+	})
 }
 
 func TestSgemmFallback(t *testing.T) {
@@ -210,24 +234,125 @@ func TestSgemmFallback(t *testing.T) {
 	if Accelerated() {
 		t.Fatal("Accelerated() with fallback forced")
 	}
+	if Kernel() != "gonum" {
+		t.Fatalf("Kernel() = %q with fallback forced", Kernel())
+	}
 	exercise(t)
 }
 
-// TestDriverGoKernel runs the blocked driver around the portable kernel,
-// so the driver logic is tested on any architecture.
-func TestDriverGoKernel(t *testing.T) {
-	saveK, saveH := kernel, haveKernel
-	kernel, haveKernel, smallToGonum = kernGo, true, false
-	defer func() { kernel, haveKernel, smallToGonum = saveK, saveH, true }()
-	exercise(t)
+// TestDriverGoKernels runs the blocked driver around the portable kernels
+// of both tile shapes (6x16 and 16x16), so the driver logic is tested on
+// any architecture.
+func TestDriverGoKernels(t *testing.T) {
+	for _, k := range goKernels {
+		t.Run(k.name, func(t *testing.T) {
+			useKernel(t, k)
+			smallToGonum = false
+			defer func() { smallToGonum = true }()
+			exercise(t)
+		})
+	}
+}
+
+// TestKernelsDirect calls each assembly kernel on one tile, with A read in
+// place (row stride) and packed (k stride), both store modes and odd k,
+// against the portable kernel; and checks the packers against their Go
+// statements.
+func TestKernelsDirect(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	rnd := func(n int) []float32 {
+		s := make([]float32, n)
+		for i := range s {
+			s[i] = rng.Float32()*2 - 1
+		}
+		return s
+	}
+	eachAsmKernel(t, func(t *testing.T) {
+		k := active.Load()
+		for _, kk := range []int{1, 3, 4, 5, 16, 17, 33, 256} {
+			for _, packed := range []bool{false, true} {
+				for _, load := range []int{0, 1} {
+					rs, ps := kk+3, 1 // rows of a row-major A with padding
+					if packed {
+						rs, ps = 1, k.mr
+					}
+					a := rnd(k.mr*kk + 3*k.mr + 3)
+					b := rnd(kk * (nr + 2))
+					c := rnd(k.mr * (nr + 1))
+					want := append([]float32(nil), c...)
+					k.fn(kk, &a[0], rs, ps, &b[0], nr+2, &c[0], nr+1, 0.75, 0.5, load)
+					kernGo(k.mr, kk, &a[0], rs, ps, &b[0], nr+2, &want[0], nr+1, 0.75, 0.5, load)
+					for i := range c {
+						if d := math.Abs(float64(c[i] - want[i])); d > 1e-5*float64(kk+1) {
+							t.Fatalf("k=%d packed=%v load=%v: c[%d] = %v, want %v", kk, packed, load, i, c[i], want[i])
+						}
+					}
+				}
+			}
+			lda := k.mr + 5
+			src := rnd((kk-1)*lda + k.mr)
+			got, want := make([]float32, kk*k.mr), make([]float32, kk*k.mr)
+			k.packAT(kk, &src[0], lda, &got[0])
+			packATGo(k.mr, kk, &src[0], lda, &want[0])
+			if !slices.Equal(got, want) {
+				t.Fatalf("packAT k=%d: got %v, want %v", kk, got, want)
+			}
+			if k.packT == nil {
+				continue
+			}
+			for _, ld := range []int{kk, kk + 7, 1024} {
+				src := rnd(15*ld + kk)
+				got, want := make([]float32, kk*nr), make([]float32, kk*nr)
+				k.packT(kk, &src[0], ld, &got[0])
+				packBT16Go(kk, &src[0], ld, &want[0])
+				if !slices.Equal(got, want) {
+					t.Fatalf("packT k=%d ld=%d: got %v, want %v", kk, ld, got, want)
+				}
+			}
+		}
+	})
+}
+
+// TestKernelsBitIdentical checks that all assembly kernels give
+// bit-identical products (same FMA sequence per element), so switching
+// kernels does not change training results.
+func TestKernelsBitIdentical(t *testing.T) {
+	ks := asmKernels()
+	if len(ks) < 2 {
+		t.Skip("fewer than two assembly kernels on this machine")
+	}
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, sh := range [][3]int{{512, 128, 128}, {128, 512, 512}, {64, 64, 32}, {49, 33, 300}} {
+		for _, ta := range []bool{false, true} {
+			for _, tb := range []bool{false, true} {
+				p := newProblem(rng, ta, tb, sh[0], sh[1], sh[2], 1, 0, 2, 1, 0.5)
+				var first []float32
+				for _, k := range ks {
+					active.Store(k)
+					got := p.run()
+					if first == nil {
+						first = got
+						continue
+					}
+					for i := range got {
+						if math.Float32bits(got[i]) != math.Float32bits(first[i]) {
+							t.Fatalf("%s: %s and %s differ at %d: %v vs %v", p, ks[0].name, k.name, i, first[i], got[i])
+						}
+					}
+				}
+			}
+		}
+	}
+	active.Store(ks[len(ks)-1])
 }
 
 // TestWorkersBitIdentical checks that splitting over goroutines (by rows
 // and by columns) gives bit-identical results to one goroutine.
 func TestWorkersBitIdentical(t *testing.T) {
-	if !haveKernel {
-		t.Skip("no kernel")
-	}
+	eachAsmKernel(t, testWorkersBitIdentical)
+}
+
+func testWorkersBitIdentical(t *testing.T) {
 	if runtime.GOMAXPROCS(0) < 2 {
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
 	}
@@ -316,10 +441,9 @@ func TestEdgeCases(t *testing.T) {
 
 // TestNoAllocs checks that steady-state calls, serial and split, allocate
 // nothing.
-func TestNoAllocs(t *testing.T) {
-	if !haveKernel {
-		t.Skip("no kernel")
-	}
+func TestNoAllocs(t *testing.T) { eachAsmKernel(t, testNoAllocs) }
+
+func testNoAllocs(t *testing.T) {
 	for _, sh := range [][3]int{{49, 49, 16}, {3136, 64, 64}} {
 		m, n, k := sh[0], sh[1], sh[2]
 		a, b, c := make([]float32, m*k), make([]float32, k*n), make([]float32, m*n)
