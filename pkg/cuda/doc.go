@@ -1,0 +1,15 @@
+// Package cuda is pkg/gpu's Device on an NVIDIA GPU: a small cgo binding of
+// the CUDA driver API (context, memory, PTX modules, kernel launches) and
+// cuBLAS (strided-batched SGEMM), and the kernels of kernels/d2v.cu,
+// compiled to PTX by scripts/gen-ptx.sh and embedded.
+//
+// The cgo code is built only with the build tag d2vcuda (not "cuda": that
+// tag switches Gorgonia, which d2v links, to its own CUDA VM, which needs
+// cuDNN and generated kernels; see docs/GPU.md). The default build compiles
+// only this file, the kernel table and the embedded PTX, without cgo.
+//
+// It calls none of the five driver functions whose signatures changed in
+// CUDA 13 (cuCtxCreate, cuMemAdvise, cuMemPrefetchAsync,
+// cuGraphAddDependencies, cuGraphGetEdges): the context is the device's
+// primary context, as the runtime API and PyTorch use.
+package cuda
