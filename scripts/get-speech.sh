@@ -61,8 +61,22 @@ accents=(en en-us en-gb-scotland en-gb-x-rp en-gb-x-gbclan en-gb-x-gbcwmd en-029
 # klatt ones plus named human-sounding ones; whisper, croak, robots and other
 # effects are left out.
 variants=(m1 m2 m3 m4 m5 m6 m7 m8 f1 f2 f3 f4 f5 klatt klatt2 klatt3 klatt4 klatt6
-	adam Andy annie aunty belinda benjamin caleb david ed edward iven john linda max
+	adam Andy Annie aunty belinda benjamin caleb david ed edward iven john linda max
 	michel paul pedro quincy rob robert steph travis victor zac grandma grandpa shelby)
+# espeak-ng silently falls back to its default voice for an unknown accent or
+# variant (names are case-sensitive: "Annie", not "annie"), which would give
+# two voice ids the same voice; so check every name first.
+data=$(espeak-ng --version | sed -n 's/.*Data at: //p')
+known=$(espeak-ng --voices=en | awk 'NR > 1 {print $2}')
+for a in "${accents[@]}"; do
+	grep -qx -- "$a" <<<"$known" || { echo "get-speech.sh: espeak-ng has no English voice $a" >&2; exit 1; }
+done
+check_variants() {
+	for v in "$@"; do
+		[ -f "$data/voices/!v/$v" ] || { echo "get-speech.sh: espeak-ng has no variant $v ($data/voices/!v/)" >&2; exit 1; }
+	done
+}
+check_variants "${variants[@]}"
 speeds=(130 175 220) # words per minute (espeak default 175)
 pitches=(35 65)      # 0..99 (espeak default 50)
 words=(zero one two three four five six seven eight nine)
@@ -78,7 +92,8 @@ if [ "$small" = 1 ]; then
 	# variant used once, so a held-out voice has an unseen accent+variant
 	# pair and an unseen variant; 2 prosodies per voice; digits only.
 	small_variants=(m1 m2 m3 m4 m5 m6 m7 f1 f2 f3 f4 f5 klatt klatt2 klatt3 klatt4 klatt6
-		adam annie belinda david john linda steph)
+		adam Annie belinda david john linda steph)
+	check_variants "${small_variants[@]}"
 	for a in "${!accents[@]}"; do
 		for k in 0 1 2; do
 			i=$((3 * a + k))
