@@ -155,10 +155,6 @@ func (c *Config) validateTraining(v *checker) {
 	v.check(o.Eps > 0, "optim.eps", "> 0", o.Eps)
 	v.check(o.Clip >= 0, "optim.clip", ">= 0 (0 = off)", o.Clip)
 	v.check(o.DecaySteps >= 0, "optim.decay_steps", ">= 0", o.DecaySteps)
-	if o.Schedule == ScheduleTriStage {
-		v.check(o.WarmupSteps+o.DecaySteps <= c.Run.Steps, "optim.decay_steps",
-			fmt.Sprintf("<= run.steps - optim.warmup_steps = %d with the tri_stage schedule", c.Run.Steps-o.WarmupSteps), o.DecaySteps)
-	}
 
 	d := c.Data
 	v.enum("data.source", d.Source)
@@ -180,6 +176,7 @@ func (c *Config) validateTraining(v *checker) {
 	v.check(r.MinPredVar >= 0, "run.min_pred_var", ">= 0", r.MinPredVar)
 	v.check(r.VarCheckAfter >= 0, "run.var_check_after", ">= 0", r.VarCheckAfter)
 	v.check(r.SkipNonFinite >= 0, "run.skip_nonfinite", ">= 0", r.SkipNonFinite)
+	v.check(r.CheckEvery >= 0, "run.check_every", ">= 0 (0 = off)", r.CheckEvery)
 	v.check(r.Threads >= 0, "run.threads", ">= 0 (0 = all cores)", r.Threads)
 
 	f := c.Finetune

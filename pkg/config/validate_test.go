@@ -48,10 +48,7 @@ func TestValidate(t *testing.T) {
 			c.Model.Modality, c.Masking.Kind = ModalityAudio, MaskSpan
 			c.Data.Source, c.Data.Path = SourceIdx, "x"
 		}, `data.source: must be embedded or folder for model.modality audio, got idx`},
-		{"tri_stage longer than the run", func(c *Config) {
-			c.Optim.Schedule = ScheduleTriStage
-			c.Optim.DecaySteps = c.Run.Steps
-		}, `optim.decay_steps: must be <= run.steps - optim.warmup_steps = 1100 with the tri_stage schedule, got 1200`},
+		{"negative decay", func(c *Config) { c.Optim.DecaySteps = -1 }, `optim.decay_steps: must be >= 0, got -1`},
 		{"bad norm", func(c *Config) { c.Model.Norm = "" }, `model.norm: must be one of pre|post, got ""`},
 		{"init_std", func(c *Config) { c.Model.InitStd = 0 }, "model.init_std: must be > 0, got 0"},
 

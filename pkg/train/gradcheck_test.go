@@ -170,63 +170,121 @@ func TestStudentLossGradient(t *testing.T) {
 	worstAll := 0.0
 	for _, c := range gcCases {
 		t.Run(c.name(), func(t *testing.T) {
-			worst, worstName := 0.0, ""
 			d, x, mask, y := gcPrepare(t, c)
 			defer d.Close()
-			out, err := d.StudentPass(x, mask, y)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(out.Grads) != len(d.Names) {
-				t.Fatalf("%d gradients for %d parameters", len(out.Grads), len(d.Names))
-			}
-			// views are only valid until the next pass
-			grads := make([][]float64, len(out.Grads))
-			for i, g := range out.Grads {
-				grads[i] = slices.Clone(g.([]float64))
-			}
-			r := rand.New(rand.NewPCG(7, 7))
-			for i, name := range d.Names {
-				p := d.Student.Get(name).Data().([]float64)
-				a := grads[i]
-				if len(a) != len(p) {
-					t.Fatalf("%s: gradient has %d values, parameter %d", name, len(a), len(p))
-				}
-				var num, den float64
-				for _, j := range gcEntries(a, r) {
-					orig := p[j]
-					p[j] = orig + gcEps
-					lp := gcLoss(t, d, x, mask, y)
-					p[j] = orig - gcEps
-					lm := gcLoss(t, d, x, mask, y)
-					p[j] = orig
-					fd := (lp - lm) / (2 * gcEps)
-					num = math.Max(num, math.Abs(a[j]-fd))
-					den = math.Max(den, math.Abs(fd))
-				}
-				if strings.HasSuffix(name, ".attn.k.b") {
-					if num > gcAbsTol || slices.ContainsFunc(a, func(v float64) bool { return math.Abs(v) > gcAbsTol }) {
-						t.Errorf("%s: |analytic - fd| = %.3g, max |analytic| = %.3g; want both <= %g", name, num, slices.Max(a), gcAbsTol)
-					}
-					continue
-				}
-				if den < 1e-6 {
-					t.Errorf("%s: finite-difference gradient is ~0 (max %.3g): the check is vacuous", name, den)
-					continue
-				}
-				rel := num / den
-				if rel > worst {
-					worst, worstName = rel, name
-				}
-				if rel > gcRelTol {
-					t.Errorf("%s: relative error %.3g > %g (max |fd| %.3g)", name, rel, gcRelTol, den)
-				}
-			}
-			t.Logf("%d tensors; worst relative error %.3g (%s)", len(d.Names), worst, worstName)
-			worstAll = math.Max(worstAll, worst)
+			worstAll = math.Max(worstAll, gcCheck(t, d, x, mask, y))
 		})
 	}
 	t.Logf("worst relative error over all settings: %.3g", worstAll)
+}
+
+// gcCheck compares every student and head gradient of one pass with central
+// differences and returns the worst relative error.
+func gcCheck(t *testing.T, d *D2V, x []float64, mask []bool, y any) float64 {
+	t.Helper()
+	worst, worstName := 0.0, ""
+	out, err := d.StudentPass(x, mask, y)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Grads) != len(d.Names) {
+		t.Fatalf("%d gradients for %d parameters", len(out.Grads), len(d.Names))
+	}
+	// views are only valid until the next pass
+	grads := make([][]float64, len(out.Grads))
+	for i, g := range out.Grads {
+		grads[i] = slices.Clone(g.([]float64))
+	}
+	r := rand.New(rand.NewPCG(7, 7))
+	for i, name := range d.Names {
+		p := d.Student.Get(name).Data().([]float64)
+		a := grads[i]
+		if len(a) != len(p) {
+			t.Fatalf("%s: gradient has %d values, parameter %d", name, len(a), len(p))
+		}
+		var num, den float64
+		for _, j := range gcEntries(a, r) {
+			orig := p[j]
+			p[j] = orig + gcEps
+			lp := gcLoss(t, d, x, mask, y)
+			p[j] = orig - gcEps
+			lm := gcLoss(t, d, x, mask, y)
+			p[j] = orig
+			fd := (lp - lm) / (2 * gcEps)
+			num = math.Max(num, math.Abs(a[j]-fd))
+			den = math.Max(den, math.Abs(fd))
+		}
+		if strings.HasSuffix(name, ".attn.k.b") {
+			if num > gcAbsTol || slices.ContainsFunc(a, func(v float64) bool { return math.Abs(v) > gcAbsTol }) {
+				t.Errorf("%s: |analytic - fd| = %.3g, max |analytic| = %.3g; want both <= %g", name, num, slices.Max(a), gcAbsTol)
+			}
+			continue
+		}
+		if den < 1e-6 {
+			t.Errorf("%s: finite-difference gradient is ~0 (max %.3g): the check is vacuous", name, den)
+			continue
+		}
+		rel := num / den
+		if rel > worst {
+			worst, worstName = rel, name
+		}
+		if rel > gcRelTol {
+			t.Errorf("%s: relative error %.3g > %g (max |fd| %.3g)", name, rel, gcRelTol, den)
+		}
+	}
+	t.Logf("%d tensors; worst relative error %.3g (%s)", len(d.Names), worst, worstName)
+	return worst
+}
+
+// TestAudioStudentLossGradient checks the speech model end to end: the conv
+// feature encoder (strided convs, per-frame LayerNorm, GELU, LN, projection),
+// the mask embedding, the grouped positional convolution with its
+// parameter-free LayerNorm, the embedding LN, post-LN blocks and the loss,
+// in the data2vec speech setting (FFN targets, instance norm, no final norm,
+// L2 with the d2v reduction, EMA scope blocks).
+func TestAudioStudentLossGradient(t *testing.T) {
+	const samples = 22 // (22-4)/2+1 = 10 frames, then (10-3)/2+1 = 4 = gcT
+	mod := model.Audio{Samples: samples, Conv: [][2]int{{4, 2}, {3, 2}}, ConvDim: 4, Dim: gcDim,
+		PosWidth: 6, PosGroups: 2, PosDepth: 2, LNEps: 1e-5}
+	if mod.NumTokens() != gcT {
+		t.Fatalf("audio test model has %d frames, want %d", mod.NumTokens(), gcT)
+	}
+	s := Setup{Spec: model.Spec{Dim: gcDim, Depth: gcDepth, Heads: gcHeads, FFN: gcFFN, LNEps: 1e-5, HeadLayers: 1,
+		InitStd: 0.3, EmbedLN: true}, Mod: mod, Batch: gcB, NMask: gcNMask, TargetLayer: "ffn", Scope: "blocks",
+		Target: teacher.TargetSpec{TopK: 2, LayerNorm: teacher.NormInstance, Final: teacher.NormNone, Eps: 1e-5},
+		Loss:   loss.Spec{Beta: 0, Reduction: loss.D2V}, Dtype: tensor.Float64}
+	d, err := New(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	d.Init(3)
+	r := rand.New(rand.NewPCG(3, 99))
+	for _, n := range d.Names { // move biases, gains and mask_emb off their init
+		if !strings.HasSuffix(n, ".w") {
+			v := d.Student.Get(n).Data().([]float64)
+			for i := range v {
+				v[i] += 0.1 * r.NormFloat64()
+			}
+		}
+	}
+	x := make([]float64, gcB*samples)
+	for i := range x {
+		x[i] = r.NormFloat64()
+	}
+	_, mask := gcBatch(false, r)
+	y, err := d.Targets(x, mask)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"student.fe.conv.0.w", "student.fe.conv.1.ln.g", "student.fe.proj.w", "student.pos_conv.1.w", "student.pos_conv.0.b"} {
+		if !slices.Contains(d.Names, want) {
+			t.Fatalf("no trainable %s in %v", want, d.Names)
+		}
+	}
+	if worst := gcCheck(t, d, x, mask, y); worst > gcRelTol {
+		t.Errorf("worst relative error %.3g", worst)
+	}
 }
 
 // gcPrepare builds a model, a batch and fixed targets; for smooth L1 it

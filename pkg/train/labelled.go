@@ -65,8 +65,14 @@ func LoadTask(cfg *config.Config, batch int) (train, test *Split, s Setup, err e
 		}
 		test, err = textSplit(te, "test", tok, T)
 		return train, test, s, err
+	case config.ModalityAudio:
+		if train, err = audioSplit(cfg, "train"); err != nil {
+			return nil, nil, s, err
+		}
+		test, err = audioSplit(cfg, "test")
+		return train, test, s, err
 	}
-	return nil, nil, s, fmt.Errorf("model.modality: eval and fine-tuning read image or text data, got %q", cfg.Model.Modality)
+	return nil, nil, s, fmt.Errorf("model.modality: eval and fine-tuning read image, text or audio data, got %q", cfg.Model.Modality)
 }
 
 func imageSplit(cfg *config.Config, split string) (*Split, error) {

@@ -1,9 +1,10 @@
 package train
 
 import (
-	"github.com/d2v/d2v/internal/par"
 	"math"
 
+	"github.com/d2v/d2v/internal/par"
+	"github.com/d2v/d2v/pkg/config"
 	"github.com/d2v/d2v/pkg/model"
 )
 
@@ -107,6 +108,38 @@ func ClipCoef(norm, maxNorm float64) float64 {
 		return 1
 	}
 	return math.Min(1, maxNorm/(norm+1e-6))
+}
+
+// ScheduleLR is the learning rate of step (from 0) of a total-step run
+// under the configured schedule.
+func ScheduleLR(o config.Optim, step, total int) float64 {
+	if o.Schedule == config.ScheduleTriStage {
+		return TriStageLR(step, o.WarmupSteps, o.DecaySteps, total, o.LR, o.MinLR)
+	}
+	return LR(step, o.WarmupSteps, total, o.LR, o.MinLR, o.Schedule == config.ScheduleCosine)
+}
+
+// TriStageLR is fairseq's tri_stage schedule (the data2vec speech recipe:
+// 3% warmup, 90% hold, 7% decay): linear warmup to peak as LR's, hold at
+// peak, then over the last decay steps an exponential decay from peak to
+// minLR, lr = peak * (minLR/peak)^(s/decay) at s steps into it (fairseq's
+// exp(-decay_factor*s) with final_lr_scale = minLR/peak), or a linear one
+// when minLR is 0. After total steps it stays at minLR. A run shorter than
+// warmup + decay (a --steps override) starts its decay right after warmup.
+func TriStageLR(step, warmup, decay, total int, peak, minLR float64) float64 {
+	if step < warmup {
+		return peak * float64(step+1) / float64(warmup)
+	}
+	start := max(total-decay, warmup)
+	if decay <= 0 || step < start {
+		return peak
+	}
+	decay = max(total-start, 1)
+	p := math.Min(1, float64(step-start+1)/float64(decay))
+	if minLR <= 0 {
+		return peak * (1 - p)
+	}
+	return peak * math.Pow(minLR/peak, p)
 }
 
 // LR is linear warmup to peak over warmup steps, then cosine decay to minLR

@@ -6,6 +6,7 @@ import (
 
 	"gorgonia.org/tensor"
 
+	"github.com/d2v/d2v/pkg/config"
 	"github.com/d2v/d2v/pkg/model"
 )
 
@@ -179,5 +180,37 @@ func TestLR(t *testing.T) {
 				t.Fatalf("LR(%d, %d, %d) = %.17g, want %.17g", tt.step, tt.warmup, tt.total, got, tt.want)
 			}
 		})
+	}
+}
+
+func TestTriStageLR(t *testing.T) {
+	const peak, lo = 5e-4, 5e-4 * 0.05 // fairseq final_lr_scale 0.05
+	// 100 steps: 3 warmup, 90 hold, 7 decay (the speech recipe's 3/90/7).
+	for _, c := range []struct {
+		step int
+		want float64
+	}{
+		{0, peak / 3}, {2, peak}, {3, peak}, {92, peak},
+		{93, peak * math.Pow(0.05, 1.0/7)}, {96, peak * math.Pow(0.05, 4.0/7)},
+		{99, lo}, {150, lo},
+	} {
+		if got := TriStageLR(c.step, 3, 7, 100, peak, lo); math.Abs(got-c.want) > 1e-15 {
+			t.Errorf("TriStageLR(step %d) = %.17g, want %.17g", c.step, got, c.want)
+		}
+	}
+	if got := TriStageLR(6, 3, 7, 8, peak, lo); math.Abs(got-peak*math.Pow(0.05, 4.0/5)) > 1e-15 {
+		t.Errorf("a run shorter than warmup + decay decays from the end of warmup: got %g", got)
+	}
+	if got := TriStageLR(96, 3, 7, 100, peak, 0); math.Abs(got-peak*3/7) > 1e-15 {
+		t.Errorf("linear decay to 0: got %g, want %g", got, peak*3/7)
+	}
+	o := config.Default().Optim
+	o.Schedule, o.WarmupSteps, o.DecaySteps = config.ScheduleTriStage, 3, 7
+	if got, want := ScheduleLR(o, 95, 100), TriStageLR(95, 3, 7, 100, o.LR, o.MinLR); got != want {
+		t.Errorf("ScheduleLR tri_stage = %g, want %g", got, want)
+	}
+	o.Schedule = config.ScheduleCosine
+	if got, want := ScheduleLR(o, 50, 100), LR(50, 3, 100, o.LR, o.MinLR, true); got != want {
+		t.Errorf("ScheduleLR cosine = %g, want %g", got, want)
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -15,6 +14,7 @@ import (
 	"github.com/d2v/d2v/pkg/checkpoint"
 	"github.com/d2v/d2v/pkg/config"
 	"github.com/d2v/d2v/pkg/data"
+	"github.com/d2v/d2v/pkg/dist"
 	"github.com/d2v/d2v/pkg/teacher"
 )
 
@@ -42,25 +42,40 @@ type PretrainOptions struct {
 	// StopAfter > 0 ends the run after that step with a checkpoint, as a
 	// signal would; the schedules still span run.steps (train in chunks).
 	StopAfter int64
+	// Comm is the group of data-parallel ranks (nil: this process alone);
+	// data.batch_size is the global batch, split evenly over the ranks.
+	Comm dist.Comm
 }
 
 // Pretrain runs data2vec pretraining: the loop reads top to bottom as
 // lr -> batch and masks -> teacher targets -> student fwd/bwd -> guards ->
 // clip -> AdamW -> EMA -> metrics -> checkpoint.
 func Pretrain(ctx context.Context, o PretrainOptions) error {
-	cfg := o.Cfg
+	cfg, rep := o.Cfg, newReplicas(o.Comm)
+	lead := rep.lead() // only rank 0 logs and writes files
+	if !lead {
+		o.Log = io.Discard
+	}
 	if cfg.Run.Threads > 0 {
 		runtime.GOMAXPROCS(cfg.Run.Threads)
 	}
-	if err := os.MkdirAll(o.RunDir, 0o755); err != nil {
-		return fmt.Errorf("run folder: %w", err)
+	if err := rep.agreeConfig(cfg); err != nil {
+		return bad(err)
 	}
-	B := cfg.Data.BatchSize
+	B, err := rep.localBatch(cfg) // this rank's rows of the global batch
+	if err != nil {
+		return bad(err)
+	}
+	if lead {
+		if err := os.MkdirAll(o.RunDir, 0o755); err != nil {
+			return fmt.Errorf("run folder: %w", err)
+		}
+	}
 	src, err := newSource(cfg, B)
 	if err != nil {
 		return bad(err)
 	}
-	sampler, err := data.NewSampler(src.Len(), B, cfg.Run.Seed)
+	sampler, err := data.NewSampler(src.Len(), cfg.Data.BatchSize, cfg.Run.Seed)
 	if err != nil {
 		return bad(fmt.Errorf("data.batch_size: %w", err))
 	}
@@ -86,62 +101,79 @@ func Pretrain(ctx context.Context, o PretrainOptions) error {
 			return bad(err)
 		}
 		skipped, _ = strconv.ParseInt(f.Meta["skipped_nonfinite"], 10, 64) // absent in older checkpoints: 0
-		if err := metrics.Truncate(start); err != nil {
-			return err
-		}
 		fmt.Fprintf(o.Log, "resumed from %s at step %d\n", path, start)
 	} else {
 		d.Init(uint64(cfg.Run.Seed))
-		if err := metrics.Truncate(0); err != nil {
-			return err
-		}
 	}
-	if err := writeConfig(cfg, o.RunDir); err != nil {
+	if err := rep.syncState(d, opt, &start, &skipped); err != nil { // rank 0's state everywhere
 		return err
 	}
+	if lead {
+		if err := metrics.Truncate(start); err != nil {
+			return err
+		}
+		if err := writeConfig(cfg, o.RunDir); err != nil {
+			return err
+		}
+	}
 	fmt.Fprintf(o.Log, "d2v pretrain: %s; %d params, batch %d, %d tokens (%d masked), %d steps -> %s\n",
-		src.Name(), d.Student.Count(nil), B, d.Mod.NumTokens(), d.NMask, cfg.Run.Steps, o.RunDir)
+		src.Name(), d.Student.Count(nil), cfg.Data.BatchSize, d.Mod.NumTokens(), d.NMask, cfg.Run.Steps, o.RunDir)
+	if n := rep.c.Size(); n > 1 {
+		fmt.Fprintf(o.Log, "data-parallel: %d ranks x %d examples\n", n, B)
+	}
 	bar := newProgress(o.Log, cfg.Run.Progress, int64(cfg.Run.Steps), start)
-	idx := make([]int, B)
+	idx, first := make([]int, cfg.Data.BatchSize), rep.c.Rank()*B // global batch; this rank's first row
 	steps := int64(cfg.Run.Steps)
 	save := func(done int64) error {
-		p := checkpoint.StepPath(o.RunDir, done)
-		if err := Save(p, cfg, d, opt, done, skipped); err != nil {
-			return err
+		if lead {
+			p := checkpoint.StepPath(o.RunDir, done)
+			if err := Save(p, cfg, d, opt, done, skipped); err != nil {
+				return err
+			}
+			if err := checkpoint.Prune(o.RunDir, cfg.Run.Keep); err != nil {
+				return err
+			}
+			if err := metrics.Plot(filepath.Join(o.RunDir, "curves.png")); err != nil {
+				return err
+			}
 		}
-		if err := checkpoint.Prune(o.RunDir, cfg.Run.Keep); err != nil {
-			return err
-		}
-		return metrics.Plot(filepath.Join(o.RunDir, "curves.png"))
+		return rep.c.Barrier() // no rank moves on (or exits) before rank 0's checkpoint is written
 	}
 	for step := start; step < steps; step++ {
 		t0 := time.Now()
-		lr := LR(int(step), oc.WarmupSteps, cfg.Run.Steps, oc.LR, oc.MinLR, oc.Schedule == config.ScheduleCosine)
+		lr := ScheduleLR(oc, int(step), cfg.Run.Steps)
 		sampler.Indices(step, idx)
-		x, xt, mask := src.Batch(idx, 0, cfg.Run.Seed, step)
+		x, xt, mask := src.Batch(idx[first:first+B], first, cfg.Run.Seed, step)
 		out, err := d.ForwardPair(x, xt, mask)
 		if err != nil {
 			return fmt.Errorf("step %d: %w", step+1, err)
 		}
+		if err := rep.average(out.Grads); err != nil { // mean over ranks, before the norm
+			return fmt.Errorf("step %d: %w", step+1, err)
+		}
 		norm := GradNorm(out.Grads)
-		if math.IsNaN(out.Loss) || math.IsInf(out.Loss, 0) || math.IsNaN(norm) || math.IsInf(norm, 0) {
+		// every rank takes the same skip, guard and stop decisions from st
+		st, err := rep.reduce(out.Loss, norm, ctx.Err() != nil, out.Targets, out.Pred, d.Spec.Dim)
+		if err != nil {
+			return fmt.Errorf("step %d: %w", step+1, err)
+		}
+		if st.Bad {
 			if skipped++; skipped > int64(cfg.Run.SkipNonFinite) {
 				return &DivergedError{Step: step + 1, Reason: fmt.Sprintf("loss %v, grad norm %v (%d non-finite steps, run.skip_nonfinite=%d)",
-					out.Loss, norm, skipped, cfg.Run.SkipNonFinite)}
+					st.Loss, norm, skipped, cfg.Run.SkipNonFinite)}
 			}
 			fmt.Fprintf(o.Log, "step %d skipped: loss %v, grad norm %v (%d of run.skip_nonfinite=%d)\n",
-				step+1, out.Loss, norm, skipped, cfg.Run.SkipNonFinite)
+				step+1, st.Loss, norm, skipped, cfg.Run.SkipNonFinite)
 			continue // no update, no EMA, no metrics line; data and masks move on
 		}
 		opt.Step(d.Student, d.Names, out.Grads, lr, ClipCoef(norm, oc.Clip))
 		dec := teacher.Decay(cfg.Teacher.EMAStart, cfg.Teacher.EMAEnd, int(step+1), cfg.Teacher.EMAAnnealSteps)
 		d.EMA(dec)
 		done := step + 1
-		m := Metric{Step: done, Loss: out.Loss, LR: lr, EMADecay: dec, GradNorm: norm,
-			StepMS: float64(time.Since(t0).Microseconds()) / 1000}
-		m.TargetVar, m.PredVar = spread(out.Targets, d.Spec.Dim), spread(out.Pred, d.Spec.Dim)
+		m := Metric{Step: done, Loss: st.Loss, LR: lr, EMADecay: dec, TargetVar: st.TargetVar, PredVar: st.PredVar,
+			GradNorm: norm, StepMS: float64(time.Since(t0).Microseconds()) / 1000, CommMS: rep.lastMS()}
 		bar.update(done, m)
-		if done%int64(cfg.Run.LogEvery) == 0 || done == steps {
+		if lead && (done%int64(cfg.Run.LogEvery) == 0 || done == steps) {
 			if err := metrics.Append(m); err != nil {
 				return err
 			}
@@ -154,7 +186,12 @@ func Pretrain(ctx context.Context, o PretrainOptions) error {
 				return &DivergedError{Step: done, Reason: fmt.Sprintf("pred_var %.4g < run.min_pred_var %g (collapse)", m.PredVar, cfg.Run.MinPredVar)}
 			}
 		}
-		stop := ctx.Err() != nil || (o.StopAfter > 0 && done >= o.StopAfter && done < steps)
+		if cfg.Run.CheckEvery > 0 && (done%int64(cfg.Run.CheckEvery) == 0 || done == steps) {
+			if err := rep.checkDrift(d, opt, done); err != nil {
+				return err
+			}
+		}
+		stop := st.Interrupted || (o.StopAfter > 0 && done >= o.StopAfter && done < steps)
 		if done%int64(cfg.Run.CkptEvery) == 0 || done == steps || stop {
 			if err := save(done); err != nil {
 				return fmt.Errorf("step %d checkpoint: %w", done, err)
@@ -163,7 +200,7 @@ func Pretrain(ctx context.Context, o PretrainOptions) error {
 		if stop {
 			bar.finish()
 			fmt.Fprintf(o.Log, "stopped after step %d; checkpoint written; continue with: d2v pretrain --resume %s\n", done, o.RunDir)
-			if ctx.Err() != nil {
+			if st.Interrupted {
 				return ErrInterrupted
 			}
 			return nil
@@ -173,6 +210,9 @@ func Pretrain(ctx context.Context, o PretrainOptions) error {
 	last, _ := checkpoint.Latest(o.RunDir)
 	fmt.Fprintf(o.Log, "done: %d steps; checkpoint %s; metrics %s; plots %s\n", steps, last, metrics.Path,
 		filepath.Join(o.RunDir, "curves.png"))
+	if s := rep.summary(); s != "" {
+		fmt.Fprintln(o.Log, s)
+	}
 	return nil
 }
 

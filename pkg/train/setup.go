@@ -18,15 +18,23 @@ func Spec(c *config.Config) model.Spec {
 	return model.Spec{
 		Dim: c.Model.Dim, Depth: c.Model.Depth, Heads: c.Model.Heads, FFN: c.Model.FFNDim,
 		NormFirst: c.Model.Norm == config.NormPre, LNEps: c.Model.LNEps, HeadLayers: c.Model.HeadLayers,
-		LearnedPos: c.Model.Pos == config.PosLearned, InitStd: c.Model.InitStd,
-		EmbedLN: c.Model.Modality == config.ModalityText && c.Modalities.Text.EmbedLN,
+		LearnedPos: c.Model.Pos == config.PosLearned && c.Model.Modality != config.ModalityAudio, InitStd: c.Model.InitStd,
+		EmbedLN: (c.Model.Modality == config.ModalityText && c.Modalities.Text.EmbedLN) ||
+			// wav2vec 2.0's encoder LayerNorm after the positional conv (post-LN only;
+			// pre-LN blocks end with their final LN instead)
+			(c.Model.Modality == config.ModalityAudio && c.Model.Norm == config.NormPost),
 	}
 }
 
 // Modality builds the configured local encoder.
 func Modality(c *config.Config) model.Modality {
-	if c.Model.Modality == config.ModalityTokens {
+	switch c.Model.Modality {
+	case config.ModalityTokens:
 		return model.Tokens{T: c.Modalities.Tokens.SeqLen, Vocab: c.Modalities.Tokens.Vocab, Dim: c.Model.Dim}
+	case config.ModalityAudio:
+		a := c.Modalities.Audio
+		return model.Audio{Samples: a.CropSamples, Conv: a.ConvTable(), ConvDim: a.ConvDim, Dim: c.Model.Dim,
+			PosWidth: a.PosConvWidth, PosGroups: a.PosConvGroup, PosDepth: a.PosConvDepth, LNEps: c.Model.LNEps}
 	}
 	g := c.Modalities.Image.Size / c.Modalities.Image.PatchSize
 	return model.Patches{T: g * g, PatchDim: c.PatchDim(), Dim: c.Model.Dim, GridH: g, GridW: g}

@@ -24,11 +24,14 @@ type source interface {
 
 // newSource loads the configured training data for batches of B.
 func newSource(cfg *config.Config, B int) (source, error) {
-	if cfg.Model.Modality == config.ModalityText {
+	switch cfg.Model.Modality {
+	case config.ModalityText:
 		return newTextSource(cfg, B)
-	}
-	if cfg.Model.Modality != config.ModalityImage {
-		return nil, fmt.Errorf("model.modality: pretraining reads image or text data, got %q (tokens input is for the parity fixtures and benchmarks)", cfg.Model.Modality)
+	case config.ModalityAudio:
+		return newAudioSource(cfg, B)
+	case config.ModalityImage:
+	default:
+		return nil, fmt.Errorf("model.modality: pretraining reads image, text or audio data, got %q (tokens input is for the parity fixtures and benchmarks)", cfg.Model.Modality)
 	}
 	set, err := LoadImages(cfg, "train")
 	if err != nil {

@@ -70,6 +70,11 @@ func New(s Setup) (*D2V, error) {
 	if err := s.Spec.Validate(); err != nil {
 		return nil, err
 	}
+	if v, ok := s.Mod.(interface{ Validate() error }); ok {
+		if err := v.Validate(); err != nil {
+			return nil, err
+		}
+	}
 	T := s.Mod.NumTokens()
 	if s.NMask < 1 || s.NMask > T {
 		return nil, fmt.Errorf("d2v: %d masked positions per sample out of range [1,%d]", s.NMask, T)

@@ -1,0 +1,158 @@
+package train
+
+import (
+	"fmt"
+
+	"github.com/d2v/d2v/pkg/config"
+	"github.com/d2v/d2v/pkg/data"
+	"github.com/d2v/d2v/pkg/masking"
+)
+
+// LoadSpeech reads the configured speech set and returns the voice-disjoint
+// split ("train" or "test"; modalities.audio.test_frac of the voices are
+// test). Pretraining reads the train split only, so evaluation measures
+// voices the encoder never heard.
+func LoadSpeech(c *config.Config, split string) (*data.SpeechSet, error) {
+	var set *data.SpeechSet
+	var err error
+	switch c.Data.Source {
+	case config.SourceEmbedded:
+		set, err = data.EmbeddedSpeech()
+	case config.SourceFolder:
+		set, err = data.LoadSpeechDir(c.Data.Path)
+	default:
+		return nil, fmt.Errorf("data.source: audio reads embedded or folder, got %q", c.Data.Source)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(set.Voices()) < 2 { // an unsplittable set (one speaker) pretrains on everything
+		if split == "test" {
+			return nil, fmt.Errorf("%s: one voice only: no voice-disjoint test split for evaluation", set.Source)
+		}
+	} else {
+		tr, te, err := set.SplitByVoice(c.Modalities.Audio.TestFrac)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", set.Source, err)
+		}
+		if set = tr; split == "test" {
+			set = te
+		}
+	}
+	if split == "train" && c.Data.Limit > 0 && c.Data.Limit < len(set.Clips) {
+		set.Clips = set.Clips[:c.Data.Limit]
+	}
+	if len(set.Clips) == 0 {
+		return nil, fmt.Errorf("%s: no clips in the %s split", set.Source, split)
+	}
+	return set, nil
+}
+
+// audioSource feeds speech pretraining: a random crop of crop_samples from
+// each clip (offset drawn from (seed, step, sample), as the mask), the
+// whole clip zero-padded at the end when it is shorter (data.CropOrPad's
+// rule), and wav2vec 2.0 span masks over the frames. The teacher sees the
+// same unmasked waveform; with teacher.scope blocks it shares the feature
+// encoder and positional convolution with the student, as data2vec feeds
+// its teacher the student's unmasked features.
+type audioSource struct {
+	set          *data.SpeechSet
+	setup        Setup
+	cfg          *config.Config
+	crop, frames int
+	short        int // clips shorter than the crop (zero-padded)
+	x            []float32
+	mask         []bool
+}
+
+func newAudioSource(cfg *config.Config, B int) (*audioSource, error) {
+	set, err := LoadSpeech(cfg, "train")
+	if err != nil {
+		return nil, err
+	}
+	s := &audioSource{set: set, setup: SetupFor(cfg, B), cfg: cfg,
+		crop: cfg.Modalities.Audio.CropSamples, frames: cfg.Modalities.Audio.Frames()}
+	if err := validateAudioMask(cfg, s.frames); err != nil {
+		return nil, err
+	}
+	for _, c := range set.Clips {
+		if len(c.Samples) < s.crop {
+			s.short++
+		}
+	}
+	s.x = make([]float32, B*s.crop)
+	s.mask = make([]bool, B*s.frames)
+	return s, nil
+}
+
+func validateAudioMask(cfg *config.Config, frames int) error {
+	n := cfg.NumMasked()
+	if cfg.Masking.Kind == config.MaskSpan {
+		return masking.ValidateSpans(frames, n, cfg.Masking.SpanLen)
+	}
+	return masking.ValidateCount(frames, n)
+}
+
+func (s *audioSource) Len() int     { return len(s.set.Clips) }
+func (s *audioSource) Setup() Setup { return s.setup }
+func (s *audioSource) Name() string {
+	return fmt.Sprintf("%s, %d clips of %d voices (train split; %d skipped at load, %d shorter than the %d-sample crop, zero-padded), %d frames per crop",
+		s.set.Source, len(s.set.Clips), len(s.set.Voices()), s.set.Skipped, s.short, s.crop, s.frames)
+}
+
+func (s *audioSource) Batch(idx []int, first int, seed, step int64) (any, any, []bool) {
+	m := s.cfg.Masking
+	n := s.cfg.NumMasked()
+	x, mask := s.x[:len(idx)*s.crop], s.mask[:len(idx)*s.frames]
+	for i, r := range idx {
+		rng := masking.NewRNG(seed, step, first+i)
+		clip := s.set.Clips[r].Samples
+		off := 0
+		if len(clip) > s.crop {
+			off = rng.IntN(len(clip) - s.crop + 1)
+		}
+		data.CropOrPad(x[i*s.crop:(i+1)*s.crop], clip, off)
+		dst := mask[i*s.frames : (i+1)*s.frames]
+		if m.Kind == config.MaskSpan {
+			masking.TimeSpans(rng, s.frames, n, m.SpanLen, m.Ratio, dst)
+		} else {
+			masking.Random(rng, s.frames, n, dst)
+		}
+	}
+	return x, x, mask
+}
+
+// audioSplit is a labelled speech split for eval and fine-tuning: each clip
+// centre-cropped (or zero-padded) to crop_samples; the pooling weights
+// average the frames computed from real samples, not the padding.
+func audioSplit(cfg *config.Config, split string) (*Split, error) {
+	set, err := LoadSpeech(cfg, split)
+	if err != nil {
+		return nil, err
+	}
+	if len(set.Classes) == 0 {
+		return nil, fmt.Errorf("%s: unlabelled clips (a flat folder): eval and fine-tuning need <class>/*.wav folders", set.Source)
+	}
+	au := cfg.Modalities.Audio
+	crop, T := au.CropSamples, au.Frames()
+	labels := make([]int, len(set.Clips))
+	for i, c := range set.Clips {
+		labels[i] = c.Label
+	}
+	inputs := func(idx []int) (any, []float32) {
+		x, w := make([]float32, len(idx)*crop), make([]float32, len(idx)*T)
+		for i, r := range idx {
+			clip := set.Clips[r].Samples
+			data.CropOrPad(x[i*crop:(i+1)*crop], clip, max(0, (len(clip)-crop)/2))
+			real := au
+			real.CropSamples = min(len(clip), crop)
+			n := min(max(real.Frames(), 1), T)
+			for t := 0; t < n; t++ {
+				w[i*T+t] = 1 / float32(n)
+			}
+		}
+		return x, w
+	}
+	return &Split{Name: fmt.Sprintf("%s %s (%d clips, %d voices)", set.Source, split, len(set.Clips), len(set.Voices())),
+		N: len(set.Clips), Labels: labels, Classes: set.Classes, Inputs: inputs}, nil
+}
