@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/d2v/d2v/pkg/config"
+	"github.com/d2v/d2v/pkg/dist"
 	"github.com/d2v/d2v/pkg/train"
 )
 
@@ -78,9 +79,24 @@ func (o *pretrainOptions) resolve(cmd *cobra.Command) (*config.Config, string, e
 }
 
 func pretrainRun(o *pretrainOptions, cmd *cobra.Command) error {
-	cfg, dir, err := o.resolve(cmd)
+	comm, err := dist.World() // one process, or every mpirun rank (-tags mpi)
 	if err != nil {
 		return err
 	}
-	return train.Pretrain(cmd.Context(), train.PretrainOptions{Cfg: cfg, RunDir: dir, Resume: o.resume != "", Log: cmd.ErrOrStderr(), StopAfter: o.stop})
+	err = func() error {
+		cfg, dir, err := o.resolve(cmd)
+		if err != nil {
+			return err
+		}
+		return train.Pretrain(cmd.Context(), train.PretrainOptions{Cfg: cfg, RunDir: dir, Resume: o.resume != "",
+			Log: cmd.ErrOrStderr(), StopAfter: o.stop, Comm: comm})
+	}()
+	if err != nil && comm.Size() > 1 {
+		// the other ranks may wait in a collective for this one: end them all
+		comm.Abort(exitCode(err, false), fmt.Sprintf("d2v: rank %d of %d: %v", comm.Rank(), comm.Size(), err))
+	}
+	if cerr := comm.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }

@@ -55,6 +55,11 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	fmt.Fprintf(stderr, "d2v: %v\n", err)
+	return exitCode(err, term.Load())
+}
+
+// exitCode maps an error to the process exit code; term: SIGTERM was received.
+func exitCode(err error, term bool) int {
 	var ue usageError
 	var ie *train.InputError
 	var de *train.DivergedError
@@ -64,7 +69,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	case errors.As(err, &de):
 		return exitDiverged
 	case errors.Is(err, train.ErrInterrupted):
-		if term.Load() {
+		if term {
 			return exitTerminated
 		}
 		return exitInterrupted

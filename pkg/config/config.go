@@ -170,6 +170,7 @@ type Run struct {
 	MinPredVar    float64 `mapstructure:"min_pred_var"`    // abort when pred_var falls below, after VarCheckAfter
 	VarCheckAfter int     `mapstructure:"var_check_after"` // first step of the collapse guard
 	SkipNonFinite int     `mapstructure:"skip_nonfinite"`  // steps with a NaN/Inf loss or gradient skipped before aborting
+	CheckEvery    int     `mapstructure:"check_every"`     // data-parallel: steps between cross-rank weight checksums; 0 = off
 	Threads       int     `mapstructure:"threads"`         // CPU threads, 0 = all cores
 	Progress      bool    `mapstructure:"progress"`        // show a progress bar
 }
@@ -242,7 +243,8 @@ func Default() *Config {
 			// fairseq aborts below 0.1 / 0.01 after 5000 updates; a 64-wide model
 			// with ~1000 steps gets ten times lower thresholds and an earlier check.
 			MinTargetVar: 0.01, MinPredVar: 0.001, VarCheckAfter: 500, SkipNonFinite: 0,
-			Threads: 0, Progress: true,
+			// a cross-rank weight checksum costs about as much as one AdamW update
+			CheckEvery: 100, Threads: 0, Progress: true,
 		},
 		Finetune: Finetune{
 			Steps: 600, BatchSize: 64, LR: 1e-3, WeightDecay: 0.05,

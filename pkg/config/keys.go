@@ -239,6 +239,7 @@ var help = map[string]string{
 	"run.min_pred_var":    "collapse guard: abort if pred_var falls below this",
 	"run.var_check_after": "collapse guard: first step at which it is checked",
 	"run.skip_nonfinite":  "steps with a NaN/Inf loss or gradient norm skipped (no update) before the run aborts with exit 3",
+	"run.check_every":     "data-parallel runs: steps between cross-rank checksums of the weights (drift aborts the run), 0 = off",
 	"run.threads":         "CPU threads, 0 = all cores",
 	"run.progress":        "show a progress bar",
 

@@ -296,3 +296,19 @@ func TestStd(t *testing.T) {
 		})
 	}
 }
+
+// TestStdFromMoments: moments summed over two halves of the rows give Std of
+// all rows (the data-parallel path of the collapse statistic).
+func TestStdFromMoments(t *testing.T) {
+	const n, d = 6, 3
+	x := make([]float64, n*d)
+	for i := range x {
+		x[i] = math.Sin(float64(i)*1.7) + float64(i%d)
+	}
+	sum, sumsq := make([]float64, d), make([]float64, d)
+	rows := Moments(x[:n/2*d], d, sum, sumsq) + Moments(x[n/2*d:], d, sum, sumsq)
+	got, want := StdFromMoments(float64(rows), sum, sumsq), Std(x, n, d)
+	if rows != n || math.Abs(got-want) > 1e-12*want {
+		t.Errorf("StdFromMoments over %d rows = %.15g, Std = %.15g", rows, got, want)
+	}
+}

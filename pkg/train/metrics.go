@@ -17,10 +17,11 @@ type Metric struct {
 	Loss      float64 `json:"loss"`
 	LR        float64 `json:"lr"`
 	EMADecay  float64 `json:"ema_decay"`
-	TargetVar float64 `json:"target_var"` // fairseq compute_var of the targets
-	PredVar   float64 `json:"pred_var"`   // the same for the predictions
-	GradNorm  float64 `json:"grad_norm"`  // before clipping
-	StepMS    float64 `json:"step_ms"`    // wall time of the whole step
+	TargetVar float64 `json:"target_var"`        // fairseq compute_var of the targets
+	PredVar   float64 `json:"pred_var"`          // the same for the predictions
+	GradNorm  float64 `json:"grad_norm"`         // before clipping
+	StepMS    float64 `json:"step_ms"`           // wall time of the whole step
+	CommMS    float64 `json:"comm_ms,omitempty"` // of which in allreduces (data-parallel runs only)
 }
 
 // Metrics appends metric lines to a JSON-lines file and keeps them for plots.
