@@ -112,7 +112,7 @@ func (c *Config) validateMasking(v *checker, tokensOK bool) {
 		t, n := c.NumTokens(), c.NumMasked()
 		v.check(n >= 1 && n <= t-1, "masking.ratio",
 			fmt.Sprintf("such that floor(ratio*T+0.5) is in [1,%d] for T=%d tokens (it is %d)", t-1, t, n), mk.Ratio)
-		if mk.Kind == MaskBlock {
+		if mk.Kind == MaskBlock && n >= 1 { // with n = 0 the ratio is the one mistake
 			v.check(mk.MinPerBlock <= n, "masking.min_per_block",
 				fmt.Sprintf("<= the masked count floor(ratio*T+0.5) = %d", n), mk.MinPerBlock)
 		}
@@ -146,7 +146,11 @@ func (c *Config) validateMasking(v *checker, tokensOK bool) {
 func (c *Config) validateTraining(v *checker) {
 	o := c.Optim
 	v.check(o.LR > 0 && !math.IsInf(o.LR, 0), "optim.lr", "> 0", o.LR)
-	v.check(o.MinLR >= 0 && o.MinLR <= o.LR, "optim.min_lr", fmt.Sprintf("in [0, optim.lr] = [0,%s]", num(o.LR)), o.MinLR)
+	if o.LR > 0 && !math.IsInf(o.LR, 0) { // else optim.lr is the one mistake
+		v.check(o.MinLR >= 0 && o.MinLR <= o.LR, "optim.min_lr", fmt.Sprintf("in [0, optim.lr] = [0,%s]", num(o.LR)), o.MinLR)
+	} else {
+		v.check(o.MinLR >= 0, "optim.min_lr", ">= 0", o.MinLR)
+	}
 	v.check(o.WarmupSteps >= 0, "optim.warmup_steps", ">= 0", o.WarmupSteps)
 	v.enum("optim.schedule", o.Schedule)
 	v.check(o.WeightDecay >= 0, "optim.weight_decay", ">= 0", o.WeightDecay)

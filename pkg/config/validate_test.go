@@ -63,8 +63,7 @@ func TestValidate(t *testing.T) {
 		{"ratio 1.2", func(c *Config) { c.Masking.Ratio = 1.2 }, "masking.ratio: must be in (0,1), got 1.2"},
 		{"ratio NaN", func(c *Config) { c.Masking.Ratio = math.NaN() }, "masking.ratio: must be in (0,1), got NaN"},
 		{"nothing masked", func(c *Config) { c.Masking.Ratio = 0.001 },
-			"masking.ratio: must be such that floor(ratio*T+0.5) is in [1,48] for T=49 tokens (it is 0), got 0.001\n" +
-				"masking.min_per_block: must be <= the masked count floor(ratio*T+0.5) = 0, got 4"},
+			"masking.ratio: must be such that floor(ratio*T+0.5) is in [1,48] for T=49 tokens (it is 0), got 0.001"},
 		{"everything masked", func(c *Config) { c.Masking.Ratio = 0.99 },
 			"masking.ratio: must be such that floor(ratio*T+0.5) is in [1,48] for T=49 tokens (it is 49), got 0.99"},
 		{"block bigger than mask", func(c *Config) { c.Masking.MinPerBlock = 30 },
@@ -92,7 +91,9 @@ func TestValidate(t *testing.T) {
 		{"bad reduction", func(c *Config) { c.Loss.Reduction = "sum" }, `loss.reduction: must be one of mean|d2v, got "sum"`},
 
 		{"lr 0", func(c *Config) { c.Optim.LR = 0 },
-			"optim.lr: must be > 0, got 0\noptim.min_lr: must be in [0, optim.lr] = [0,0], got 1e-05"},
+			"optim.lr: must be > 0, got 0"},
+		{"lr 0 and min_lr < 0", func(c *Config) { c.Optim.LR, c.Optim.MinLR = 0, -1 },
+			"optim.lr: must be > 0, got 0\noptim.min_lr: must be >= 0, got -1"},
 		{"min_lr > lr", func(c *Config) { c.Optim.MinLR = 0.01 }, "optim.min_lr: must be in [0, optim.lr] = [0,0.001], got 0.01"},
 		{"warmup < 0", func(c *Config) { c.Optim.WarmupSteps = -1 }, "optim.warmup_steps: must be >= 0, got -1"},
 		{"beta1 1", func(c *Config) { c.Optim.Beta1 = 1 }, "optim.beta1: must be in [0,1), got 1"},
