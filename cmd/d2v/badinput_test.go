@@ -72,6 +72,10 @@ func TestBadInput(t *testing.T) {
 		"--set", "modalities.text.seq_len=32", "--set", "data.batch_size=4", "--set", "data.source=text", "--set", "data.path=$D/t.txt"}
 	bpe := append(append([]string(nil), text...), "--set", "modalities.text.tokenizer=bpe",
 		"--set", "modalities.text.vocab_file=$D/vocab.json", "--set", "modalities.text.merges_file=$D/merges.txt")
+	audio := []string{"-c", "../../configs/audio-tiny.yaml", "--set", "data.source=folder", "--set", "data.path=$D/wav"}
+	tone, silence := wavPCM16(1, 8000), wavPCM16(0, 8000)
+	adpcm := bytes.Clone(tone)
+	binary.LittleEndian.PutUint16(adpcm[20:], 2) // format code 2: Microsoft ADPCM
 	good := map[string][]byte{"t.txt": []byte(strings.Repeat("Light is a wave and a particle. ", 40))}
 	tests := []struct {
 		name  string
@@ -143,6 +147,18 @@ func TestBadInput(t *testing.T) {
 		{"bpe merges malformed", merge(good, map[string][]byte{"vocab.json": vocab, "merges.txt": []byte("#version: 0.2\nĠ t\nabc\n")}),
 			bpe, []string{"$D/merges.txt", ":3"}},
 		{"bpe merges missing", merge(good, map[string][]byte{"vocab.json": vocab}), bpe, []string{"$D/merges.txt"}},
+		// WAV folders (speech pretraining takes a train split of the voices)
+		{"wav not RIFF", map[string][]byte{"wav/one/v1_a.wav": []byte("hello, not audio"), "wav/one/v2_a.wav": tone}, audio, []string{"$D/wav/one/v1_a.wav"}},
+		{"wav empty file", map[string][]byte{"wav/one/v1_a.wav": {}, "wav/one/v2_a.wav": tone}, audio, []string{"$D/wav/one/v1_a.wav"}},
+		{"wav truncated", map[string][]byte{"wav/one/v1_a.wav": tone[:len(tone)-3], "wav/one/v2_a.wav": tone}, audio, []string{"$D/wav/one/v1_a.wav"}},
+		{"wav header cut", map[string][]byte{"wav/one/v1_a.wav": tone[:30], "wav/one/v2_a.wav": tone}, audio, []string{"$D/wav/one/v1_a.wav"}},
+		{"wav unsupported format", map[string][]byte{"wav/one/v1_a.wav": adpcm, "wav/one/v2_a.wav": tone}, audio, []string{"$D/wav/one/v1_a.wav"}},
+		{"wav all silent", map[string][]byte{"wav/one/v1_a.wav": silence, "wav/one/v2_a.wav": silence}, audio, []string{"$D/wav", "skipped"}},
+		{"wav empty class folder", map[string][]byte{"wav/one/v1_a.wav": tone, "wav/two/.keep": nil}, audio, []string{"$D/wav/two", "no WAV"}},
+		{"wav no files", map[string][]byte{"wav/.keep": nil}, audio, []string{"$D/wav", "no WAV"}},
+		{"wav stray file", map[string][]byte{"wav/one/v1_a.wav": tone, "wav/one/notes.txt": []byte("x")}, audio, []string{"$D/wav/one/notes.txt", "not a WAV"}},
+		{"wav batch larger than dataset", map[string][]byte{"wav/one/v1_a.wav": tone, "wav/one/v2_a.wav": tone, "wav/two/v3_a.wav": tone,
+			"wav/two/v4_a.wav": tone}, audio, []string{"data.batch_size"}},
 		// eval and finetune
 		{"eval checkpoint missing", nil, []string{"eval", "--checkpoint", "$D/nope.safetensors", "--out", "$D/out"}, []string{"$D/nope.safetensors"}},
 		{"eval run folder without checkpoint", map[string][]byte{"run/config.yaml": []byte("model: {dim: 8}\n")},
@@ -218,4 +234,29 @@ func gzipped(t *testing.T, b []byte) []byte {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
+}
+
+// wavPCM16 is a mono 16 kHz 16-bit PCM WAV of n samples of a square wave of
+// amplitude amp (0: silence).
+func wavPCM16(amp int16, n int) []byte {
+	b := []byte("RIFF")
+	b = binary.LittleEndian.AppendUint32(b, uint32(36+2*n))
+	b = append(b, "WAVEfmt "...)
+	b = binary.LittleEndian.AppendUint32(b, 16)
+	b = binary.LittleEndian.AppendUint16(b, 1) // PCM
+	b = binary.LittleEndian.AppendUint16(b, 1) // mono
+	b = binary.LittleEndian.AppendUint32(b, 16000)
+	b = binary.LittleEndian.AppendUint32(b, 32000) // byte rate
+	b = binary.LittleEndian.AppendUint16(b, 2)     // block align
+	b = binary.LittleEndian.AppendUint16(b, 16)
+	b = append(b, "data"...)
+	b = binary.LittleEndian.AppendUint32(b, uint32(2*n))
+	for i := range n {
+		v := amp * 1000
+		if i/20%2 == 1 {
+			v = -v
+		}
+		b = binary.LittleEndian.AppendUint16(b, uint16(v))
+	}
+	return b
 }
