@@ -167,6 +167,11 @@ func TestBadInput(t *testing.T) {
 			[]string{"finetune", "--checkpoint", "$D/c.safetensors", "--out", "$D/out"}, []string{"$D/c.safetensors"}},
 		{"eval folder data without test_path", map[string][]byte{"img/a/1.png": png28},
 			[]string{"eval", "--random-init", "--out", "$D/out", "--set", "data.source=folder", "--set", "data.path=$D/img"}, []string{"data.test_path"}},
+		{"wordnet folder missing", nil, []string{"eval", "--random-init", "--out", "$D/out", "-c", "../../configs/text-tiny.yaml",
+			"--set", "data.task_path=$D/wn"}, []string{"$D/wn"}},
+		{"wordnet malformed line", map[string][]byte{"wn/data.noun": []byte("00000100 05 n 01 cat 0 000 | a cat\nnot a synset line\n"), "wn/data.verb": nil},
+			[]string{"eval", "--random-init", "--out", "$D/out", "-c", "../../configs/text-tiny.yaml", "--set", "data.task_path=$D/wn"},
+			[]string{"$D/wn/data.noun:2"}},
 		{"eval bad key", nil, []string{"eval", "--random-init", "--out", "$D/out", "--set", "eval.nope=1"}, []string{`"eval.nope"`}},
 	}
 	for _, tt := range tests {
