@@ -96,7 +96,7 @@ func validateAudioMask(cfg *config.Config, frames int) error {
 func (s *audioSource) Len() int     { return len(s.set.Clips) }
 func (s *audioSource) Setup() Setup { return s.setup }
 func (s *audioSource) Name() string {
-	return fmt.Sprintf("%s, %d clips of %d voices (train split; %d skipped at load, %d shorter than the %d-sample crop, zero-padded), %d frames per crop",
+	return fmt.Sprintf("%s, %d clips of %d voices (%d skipped at load, %d shorter than the %d-sample crop, zero-padded), %d frames per crop",
 		s.set.Source, len(s.set.Clips), len(s.set.Voices()), s.set.Skipped, s.short, s.crop, s.frames)
 }
 
@@ -153,6 +153,6 @@ func audioSplit(cfg *config.Config, split string) (*Split, error) {
 		}
 		return x, w
 	}
-	return &Split{Name: fmt.Sprintf("%s %s (%d clips, %d voices)", set.Source, split, len(set.Clips), len(set.Voices())),
+	return &Split{Name: fmt.Sprintf("%s (%d clips, %d voices)", set.Source, len(set.Clips), len(set.Voices())),
 		N: len(set.Clips), Labels: labels, Classes: set.Classes, Inputs: inputs}, nil
 }
