@@ -30,3 +30,34 @@ func TestWorld(t *testing.T) {
 	}
 	t.Logf("rank %d of %d ok", c.Rank(), c.Size())
 }
+
+// BenchmarkSumBuckets times the bucketed float32 gradient allreduce at the
+// parameter counts of the default config and of configs/bench-s.yaml and
+// bench-m.yaml. b.N must be the same on every rank, so give a fixed count:
+// mpirun -np 2 /tmp/dist.test -test.run '^$' -test.bench SumBuckets -test.benchtime 200x
+func BenchmarkSumBuckets(b *testing.B) {
+	c, err := World()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, s := range []struct {
+		name string
+		n    int
+	}{{"default-205k", 205_000}, {"bench-s-550k", 549_632}, {"bench-m-3.5M", 3_497_984}} {
+		b.Run(s.name, func(b *testing.B) {
+			g, scratch := make([]float32, s.n), make([]float32, BucketF32)
+			ts := [][]float32{g}
+			if s.n > BucketF32 { // as in training: many tensors, packed into buckets
+				ts = [][]float32{g[:s.n/2], g[s.n/2:]}
+			}
+			b.SetBytes(int64(4 * s.n))
+			b.ResetTimer()
+			for range b.N {
+				if _, err := SumBuckets(c, ts, scratch); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/allreduce")
+		})
+	}
+}
