@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/d2v/d2v/pkg/config"
+	"github.com/d2v/d2v/pkg/gemm"
 	"github.com/d2v/d2v/pkg/masking"
 	"github.com/d2v/d2v/pkg/teacher"
 )
@@ -17,11 +18,18 @@ type BenchResult struct {
 	Config       string    `json:"config"`
 	Input        string    `json:"input"`
 	MedianStepMS float64   `json:"median_step_ms"`
+	MinStepMS    float64   `json:"min_step_ms"`
 	StepsMS      []float64 `json:"steps_ms"`
-	GFLOPPerStep float64   `json:"gflop_per_step"` // matmul FLOPs, as counted for the PyTorch reference
-	GFLOPS       float64   `json:"gflops"`         // GFLOPPerStep / median step time
-	Threads      int       `json:"threads"`
-	HeapMiB      float64   `json:"heap_mib"`
+	// MedianCPUMS is the median process CPU time (user+sys, all threads)
+	// per step: on a shared machine it does not count the time other
+	// processes hold the cores, so it compares builds more steadily than
+	// wall time (up to Threads x the wall time when the cores are busy).
+	MedianCPUMS  float64 `json:"median_step_cpu_ms"`
+	GEMMKernel   string  `json:"gemm_kernel"`
+	GFLOPPerStep float64 `json:"gflop_per_step"` // matmul FLOPs, as counted for the PyTorch reference
+	GFLOPS       float64 `json:"gflops"`         // GFLOPPerStep / median step time
+	Threads      int     `json:"threads"`
+	HeapMiB      float64 `json:"heap_mib"`
 }
 
 // StepFLOPs counts the matrix-multiply FLOPs of one data2vec step: teacher
@@ -82,12 +90,14 @@ func Bench(cfg *config.Config, name string, steps, warmup int) (*BenchResult, er
 		inputs[i] = x
 	}
 	mask := make([]bool, B*T)
-	res := &BenchResult{Config: name, Input: string(cfg.Model.Modality), GFLOPPerStep: StepFLOPs(s) / 1e9, Threads: runtime.GOMAXPROCS(0)}
+	res := &BenchResult{Config: name, Input: string(cfg.Model.Modality), GFLOPPerStep: StepFLOPs(s) / 1e9,
+		Threads: runtime.GOMAXPROCS(0), GEMMKernel: gemm.Kernel()}
+	var cpuMS []float64
 	for step := 0; step < warmup+steps; step++ {
 		for i := 0; i < B; i++ {
 			masking.Random(masking.NewRNG(cfg.Run.Seed, int64(step), i), T, s.NMask, mask[i*T:(i+1)*T])
 		}
-		t0 := time.Now()
+		t0, c0 := time.Now(), processCPU()
 		out, err := d.Forward(inputs[step%len(inputs)], mask)
 		if err != nil {
 			return nil, fmt.Errorf("bench step %d: %w", step+1, err)
@@ -96,11 +106,14 @@ func Bench(cfg *config.Config, name string, steps, warmup int) (*BenchResult, er
 		d.EMA(teacher.Decay(cfg.Teacher.EMAStart, cfg.Teacher.EMAEnd, step+1, cfg.Teacher.EMAAnnealSteps))
 		if step >= warmup {
 			res.StepsMS = append(res.StepsMS, float64(time.Since(t0).Microseconds())/1000)
+			cpuMS = append(cpuMS, float64((processCPU()-c0).Microseconds())/1000)
 		}
 	}
 	sorted := slices.Clone(res.StepsMS)
 	slices.Sort(sorted)
-	res.MedianStepMS = sorted[len(sorted)/2]
+	res.MedianStepMS, res.MinStepMS = sorted[len(sorted)/2], sorted[0]
+	slices.Sort(cpuMS)
+	res.MedianCPUMS = cpuMS[len(cpuMS)/2]
 	res.GFLOPS = res.GFLOPPerStep / (res.MedianStepMS / 1000)
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
