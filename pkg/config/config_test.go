@@ -59,7 +59,7 @@ func TestEnums(t *testing.T) {
 		{"TargetNorm", TargetNorm(""), []enum{TargetNormLayer, TargetNormInstance, TargetNormNone}},
 		{"Reduction", Reduction(""), []enum{ReductionMean, ReductionD2V}},
 		{"Schedule", Schedule(""), []enum{ScheduleCosine, ScheduleConstant, ScheduleTriStage}},
-		{"DataSource", DataSource(""), []enum{SourceEmbedded, SourceIdx, SourceFolder, SourceText}},
+		{"DataSource", DataSource(""), []enum{SourceEmbedded, SourceIdx, SourceFolder, SourceText, SourceTask}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -114,6 +114,7 @@ const (
 	SourceIdx      DataSource = "idx"      // the four MNIST idx files in data.path
 	SourceFolder   DataSource = "folder"   // data.path/<class>/<file>: images, or WAV files for audio
 	SourceText     DataSource = "text"     // a .txt file or a folder of them at data.path
+	SourceTask     DataSource = "task"     // text: every WordNet gloss at data.task_path except the task's test split, unlabelled
 )
 
 // Values lists the allowed values, in documentation order.
@@ -128,7 +129,7 @@ func (TargetLayer) Values() []string   { return []string{"block", "ffn"} }
 func (TargetNorm) Values() []string    { return []string{"layer", "instance", "none"} }
 func (Reduction) Values() []string     { return []string{"mean", "d2v"} }
 func (Schedule) Values() []string      { return []string{"cosine", "constant", "tri_stage"} }
-func (DataSource) Values() []string    { return []string{"embedded", "idx", "folder", "text"} }
+func (DataSource) Values() []string    { return []string{"embedded", "idx", "folder", "text", "task"} }
 
 // Valid reports whether the value is one of Values().
 func (v Modality) Valid() bool      { return slices.Contains(v.Values(), string(v)) }

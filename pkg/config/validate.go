@@ -61,8 +61,10 @@ func (c *Config) Validate() error {
 			v.check(c.Masking.Kind == MaskBERT || c.Masking.Kind == MaskSpan, "masking.kind",
 				"bert or span for model.modality text", c.Masking.Kind)
 		}
-		v.check(c.Data.Source == SourceEmbedded || c.Data.Source == SourceText, "data.source",
-			"embedded or text for model.modality text", c.Data.Source)
+		v.check(c.Data.Source == SourceEmbedded || c.Data.Source == SourceText || c.Data.Source == SourceTask, "data.source",
+			"embedded, text or task for model.modality text", c.Data.Source)
+		v.check(c.Data.Source != SourceTask || c.Data.TaskPath != "", "data.task_path",
+			"set when data.source is task (the WordNet database folder)", c.Data.TaskPath)
 	case ModalityAudio:
 		au := c.Modalities.Audio
 		v.check(au.ConvLayers >= 1 && au.ConvLayers <= len(Wav2VecConv), "modalities.audio.conv_layers",

@@ -105,7 +105,7 @@ func TestValidate(t *testing.T) {
 
 		{"idx without path", func(c *Config) { c.Data.Source = SourceIdx }, `data.path: must be set when data.source is idx, got ""`},
 		{"folder without path", func(c *Config) { c.Data.Source = SourceFolder }, `data.path: must be set when data.source is folder, got ""`},
-		{"bad source", func(c *Config) { c.Data.Source = "s3" }, `data.source: must be one of embedded|idx|folder|text, got "s3"`},
+		{"bad source", func(c *Config) { c.Data.Source = "s3" }, `data.source: must be one of embedded|idx|folder|text|task, got "s3"`},
 		{"batch 0", func(c *Config) { c.Data.BatchSize = 0 }, "data.batch_size: must be >= 1, got 0"},
 		{"limit < batch", func(c *Config) { c.Data.Limit = 10 }, "data.limit: must be 0 (all) or >= data.batch_size (64), got 10"},
 

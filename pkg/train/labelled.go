@@ -134,3 +134,33 @@ func textSplit(set *data.TextSet, split string, tok tokenizer.Tokenizer, T int) 
 	return &Split{Name: fmt.Sprintf("%s (%d texts)", set.Source, len(seqs)), N: len(seqs),
 		Labels: set.Labels, Classes: set.Classes, Inputs: inputs}, nil
 }
+
+// taskCorpus is in-domain pretraining text for the WordNet task (data.source
+// task): the definitions of every noun, verb, adjective and adverb synset,
+// unlabelled, one document each, minus every text of the task's test split
+// (the split LoadTask makes), so no test gloss is seen in pretraining.
+func taskCorpus(cfg *config.Config) ([]data.Doc, error) {
+	all, err := data.LoadWordNet(cfg.Data.TaskPath, data.WordNetOptions{POS: []string{"noun", "verb", "adj", "adv"}, MinPerClass: -1})
+	if err != nil {
+		return nil, err
+	}
+	set, err := data.LoadWordNet(cfg.Data.TaskPath, WordNetTask)
+	if err != nil {
+		return nil, err
+	}
+	_, test := data.SplitTextSet(set, 0.1, cfg.Run.Seed)
+	held := make(map[string]bool, len(test.Texts))
+	for _, t := range test.Texts {
+		held[t] = true
+	}
+	docs := make([]data.Doc, 0, len(all.Texts))
+	for i, t := range all.Texts {
+		if !held[t] {
+			docs = append(docs, data.Doc{Text: t, Source: fmt.Sprintf("%s gloss %d", all.Source, i)})
+		}
+	}
+	if len(docs) == 0 {
+		return nil, fmt.Errorf("data.task_path: %s: no gloss left for pretraining", all.Source)
+	}
+	return docs, nil
+}

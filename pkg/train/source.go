@@ -88,10 +88,14 @@ func newTextSource(cfg *config.Config, B int) (*textSource, error) {
 	}
 	var docs []data.Doc
 	name := "embedded Opticks"
-	if cfg.Data.Source == config.SourceText {
+	switch cfg.Data.Source {
+	case config.SourceText:
 		docs, err = data.LoadTextFiles(cfg.Data.Path, string(cfg.Modalities.Text.Docs))
 		name = cfg.Data.Path
-	} else {
+	case config.SourceTask:
+		docs, err = taskCorpus(cfg)
+		name = "WordNet glosses at " + cfg.Data.TaskPath + " minus the task's test split"
+	default:
 		docs, err = data.EmbeddedText()
 	}
 	if err != nil {
@@ -112,12 +116,19 @@ func newTextSource(cfg *config.Config, B int) (*textSource, error) {
 	if cfg.Data.Limit > 0 && cfg.Data.Limit < len(seqs) {
 		seqs = seqs[:cfg.Data.Limit]
 	}
-	s := &textSource{name: fmt.Sprintf("%s, %d docs -> %d sequences of %d tokens", name, len(docs), len(seqs), T),
-		seqs: seqs, sp: sp, kind: cfg.Masking.Kind, spanLen: cfg.Masking.SpanLen, vocab: tok.VocabSize()}
+	s := &textSource{seqs: seqs, sp: sp, kind: cfg.Masking.Kind, spanLen: cfg.Masking.SpanLen, vocab: tok.VocabSize()}
 	fewest := T
-	for _, q := range seqs {
+	for _, q := range seqs[:len(seqs)-1] {
 		fewest = min(fewest, masking.NonSpecial(q, s.special))
 	}
+	// The padded tail sequence would set the masked count of every sample:
+	// drop it when it holds fewer maskable tokens than the others.
+	if last := seqs[len(seqs)-1]; len(seqs) > 1 && masking.NonSpecial(last, s.special) < fewest {
+		s.seqs = seqs[:len(seqs)-1]
+	} else {
+		fewest = min(fewest, masking.NonSpecial(last, s.special))
+	}
+	s.name = fmt.Sprintf("%s, %d docs -> %d sequences of %d tokens", name, len(docs), len(s.seqs), T)
 	// every sample masks the same count: ratio of the fewest maskable tokens
 	s.n = masking.TextCount(cfg.Masking.Ratio, fewest)
 	if err := masking.ValidateText(fewest, s.n); err != nil {
