@@ -6,6 +6,7 @@ import (
 	"github.com/d2v/d2v/internal/par"
 	"github.com/d2v/d2v/pkg/config"
 	"github.com/d2v/d2v/pkg/model"
+	"github.com/d2v/d2v/pkg/vmath"
 )
 
 // AdamW is torch's AdamW (decoupled weight decay), updating parameters in
@@ -51,11 +52,19 @@ func (o *AdamW) Step(p *model.Params, names []string, grads []any, lr, coef floa
 		}
 		switch w := t.Data().(type) {
 		case []float32:
-			update(o, w, grads[i].([]float32), o.M[name].([]float32), o.V[name].([]float32), plr, coef, shrink, bc1, bc2)
+			update32(o, w, grads[i].([]float32), o.M[name].([]float32), o.V[name].([]float32), plr, coef, shrink, bc1, bc2)
 		case []float64:
 			update(o, w, grads[i].([]float64), o.M[name].([]float64), o.V[name].([]float64), plr, coef, shrink, bc1, bc2)
 		}
 	}
+}
+
+// update32 is update for float32 through vmath.AdamW (8-lane assembly
+// where available; the same operations as adamw, so the same bits).
+func update32(o *AdamW, w, g, m, v []float32, lr, coef, shrink, bc1, bc2 float64) {
+	c := vmath.AdamWConst{B1: float32(o.Beta1), B2: float32(o.Beta2), Eps: float32(o.Eps), Step: float32(lr / bc1),
+		Coef: float32(coef), Shrink: float32(shrink), BC2: float32(bc2)}
+	split(len(w), func(lo, hi int) { vmath.AdamW(w[lo:hi], g[lo:hi], m[lo:hi], v[lo:hi], c) })
 }
 
 func update[F float32 | float64](o *AdamW, w, g, m, v []F, lr, coef, shrink, bc1, bc2 float64) {

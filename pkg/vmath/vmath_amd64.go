@@ -22,3 +22,6 @@ func geluAVX(y, x *float32, n int)
 
 //go:noescape
 func geluGradAVX(dx, x, dy *float32, n int)
+
+//go:noescape
+func adamwAVX(w, grad, m, v *float32, n int, c *AdamWConst)

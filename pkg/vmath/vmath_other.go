@@ -20,3 +20,7 @@ func geluAVX(y, x *float32, n int) { geluGo(unsafe.Slice(y, n), unsafe.Slice(x, 
 func geluGradAVX(dx, x, dy *float32, n int) {
 	geluGradGo(unsafe.Slice(dx, n), unsafe.Slice(x, n), unsafe.Slice(dy, n))
 }
+
+func adamwAVX(w, grad, m, v *float32, n int, c *AdamWConst) {
+	adamwGo(unsafe.Slice(w, n), unsafe.Slice(grad, n), unsafe.Slice(m, n), unsafe.Slice(v, n), *c)
+}
