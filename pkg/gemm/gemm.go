@@ -192,15 +192,25 @@ func ensureWorkers(n int) {
 	poolMu.Unlock()
 }
 
-// split divides c into up to `workers` blocks of whole micro-tiles, by rows
-// when op(a) has at least as many mr-row panels as op(b) has nr-column
-// panels, else by columns, and runs them concurrently (one on the calling
-// goroutine). Each element of c is computed by exactly one block with the
-// same k order, so the result is independent of the split.
+// split divides c into up to `workers` blocks of whole micro-tiles and
+// runs them concurrently (one on the calling goroutine). Splitting by rows
+// makes every block pack all of op(b); by columns, every block reads all
+// of op(a), which costs packing only where a is packed (transposed, or
+// rows aliasing in L1). split takes the way that repacks less, given at
+// least one tile per block. Each element of c is computed by exactly one
+// block with the same k order, so the result is independent of the split.
 func split(kern *microKernel, workers int, ta, tb bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	mr := kern.mr
 	mt, nt := (m+mr-1)/mr, (n+nr-1)/nr
+	aPacked := ta || (kern.packT != nil && mr == nr && aliased(lda))
+	rowsDup, colsDup := k*n, 0 // elements each extra block packs again
+	if aPacked {
+		colsDup = m * k
+	}
 	byRows := mt >= nt
+	if mt >= workers && nt >= workers {
+		byRows = rowsDup < colsDup
+	}
 	tiles := nt
 	if byRows {
 		tiles = mt
