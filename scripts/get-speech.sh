@@ -24,10 +24,12 @@
 #   scripts/get-speech.sh                       # full set -> data/speech/digits
 #   scripts/get-speech.sh --keywords -o DIR     # digits + keywords -> DIR
 #   scripts/get-speech.sh --asterisk data/speech/asterisk
+#   scripts/get-speech.sh --speeds "175" --pitches "50" -o DIR   # one take per voice
 #   scripts/get-speech.sh --small --pack pkg/data/speech/digits.tar.gz
 #                                               # regenerate the embedded set
 # Needs: apt-get install -y espeak-ng sox (and asterisk-core-sounds-en-wav
-# for --asterisk). Train on the result with the paths given to d2v's config.
+# for --asterisk). Load the result with data.LoadSpeechDir, e.g. in a config:
+# data.source=folder, data.path=data/speech/digits.
 set -euo pipefail
 
 out=data/speech/digits
@@ -44,6 +46,8 @@ while [ $# -gt 0 ]; do
 	--small) small=1; shift ;;
 	--keywords) keywords=1; shift ;;
 	--pack) pack=$2; shift 2 ;;
+	--speeds) read -ra speeds_opt <<<"${2//,/ }"; shift 2 ;;
+	--pitches) read -ra pitches_opt <<<"${2//,/ }"; shift 2 ;;
 	--asterisk) asterisk=$2; shift 2 ;;
 	-j | --jobs) jobs=$2; shift 2 ;;
 	-h | --help) usage 0 ;;
@@ -87,6 +91,11 @@ check_variants() {
 check_variants "${variants[@]}"
 speeds=(130 175 220) # words per minute (espeak default 175)
 pitches=(35 65)      # 0..99 (espeak default 50)
+if [ -n "${speeds_opt+x}" ]; then speeds=("${speeds_opt[@]}"); fi
+if [ -n "${pitches_opt+x}" ]; then pitches=("${pitches_opt[@]}"); fi
+for n in "${speeds[@]}" "${pitches[@]}"; do
+	[[ $n =~ ^[0-9]+$ ]] || { echo "get-speech.sh: speeds and pitches must be whole numbers, got $n" >&2; exit 2; }
+done
 words=(zero one two three four five six seven eight nine)
 if [ "$keywords" = 1 ]; then
 	words+=(yes no up down left right on off stop go)

@@ -37,7 +37,8 @@ type SpeechSet struct {
 //
 // Hidden files and folders (leading '.') are ignored; every other file in a
 // class folder, or in a flat folder, must be a WAV file that ReadWAV
-// decodes: a truncated or non-WAV file is an error naming it. Each clip is
+// decodes: a truncated or non-WAV file, or one whose sample rate is outside
+// 1..768 kHz, is an error naming it. Each clip is
 // mixed down to mono, resampled to AudioRate (16 kHz) and normalised on its
 // own (see Normalize); a silent, constant or empty clip is skipped and
 // counted in Skipped and SkipReasons rather than failing the load. The
@@ -112,13 +113,23 @@ func (s *SpeechSet) addFile(path string, label int) error {
 	if err != nil {
 		return err // ReadWAV names the file
 	}
-	s.add(a, label, voiceOf(path), path)
-	return nil
+	return s.add(a, label, voiceOf(path), path)
 }
 
+// Sample rates a speech clip may have; the lower bound also caps the
+// upsampling factor (and memory) at 16 for a file whose header is corrupt.
+const (
+	minSpeechRate = 1000
+	maxSpeechRate = 768000
+)
+
 // add resamples and normalises one decoded clip and appends it, or records
-// why it was skipped.
-func (s *SpeechSet) add(a *Audio, label int, voice, path string) {
+// why it was skipped. A sample rate outside [minSpeechRate, maxSpeechRate]
+// is an error.
+func (s *SpeechSet) add(a *Audio, label int, voice, path string) error {
+	if a.Rate < minSpeechRate || a.Rate > maxSpeechRate {
+		return fmt.Errorf("data: %s: sample rate %d Hz is outside [%d, %d]; is the header corrupt?", path, a.Rate, minSpeechRate, maxSpeechRate)
+	}
 	x := a.Samples
 	if a.Rate != AudioRate && len(x) > 0 {
 		x = Resample(x, a.Rate, AudioRate)
@@ -126,9 +137,10 @@ func (s *SpeechSet) add(a *Audio, label int, voice, path string) {
 	if _, _, err := Normalize(x); err != nil {
 		s.Skipped++
 		s.SkipReasons = append(s.SkipReasons, fmt.Sprintf("%s: skipped: %v", path, err))
-		return
+		return nil
 	}
 	s.Clips = append(s.Clips, Clip{Samples: x, Label: label, Voice: voice, Path: path})
+	return nil
 }
 
 func (s *SpeechSet) nonEmpty() (*SpeechSet, error) {

@@ -11,6 +11,7 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"unicode"
 )
 
 // speechTar is a small set of synthetic spoken digits (see speech/README.md):
@@ -21,6 +22,10 @@ import (
 //go:embed speech/digits.tar.gz
 var speechTar []byte
 
+// maxTarClipBytes bounds one archived clip (about 30 s of 16 kHz 16-bit
+// mono); the embedded ones are under 30 KB.
+const maxTarClipBytes = 1 << 20
+
 // speechTarName names the embedded archive in Source and clip paths.
 const speechTarName = "embedded:speech/digits.tar.gz"
 
@@ -28,22 +33,23 @@ const speechTarName = "embedded:speech/digits.tar.gz"
 // classes ("eight" ... "zero", sorted names as LoadSpeechDir gives them),
 // synthesised by espeak-ng over many voices; split it with SplitByVoice.
 func EmbeddedSpeech() (*SpeechSet, error) {
-	return readSpeechTar(bytes.NewReader(speechTar), speechTarName)
-}
-
-// readSpeechTar reads a gzipped tar of <class>/<file>.wav entries.
-func readSpeechTar(r io.Reader, name string) (*SpeechSet, error) {
-	zr, err := gzip.NewReader(r)
+	zr, err := gzip.NewReader(bytes.NewReader(speechTar))
 	if err != nil {
-		return nil, fmt.Errorf("data: %s: %w", name, err)
+		return nil, fmt.Errorf("data: %s: %w", speechTarName, err)
 	}
 	defer zr.Close()
+	return readSpeechTar(zr, speechTarName)
+}
+
+// readSpeechTar reads an (uncompressed) tar of <class>/<file>.wav entries;
+// name is used in Source, clip paths and messages.
+func readSpeechTar(r io.Reader, name string) (*SpeechSet, error) {
 	type entry struct {
 		class, path string
 		audio       *Audio
 	}
 	var entries []entry
-	tr := tar.NewReader(zr)
+	tr := tar.NewReader(r)
 	for {
 		h, err := tr.Next()
 		if errors.Is(err, io.EOF) {
@@ -56,10 +62,13 @@ func readSpeechTar(r io.Reader, name string) (*SpeechSet, error) {
 			continue // directories
 		}
 		class, file, ok := strings.Cut(path.Clean(h.Name), "/")
-		if !ok || strings.Contains(file, "/") {
+		if !ok || class == "" || class == ".." || strings.Contains(file, "/") || strings.ContainsFunc(h.Name, unicode.IsControl) {
 			return nil, fmt.Errorf("data: %s: entry %q is not <class>/<file>.wav", name, h.Name)
 		}
 		p := name + ":" + h.Name
+		if h.Size > maxTarClipBytes { // also bounds sparse entries, which expand without data
+			return nil, fmt.Errorf("data: %s: %d bytes, more than the %d a clip may have", p, h.Size, maxTarClipBytes)
+		}
 		a, err := ReadWAV(tr, p)
 		if err != nil {
 			return nil, err
@@ -85,7 +94,9 @@ func readSpeechTar(r io.Reader, name string) (*SpeechSet, error) {
 		labels[c] = i
 	}
 	for _, e := range entries {
-		set.add(e.audio, labels[e.class], voiceOf(e.path), e.path)
+		if err := set.add(e.audio, labels[e.class], voiceOf(e.path), e.path); err != nil {
+			return nil, err
+		}
 	}
 	return set.nonEmpty()
 }

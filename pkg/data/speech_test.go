@@ -376,6 +376,7 @@ func TestLoadSpeechDirErrors(t *testing.T) {
 		{"header only", map[string][]byte{"z.wav": good[:20]}, []string{"z.wav"}},
 		{"not a WAV", map[string][]byte{"a/notes.txt": []byte("hello, this is text")}, []string{"notes.txt", "not a WAV file"}},
 		{"flat not a WAV", map[string][]byte{"x.wav": good, "y.mp3": []byte("ID3\x03\x00\x00\x00\x00\x00\x00\x00\x00")}, []string{"y.mp3", "not a WAV file"}},
+		{"rate 100 Hz", map[string][]byte{"slow.wav": wav16(100, 100, 0.5)}, []string{"slow.wav", "sample rate 100 Hz"}},
 		{"all silent", map[string][]byte{"q.wav": wav16(16000, 100, 0)}, []string{"all 1 clips were skipped", "q.wav"}},
 		{"missing folder", map[string][]byte{"-": nil}, []string{"no such file"}},
 	}
