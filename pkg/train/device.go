@@ -1,10 +1,31 @@
 package train
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/d2v/d2v/pkg/gpu"
 )
+
+// Devices a step can run on (--device).
+const (
+	DeviceCPU  = "cpu"  // Gorgonia graphs with pkg/ops kernels (the default build)
+	DeviceCUDA = "cuda" // pkg/gpu's step on pkg/cuda (a build with -tags d2vcuda)
+)
+
+// ErrNoCUDA is returned for --device cuda by a binary built without CUDA.
+var ErrNoCUDA = errors.New("--device cuda: this d2v was built without CUDA; build it with -tags d2vcuda (scripts/gpu-build.sh)")
+
+// OpenDevice returns the GPU device for name (nil for cpu) and its name.
+func OpenDevice(name string) (gpu.Device, string, error) {
+	switch name {
+	case DeviceCPU, "":
+		return nil, "cpu", nil
+	case DeviceCUDA:
+		return openCUDA()
+	}
+	return nil, "", fmt.Errorf("--device: unknown %q (want cpu or cuda)", name)
+}
 
 // NewEngine allocates d's step on a GPU device (pkg/gpu): the same
 // parameters, names, teacher pairs and settings as d's Gorgonia graphs.
@@ -22,3 +43,74 @@ func NewEngine(d *D2V, dev gpu.Device) (*gpu.Engine, error) {
 	}
 	return e, nil
 }
+
+// GPUStep runs d's training step on a device: parameters and AdamW moments
+// live there between steps, and come back to d and opt on Sync (before a
+// checkpoint is written).
+type GPUStep struct {
+	E   *gpu.Engine
+	d   *D2V
+	opt *AdamW
+}
+
+// NewGPUStep uploads d's parameters and opt's moments to dev.
+func NewGPUStep(d *D2V, opt *AdamW, dev gpu.Device) (*GPUStep, error) {
+	if opt.LRScale != nil {
+		return nil, errors.New("gpu step: per-parameter learning rates are not supported on the GPU")
+	}
+	e, err := NewEngine(d, dev)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.Upload(d.Student, d.Teacher, opt.M, opt.V); err != nil {
+		e.Close()
+		return nil, err
+	}
+	return &GPUStep{E: e, d: d, opt: opt}, nil
+}
+
+func float32s(v any) ([]float32, error) {
+	switch x := v.(type) {
+	case []float32:
+		return x, nil
+	case []float64:
+		out := make([]float32, len(x))
+		for i, f := range x {
+			out[i] = float32(f)
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("gpu step: input of type %T", v)
+}
+
+// Forward is D2V.ForwardPair on the device; it returns the output (no
+// Grads: they stay on the device) and the global gradient norm.
+func (g *GPUStep) Forward(student, teacherIn any, mask []bool) (*Output, float64, error) {
+	x, err := float32s(student)
+	if err != nil {
+		return nil, 0, err
+	}
+	xt, err := float32s(teacherIn)
+	if err != nil {
+		return nil, 0, err
+	}
+	r, err := g.E.Forward(x, xt, mask)
+	if err != nil {
+		return nil, 0, err
+	}
+	return &Output{Loss: r.Loss, Pred: r.Pred, Targets: r.Targets}, r.GradNorm, nil
+}
+
+// Update is AdamW.Step (learning rate lr, clipping factor coef) then the
+// EMA with decay dec, on the device.
+func (g *GPUStep) Update(lr, coef, dec float64) error {
+	o := g.opt
+	o.T++
+	return g.E.Update(gpu.Optim{B1: o.Beta1, B2: o.Beta2, Eps: o.Eps, WD: o.WD, LR: lr, Coef: coef, T: o.T, Decay: o.Decay}, dec)
+}
+
+// Sync copies parameters and moments back into d and opt.
+func (g *GPUStep) Sync() error { return g.E.Download(g.d.Student, g.d.Teacher, g.opt.M, g.opt.V) }
+
+// Close frees the device.
+func (g *GPUStep) Close() { g.E.Close() }

@@ -1,0 +1,8 @@
+//go:build !d2vcuda
+
+package train
+
+import "github.com/d2v/d2v/pkg/gpu"
+
+// openCUDA: this binary has no CUDA support.
+func openCUDA() (gpu.Device, string, error) { return nil, "", ErrNoCUDA }
