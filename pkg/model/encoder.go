@@ -126,14 +126,14 @@ func (e Encoder) block(g *Graph, b string, h *G.Node, batch int) (out, f *G.Node
 	}()
 	if e.Spec.NormFirst {
 		a := G.Must(e.attn(g, b, G.Must(e.ln(g, b, "ln1", h)), batch))
-		h = G.Must(G.Add(h, a))
+		h = G.Must(ops.Add(h, a))
 		f = G.Must(e.ffn(g, b, G.Must(e.ln(g, b, "ln2", h))))
-		return G.Must(G.Add(h, f)), f, nil
+		return G.Must(ops.Add(h, f)), f, nil
 	}
 	a := G.Must(e.attn(g, b, h, batch))
-	h = G.Must(e.ln(g, b, "ln1", G.Must(G.Add(h, a))))
+	h = G.Must(e.ln(g, b, "ln1", G.Must(ops.Add(h, a))))
 	f = G.Must(e.ffn(g, b, h))
-	return G.Must(e.ln(g, b, "ln2", G.Must(G.Add(h, f)))), f, nil
+	return G.Must(e.ln(g, b, "ln2", G.Must(ops.Add(h, f)))), f, nil
 }
 
 // Head is the regression head on top of the student.
