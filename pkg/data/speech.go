@@ -1,8 +1,6 @@
 package data
 
 import (
-	"bufio"
-	"bytes"
 	"fmt"
 	"math"
 	"os"
@@ -105,13 +103,9 @@ func listWAVs(dir string) ([]string, error) {
 }
 
 func (s *SpeechSet) addFile(path string, label int) error {
-	b, err := os.ReadFile(path)
+	a, err := LoadWAV(path)
 	if err != nil {
-		return fmt.Errorf("data: %w", err)
-	}
-	a, err := ReadWAV(bufio.NewReader(bytes.NewReader(b)), path)
-	if err != nil {
-		return err // ReadWAV names the file
+		return err // LoadWAV names the file
 	}
 	return s.add(a, label, voiceOf(path), path)
 }
