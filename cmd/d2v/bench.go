@@ -15,6 +15,7 @@ type benchOptions struct {
 	cfg    configFlags
 	steps  int
 	warmup int
+	device string
 }
 
 func newBenchCmd(runF func(*benchOptions, *cobra.Command) error) *cobra.Command {
@@ -33,12 +34,16 @@ func newBenchCmd(runF func(*benchOptions, *cobra.Command) error) *cobra.Command 
 	o.cfg.bind(c)
 	c.Flags().IntVar(&o.steps, "steps", 20, "timed steps (the median is reported)")
 	c.Flags().IntVar(&o.warmup, "warmup", 5, "untimed steps first")
+	c.Flags().StringVar(&o.device, "device", train.DeviceCPU, "where the step runs: cpu, cuda (a build with -tags d2vcuda) or emu (the GPU step emulated in Go, slow)")
 	return c
 }
 
 func benchRun(o *benchOptions, cmd *cobra.Command) error {
 	if o.steps < 1 || o.warmup < 0 {
 		return usageError{fmt.Errorf("--steps must be >= 1 and --warmup >= 0")}
+	}
+	if err := checkDevice(o.device); err != nil {
+		return err
 	}
 	cfg, err := o.cfg.load()
 	if err != nil {
@@ -48,7 +53,7 @@ func benchRun(o *benchOptions, cmd *cobra.Command) error {
 	if name == "" || name == "." {
 		name = "default"
 	}
-	res, err := train.Bench(cfg, name, o.steps, o.warmup)
+	res, err := train.BenchDevice(cfg, name, o.steps, o.warmup, o.device)
 	if err != nil {
 		return err
 	}

@@ -20,6 +20,7 @@ type pretrainOptions struct {
 	seed   int64
 	name   string
 	stop   int64
+	device string
 }
 
 func newPretrainCmd(runF func(*pretrainOptions, *cobra.Command) error) *cobra.Command {
@@ -41,6 +42,7 @@ func newPretrainCmd(runF func(*pretrainOptions, *cobra.Command) error) *cobra.Co
 	c.Flags().Int64Var(&o.seed, "seed", 0, "shorthand for --set run.seed=N")
 	c.Flags().StringVar(&o.name, "name", "", "shorthand for --set run.name=NAME")
 	c.Flags().Int64Var(&o.stop, "stop-after", 0, "stop after step N with a checkpoint; the lr/EMA schedules still span run.steps")
+	c.Flags().StringVar(&o.device, "device", train.DeviceCPU, "where the step runs: cpu, cuda (a build with -tags d2vcuda) or emu (the GPU step emulated in Go, slow)")
 	return c
 }
 
@@ -79,6 +81,9 @@ func (o *pretrainOptions) resolve(cmd *cobra.Command) (*config.Config, string, e
 }
 
 func pretrainRun(o *pretrainOptions, cmd *cobra.Command) error {
+	if err := checkDevice(o.device); err != nil {
+		return err
+	}
 	comm, err := dist.World() // one process, or every mpirun rank (-tags mpi)
 	if err != nil {
 		return err
@@ -89,7 +94,7 @@ func pretrainRun(o *pretrainOptions, cmd *cobra.Command) error {
 			return err
 		}
 		return train.Pretrain(cmd.Context(), train.PretrainOptions{Cfg: cfg, RunDir: dir, Resume: o.resume != "",
-			Log: cmd.ErrOrStderr(), StopAfter: o.stop, Comm: comm})
+			Log: cmd.ErrOrStderr(), StopAfter: o.stop, Comm: comm, Device: o.device})
 	}()
 	if err != nil && comm.Size() > 1 {
 		// the other ranks may wait in a collective for this one: end them all

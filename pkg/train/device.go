@@ -11,6 +11,9 @@ import (
 const (
 	DeviceCPU  = "cpu"  // Gorgonia graphs with pkg/ops kernels (the default build)
 	DeviceCUDA = "cuda" // pkg/gpu's step on pkg/cuda (a build with -tags d2vcuda)
+	// DeviceEmu is pkg/gpu's step on gpu.Emu, the pure-Go emulated GPU:
+	// slow; it runs the GPU code path (and its checkpointing) in any build.
+	DeviceEmu = "emu"
 )
 
 // ErrNoCUDA is returned for --device cuda by a binary built without CUDA.
@@ -23,8 +26,10 @@ func OpenDevice(name string) (gpu.Device, string, error) {
 		return nil, "cpu", nil
 	case DeviceCUDA:
 		return openCUDA()
+	case DeviceEmu:
+		return gpu.NewEmu(), "emu (pure-Go GPU emulation)", nil
 	}
-	return nil, "", fmt.Errorf("--device: unknown %q (want cpu or cuda)", name)
+	return nil, "", fmt.Errorf("--device: unknown %q (want cpu, cuda or emu)", name)
 }
 
 // NewEngine allocates d's step on a GPU device (pkg/gpu): the same
@@ -48,9 +53,10 @@ func NewEngine(d *D2V, dev gpu.Device) (*gpu.Engine, error) {
 // live there between steps, and come back to d and opt on Sync (before a
 // checkpoint is written).
 type GPUStep struct {
-	E   *gpu.Engine
-	d   *D2V
-	opt *AdamW
+	Device string // the GPU's name
+	E      *gpu.Engine
+	d      *D2V
+	opt    *AdamW
 }
 
 // NewGPUStep uploads d's parameters and opt's moments to dev.
@@ -114,3 +120,23 @@ func (g *GPUStep) Sync() error { return g.E.Download(g.d.Student, g.d.Teacher, g
 
 // Close frees the device.
 func (g *GPUStep) Close() { g.E.Close() }
+
+// openGPUStep returns the GPU step for device (nil for cpu), which runs
+// in a single process only.
+func openGPUStep(device string, d *D2V, opt *AdamW, ranks int) (*GPUStep, error) {
+	dev, name, err := OpenDevice(device)
+	if err != nil || dev == nil {
+		return nil, bad(err)
+	}
+	if ranks > 1 {
+		dev.Close()
+		return nil, bad(fmt.Errorf("--device %s: data-parallel runs (%d ranks) are CPU-only for now", device, ranks))
+	}
+	g, err := NewGPUStep(d, opt, dev)
+	if err != nil {
+		dev.Close()
+		return nil, err
+	}
+	g.Device = name
+	return g, nil
+}

@@ -15,3 +15,6 @@ func openCUDA() (gpu.Device, string, error) {
 	}
 	return d, d.Name(), nil
 }
+
+// HaveCUDA reports whether this binary can run --device cuda.
+const HaveCUDA = true

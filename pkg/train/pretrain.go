@@ -45,6 +45,9 @@ type PretrainOptions struct {
 	// Comm is the group of data-parallel ranks (nil: this process alone);
 	// data.batch_size is the global batch, split evenly over the ranks.
 	Comm dist.Comm
+	// Device is where the step runs: "cpu" (default) or "cuda" (the whole
+	// step on GPU 0, one process; a build with -tags d2vcuda).
+	Device string
 }
 
 // Pretrain runs data2vec pretraining: the loop reads top to bottom as
@@ -108,6 +111,14 @@ func Pretrain(ctx context.Context, o PretrainOptions) error {
 	if err := rep.syncState(d, opt, &start, &skipped); err != nil { // rank 0's state everywhere
 		return err
 	}
+	gs, err := openGPUStep(o.Device, d, opt, rep.c.Size()) // nil: the CPU graphs
+	if err != nil {
+		return err
+	}
+	if gs != nil {
+		defer gs.Close()
+		fmt.Fprintf(o.Log, "device: %s\n", gs.Device)
+	}
 	if lead {
 		if err := metrics.Truncate(start); err != nil {
 			return err
@@ -125,6 +136,11 @@ func Pretrain(ctx context.Context, o PretrainOptions) error {
 	idx, first := make([]int, cfg.Data.BatchSize), rep.c.Rank()*B // global batch; this rank's first row
 	steps := int64(cfg.Run.Steps)
 	save := func(done int64) error {
+		if gs != nil { // parameters and moments back from the GPU
+			if err := gs.Sync(); err != nil {
+				return err
+			}
+		}
 		if lead {
 			p := checkpoint.StepPath(o.RunDir, done)
 			if err := Save(p, cfg, d, opt, done, skipped); err != nil {
@@ -144,14 +160,21 @@ func Pretrain(ctx context.Context, o PretrainOptions) error {
 		lr := ScheduleLR(oc, int(step), cfg.Run.Steps)
 		sampler.Indices(step, idx)
 		x, xt, mask := src.Batch(idx[first:first+B], first, cfg.Run.Seed, step)
-		out, err := d.ForwardPair(x, xt, mask)
-		if err != nil {
-			return fmt.Errorf("step %d: %w", step+1, err)
+		var out *Output
+		var norm float64
+		if gs != nil { // targets, forward, backward and the norm on the GPU; grads stay there
+			if out, norm, err = gs.Forward(x, xt, mask); err != nil {
+				return fmt.Errorf("step %d: %w", step+1, err)
+			}
+		} else {
+			if out, err = d.ForwardPair(x, xt, mask); err != nil {
+				return fmt.Errorf("step %d: %w", step+1, err)
+			}
+			if err := rep.average(out.Grads); err != nil { // mean over ranks, before the norm
+				return fmt.Errorf("step %d: %w", step+1, err)
+			}
+			norm = GradNorm(out.Grads)
 		}
-		if err := rep.average(out.Grads); err != nil { // mean over ranks, before the norm
-			return fmt.Errorf("step %d: %w", step+1, err)
-		}
-		norm := GradNorm(out.Grads)
 		// every rank takes the same skip, guard and stop decisions from st
 		st, err := rep.reduce(out.Loss, norm, ctx.Err() != nil, out.Targets, out.Pred, d.Spec.Dim)
 		if err != nil {
@@ -166,9 +189,15 @@ func Pretrain(ctx context.Context, o PretrainOptions) error {
 				step+1, st.Loss, norm, skipped, cfg.Run.SkipNonFinite)
 			continue // no update, no EMA, no metrics line; data and masks move on
 		}
-		opt.Step(d.Student, d.Names, out.Grads, lr, ClipCoef(norm, oc.Clip))
 		dec := teacher.Decay(cfg.Teacher.EMAStart, cfg.Teacher.EMAEnd, int(step+1), cfg.Teacher.EMAAnnealSteps)
-		d.EMA(dec)
+		if gs != nil {
+			if err := gs.Update(lr, ClipCoef(norm, oc.Clip), dec); err != nil {
+				return fmt.Errorf("step %d: %w", step+1, err)
+			}
+		} else {
+			opt.Step(d.Student, d.Names, out.Grads, lr, ClipCoef(norm, oc.Clip))
+			d.EMA(dec)
+		}
 		done := step + 1
 		m := Metric{Step: done, Loss: st.Loss, LR: lr, EMADecay: dec, TargetVar: st.TargetVar, PredVar: st.PredVar,
 			GradNorm: norm, StepMS: float64(time.Since(t0).Microseconds()) / 1000, CommMS: rep.lastMS()}

@@ -1,0 +1,89 @@
+package train
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"slices"
+	"time"
+
+	"github.com/d2v/d2v/pkg/config"
+	"github.com/d2v/d2v/pkg/masking"
+	"github.com/d2v/d2v/pkg/teacher"
+)
+
+// BenchDevice is Bench with the step on a GPU device (OpenDevice): the
+// same synthetic input and masks; each step's time ends when the device
+// has finished its update.
+func BenchDevice(cfg *config.Config, name string, steps, warmup int, device string) (*BenchResult, error) {
+	dev, devName, err := OpenDevice(device)
+	if err != nil {
+		return nil, err
+	}
+	if dev == nil {
+		return Bench(cfg, name, steps, warmup)
+	}
+	B := cfg.Data.BatchSize
+	s := SetupFor(cfg, B)
+	d, err := New(s)
+	if err != nil {
+		dev.Close()
+		return nil, err
+	}
+	defer d.Close()
+	d.Init(uint64(cfg.Run.Seed))
+	oc := cfg.Optim
+	opt := NewAdamW(oc.Beta1, oc.Beta2, oc.Eps, oc.WeightDecay, Decayed)
+	g, err := NewGPUStep(d, opt, dev)
+	if err != nil {
+		dev.Close()
+		return nil, err
+	}
+	defer g.Close()
+	T := s.Mod.NumTokens()
+	n := 1
+	for _, v := range s.Mod.InputShape(B) {
+		n *= v
+	}
+	r := rand.New(rand.NewPCG(uint64(cfg.Run.Seed)+1, 0))
+	inputs := make([][]float32, 4) // as Bench: a few batches, reused round robin
+	for i := range inputs {
+		inputs[i] = make([]float32, n)
+		for j := range inputs[i] {
+			if cfg.Model.Modality == config.ModalityTokens {
+				inputs[i][j] = float32(r.IntN(cfg.Modalities.Tokens.Vocab))
+			} else {
+				inputs[i][j] = float32(r.NormFloat64())
+			}
+		}
+	}
+	mask := make([]bool, B*T)
+	kernel := "cublas"
+	if device == DeviceEmu {
+		kernel = "pkg/gemm (emu)"
+	}
+	res := &BenchResult{Config: name + "@" + devName, Input: string(cfg.Model.Modality), GFLOPPerStep: StepFLOPs(s) / 1e9,
+		GEMMKernel: kernel, Threads: runtime.GOMAXPROCS(0)}
+	for step := 0; step < warmup+steps; step++ {
+		for i := 0; i < B; i++ {
+			masking.Random(masking.NewRNG(cfg.Run.Seed, int64(step), i), T, s.NMask, mask[i*T:(i+1)*T])
+		}
+		t0 := time.Now()
+		x := inputs[step%len(inputs)]
+		_, norm, err := g.Forward(x, x, mask)
+		if err == nil {
+			err = g.Update(oc.LR, ClipCoef(norm, oc.Clip), teacher.Decay(cfg.Teacher.EMAStart, cfg.Teacher.EMAEnd, step+1, cfg.Teacher.EMAAnnealSteps))
+		}
+		if err != nil {
+			return nil, fmt.Errorf("bench step %d on %s: %w", step+1, devName, err)
+		}
+		if step >= warmup {
+			res.StepsMS = append(res.StepsMS, float64(time.Since(t0).Microseconds())/1000)
+		}
+	}
+	sorted := slices.Clone(res.StepsMS)
+	slices.Sort(sorted)
+	res.MedianStepMS, res.MinStepMS = sorted[len(sorted)/2], sorted[0]
+	res.GFLOPS = res.GFLOPPerStep / (res.MedianStepMS / 1000)
+	return res, nil
+}
