@@ -216,3 +216,35 @@ func keys(m map[string][32]byte) []string {
 	}
 	return ks
 }
+
+// TestCorruptLatestCheckpoint: a damaged latest checkpoint is refused with a
+// hint naming the previous one; moving the damaged file away resumes from it.
+func TestCorruptLatestCheckpoint(t *testing.T) {
+	dir := t.TempDir()
+	if code, _, stderr := run(t, append(smallRunArgs(dir, 4), "--stop-after", "4", "--set", "run.steps=6")...); code != exitOK {
+		t.Fatal(stderr)
+	}
+	rd := filepath.Join(dir, "r")
+	latest := checkpoint.StepPath(rd, 4)
+	b, err := os.ReadFile(latest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(latest, b[:len(b)/2], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := run(t, "pretrain", "--resume", rd)
+	want := "to resume from the previous checkpoint ckpt-00000002.safetensors, move ckpt-00000004.safetensors out of " + rd
+	if code != exitUsage || !strings.Contains(stderr, want) || strings.Count(strings.TrimSpace(stderr), "\n") > 0 {
+		t.Fatalf("exit %d, stderr %q; want exit 2 and %q", code, stderr, want)
+	}
+	if err := os.Rename(latest, filepath.Join(dir, "damaged.safetensors")); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := run(t, "pretrain", "--resume", rd); code != exitOK {
+		t.Fatalf("resume from the previous checkpoint: exit %d: %s", code, stderr)
+	}
+	if _, err := checkpoint.Read(checkpoint.StepPath(rd, 6)); err != nil {
+		t.Fatal(err)
+	}
+}

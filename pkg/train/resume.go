@@ -20,6 +20,10 @@ func ResumeConfig(runDir string, sets []string) (*config.Config, error) {
 	}
 	_, saved, err := Open(path)
 	if err != nil {
+		if all, _ := checkpoint.List(runDir); len(all) > 1 {
+			prev := filepath.Base(all[len(all)-2])
+			return nil, fmt.Errorf("%w; to resume from the previous checkpoint %s, move %s out of %s", err, prev, filepath.Base(path), runDir)
+		}
 		return nil, err
 	}
 	cfg, err := config.LoadOn(saved, "", sets)
