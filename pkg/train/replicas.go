@@ -79,7 +79,22 @@ func (r *replicas) syncState(d *D2V, opt *AdamW, start, skipped *int64) error {
 	if r.c.Size() == 1 {
 		return nil
 	}
-	for _, t := range stateTensors(d, opt) {
+	// the broadcasts below need the same tensors everywhere: a rank that
+	// resumed another checkpoint (a newer one appeared meanwhile) must not
+	// reach them
+	ts := stateTensors(d, opt)
+	mine := binary.LittleEndian.AppendUint64(binary.LittleEndian.AppendUint64(nil, uint64(*start)), uint64(len(ts)))
+	all, err := r.c.Allgather(mine)
+	if err != nil {
+		return err
+	}
+	for k, b := range all {
+		if string(b) != string(all[0]) {
+			return fmt.Errorf("data-parallel: rank %d starts at step %d, rank 0 at step %d (different checkpoints?): start every rank on the same run folder", k,
+				binary.LittleEndian.Uint64(b), binary.LittleEndian.Uint64(all[0]))
+		}
+	}
+	for _, t := range ts {
 		if err := bcastAny(r.c, t); err != nil {
 			return fmt.Errorf("data-parallel: broadcast of the initial state: %w", err)
 		}

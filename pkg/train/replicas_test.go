@@ -207,3 +207,30 @@ func TestCheckDrift(t *testing.T) {
 		}
 	}
 }
+
+// TestSyncStateStartsDiffer: ranks that resumed different checkpoints stop
+// with a message before any broadcast.
+func TestSyncStateStartsDiffer(t *testing.T) {
+	cfg := tinyConfig(t)
+	errs := make([]error, 2)
+	var wg sync.WaitGroup
+	for r, c := range dist.NewGroup(2) {
+		d, err := New(SetupFor(cfg, 2))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer d.Close()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			start, skipped := int64(5+2*r), int64(0)
+			errs[r] = newReplicas(c).syncState(d, NewAdamW(0.9, 0.98, 1e-6, 0.05, Decayed), &start, &skipped)
+		}()
+	}
+	wg.Wait()
+	for r, err := range errs {
+		if err == nil || !strings.Contains(err.Error(), "rank 1 starts at step 7, rank 0 at step 5") {
+			t.Errorf("rank %d: err = %v", r, err)
+		}
+	}
+}
