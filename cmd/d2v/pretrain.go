@@ -68,7 +68,8 @@ func (o *pretrainOptions) resolve(cmd *cobra.Command) (*config.Config, string, e
 		if name == "" {
 			name = time.Now().Format("20060102-150405")
 		}
-		return cfg, filepath.Join(cfg.Run.Dir, name), nil
+		dir := filepath.Join(cfg.Run.Dir, name)
+		return cfg, dir, freshRunDir(dir)
 	}
 	if o.cfg.path != "" {
 		return nil, "", usageError{fmt.Errorf("--resume takes the config from the run's checkpoint; use --set for run.* keys instead of --config")}
