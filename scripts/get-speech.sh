@@ -18,7 +18,10 @@
 # With --asterisk DIR it also copies the real recordings of Debian's
 # asterisk-core-sounds-en-wav (one speaker, "Allison", 8 kHz, CC BY-SA 3.0)
 # into DIR as a flat, unlabelled folder for pretraining; they stay at 8 kHz
-# and are resampled by the loader.
+# and are resampled by the loader. With --real-digits it also copies that
+# speaker's ten digit recordings into the labelled folder as one more voice,
+# <out>/<digit>/allison_asterisk.wav (8 kHz): a real voice to test on (but
+# do not then pretrain on --asterisk, which holds the same speaker).
 #
 # Usage:
 #   scripts/get-speech.sh                       # full set -> data/speech/digits
@@ -37,6 +40,7 @@ small=0
 keywords=0
 pack=""
 asterisk=""
+real_digits=0
 jobs=$(nproc 2>/dev/null || echo 4)
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit "${1:-2}"; }
@@ -49,6 +53,7 @@ while [ $# -gt 0 ]; do
 	--speeds) read -ra speeds_opt <<<"${2//,/ }"; shift 2 ;;
 	--pitches) read -ra pitches_opt <<<"${2//,/ }"; shift 2 ;;
 	--asterisk) asterisk=$2; shift 2 ;;
+	--real-digits) real_digits=1; shift ;;
 	-j | --jobs) jobs=$2; shift 2 ;;
 	-h | --help) usage 0 ;;
 	*) echo "get-speech.sh: unknown argument $1" >&2; usage 2 ;;
@@ -157,9 +162,17 @@ export -f synth
 export SPEECH_OUT=$out
 xargs -P "$jobs" -L 1 bash -c 'synth "$@"' _ <"$list"
 
-if [ -n "$asterisk" ]; then
-	src=/usr/share/asterisk/sounds/en_US_f_Allison
+src=/usr/share/asterisk/sounds/en_US_f_Allison
+if [ -n "$asterisk" ] || [ "$real_digits" = 1 ]; then
 	[ -d "$src" ] || { echo "get-speech.sh: $src missing; run: apt-get install -y asterisk-core-sounds-en-wav" >&2; exit 1; }
+fi
+if [ "$real_digits" = 1 ]; then
+	for i in 0 1 2 3 4 5 6 7 8 9; do
+		cp "$src/digits/$i.wav" "$out/${words[$i]}/allison_asterisk.wav"
+	done
+	echo "get-speech.sh: 10 real digits (asterisk, 8 kHz, CC BY-SA 3.0) -> $out/<digit>/allison_asterisk.wav"
+fi
+if [ -n "$asterisk" ]; then
 	mkdir -p "$asterisk"
 	n=0
 	# Flat copy, voice id "allison": <sub>-<name>.wav keeps names unique.
