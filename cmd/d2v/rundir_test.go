@@ -27,3 +27,25 @@ func TestFreshRunRefusesUsedFolder(t *testing.T) {
 		t.Errorf("the refused run changed the old run folder: %v -> %v", keys(before), keys(after))
 	}
 }
+
+// TestResumeWithFewerSteps: --resume with run.steps below the checkpoint's
+// step is refused instead of reporting "done" over a longer run.
+func TestResumeWithFewerSteps(t *testing.T) {
+	dir := t.TempDir()
+	if code, _, stderr := run(t, smallRunArgs(dir, 4)...); code != exitOK {
+		t.Fatal(stderr)
+	}
+	rd := filepath.Join(dir, "r")
+	before := folderState(t, rd)
+	code, _, stderr := run(t, "pretrain", "--resume", rd, "--steps", "2")
+	want := "run.steps 2 is below the step of checkpoint ckpt-00000004.safetensors (4); give at least 4"
+	if code != exitUsage || !strings.Contains(stderr, want) || strings.Count(strings.TrimSpace(stderr), "\n") > 0 {
+		t.Fatalf("exit %d, stderr %q; want exit 2 and %q", code, stderr, want)
+	}
+	if after := folderState(t, rd); fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Errorf("the refused resume changed the run folder")
+	}
+	if code, _, stderr := run(t, "pretrain", "--resume", rd, "--steps", "4"); code != exitOK {
+		t.Fatalf("resume with nothing left to do: exit %d: %s", code, stderr)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"reflect"
+	"strconv"
 
 	"github.com/d2v/d2v/pkg/checkpoint"
 	"github.com/d2v/d2v/pkg/config"
@@ -18,7 +19,7 @@ func ResumeConfig(runDir string, sets []string) (*config.Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--resume %s: %w", runDir, err)
 	}
-	_, saved, err := Open(path)
+	f, saved, err := Open(path)
 	if err != nil {
 		if all, _ := checkpoint.List(runDir); len(all) > 1 {
 			prev := filepath.Base(all[len(all)-2])
@@ -41,6 +42,12 @@ func ResumeConfig(runDir string, sets []string) (*config.Config, error) {
 		if !reflect.DeepEqual(f.old, f.new) {
 			return nil, fmt.Errorf("--resume %s: %s cannot change on resume (checkpoint %s)", runDir, f.key, filepath.Base(path))
 		}
+	}
+	// fewer steps than already done would report "done" over a longer run
+	// and write a config.yaml that disagrees with its checkpoints
+	if step, err := strconv.ParseInt(f.Meta["step"], 10, 64); err == nil && int64(cfg.Run.Steps) < step {
+		return nil, fmt.Errorf("--resume %s: run.steps %d is below the step of checkpoint %s (%d); give at least %d",
+			runDir, cfg.Run.Steps, filepath.Base(path), step, step)
 	}
 	return cfg, nil
 }
