@@ -130,7 +130,7 @@ func TestBadCheckpoints(t *testing.T) {
 	}
 	tests := []struct {
 		name       string
-		break_     func(*testing.T, string)
+		damage     func(*testing.T, string)
 		want       []string // all in the one-line message (besides the file name)
 		resumeOnly bool     // eval loads weights only
 	}{
@@ -176,7 +176,7 @@ func TestBadCheckpoints(t *testing.T) {
 			rd := filepath.Join(t.TempDir(), "r")
 			copyDir(t, good, rd)
 			ckpt := checkpoint.StepPath(rd, 2)
-			tt.break_(t, ckpt)
+			tt.damage(t, ckpt)
 			before := folderState(t, rd)
 			check := func(what string, code int, stderr string) {
 				t.Helper()
