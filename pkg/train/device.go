@@ -126,7 +126,7 @@ func (g *GPUStep) Close() { g.E.Close() }
 func openGPUStep(device string, d *D2V, opt *AdamW, ranks int) (*GPUStep, error) {
 	dev, name, err := OpenDevice(device)
 	if err != nil || dev == nil {
-		return nil, bad(err)
+		return nil, err // no GPU, driver or kernel load failure: exit 1
 	}
 	if ranks > 1 {
 		dev.Close()
