@@ -6,6 +6,8 @@ import (
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/d2v/d2v/pkg/vmath"
 )
 
 // LayerNorm normalises each row of x (N, D) over D (biased variance) and
@@ -30,13 +32,13 @@ func (k layerNorm) outShape() tensor.Shape { return tensor.Shape{k.n, k.d} }
 func (k layerNorm) diff() []bool           { return []bool{true, true, true} }
 
 func (k layerNorm) fwd(out any, in []any) {
-	dispatch(out, func() { lnFwd(k, as[float32](out), as[float32](in[0]), as[float32](in[1]), as[float32](in[2])) },
+	dispatch(out, func() { lnFwd32(k, as[float32](out), as[float32](in[0]), as[float32](in[1]), as[float32](in[2])) },
 		func() { lnFwd(k, as[float64](out), as[float64](in[0]), as[float64](in[1]), as[float64](in[2])) })
 }
 
 func (k layerNorm) bwd(gin, in []any, _, gout any) {
 	dispatch(gout, func() {
-		lnBwd(k, as[float32](gin[0]), as[float32](gin[1]), as[float32](gin[2]), as[float32](in[0]), as[float32](in[1]), as[float32](gout))
+		lnBwd32(k, as[float32](gin[0]), as[float32](gin[1]), as[float32](gin[2]), as[float32](in[0]), as[float32](in[1]), as[float32](gout))
 	}, func() {
 		lnBwd(k, as[float64](gin[0]), as[float64](gin[1]), as[float64](gin[2]), as[float64](in[0]), as[float64](in[1]), as[float64](gout))
 	})
@@ -73,6 +75,43 @@ func rowStats[T Float](row []T, eps float64) (mean, rstd float64) {
 		q0 += d * d
 	}
 	return mean, 1 / math.Sqrt((q0+q1+q2+q3)/float64(n)+eps)
+}
+
+// lnFwd32 and lnBwd32 are the float32 op: row kernels of pkg/vmath (8-lane
+// assembly where the CPU has AVX2+FMA), float32 accumulation like torch's
+// float32 LayerNorm. lnFwd and lnBwd (float64 accumulation) serve float64
+// graphs and are the references of the float32 path's tests.
+func lnFwd32(k layerNorm, y, x, g, b []float32) {
+	eps := float32(k.eps)
+	parallel(k.n, 16, func(_, lo, hi int) {
+		for r := lo; r < hi; r++ {
+			xr := x[r*k.d : (r+1)*k.d]
+			mean, rstd := vmath.LNStats(xr, eps)
+			vmath.LNApply(y[r*k.d:(r+1)*k.d], xr, g, b, mean, rstd)
+		}
+	})
+}
+
+func lnBwd32(k layerNorm, dx, dg, db, x, g, dy []float32) {
+	w := maxWorkers()
+	eps := float32(k.eps)
+	pg, pb := make([]float32, w*k.d), make([]float32, w*k.d)
+	parallel(k.n, 16, func(wk, lo, hi int) {
+		sg, sb := pg[wk*k.d:(wk+1)*k.d], pb[wk*k.d:(wk+1)*k.d]
+		for r := lo; r < hi; r++ {
+			xr := x[r*k.d : (r+1)*k.d]
+			mean, rstd := vmath.LNStats(xr, eps)
+			vmath.LNBackward(dx[r*k.d:(r+1)*k.d], sg, sb, xr, g, dy[r*k.d:(r+1)*k.d], mean, rstd)
+		}
+	})
+	for j := 0; j < k.d; j++ {
+		var s, t float32
+		for wk := 0; wk < w; wk++ {
+			s += pg[wk*k.d+j]
+			t += pb[wk*k.d+j]
+		}
+		dg[j], db[j] = s, t
+	}
 }
 
 func lnFwd[T Float](k layerNorm, y, x, g, b []T) {
