@@ -122,11 +122,13 @@ func newConfigCmd() *cobra.Command {
 			fmt.Fprint(cmd.OutOrStdout(), config.Doc())
 			return nil
 		},
-	}, &cobra.Command{
+	})
+	var f configFlags
+	show := &cobra.Command{
 		Use:   "show",
-		Short: "print the resolved config as YAML",
+		Short: "print the resolved config (defaults < --config < --set) as YAML, after validation",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := config.Load("", nil)
+			cfg, err := f.load()
 			if err != nil {
 				return err
 			}
@@ -134,6 +136,8 @@ func newConfigCmd() *cobra.Command {
 			fmt.Fprint(cmd.OutOrStdout(), string(y))
 			return err
 		},
-	})
+	}
+	f.bind(show)
+	c.AddCommand(show)
 	return c
 }
