@@ -76,12 +76,18 @@ func (d *Device) Sync() error {
 	return d.err
 }
 
+// Close frees every allocation and releases the context; a second Close does nothing.
 func (d *Device) Close() {
+	if d.c == nil {
+		return
+	}
 	for _, p := range d.allocs {
 		d.c.free(p)
 	}
 	d.c.free(d.partial)
 	d.c.close()
+	d.c, d.allocs = nil, nil
+	d.keep(fmt.Errorf("cuda: device closed"))
 }
 
 func (d *Device) launch(k string, grid, block [2]int, args ...any) {

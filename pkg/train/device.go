@@ -59,7 +59,8 @@ type GPUStep struct {
 	opt    *AdamW
 }
 
-// NewGPUStep uploads d's parameters and opt's moments to dev.
+// NewGPUStep uploads d's parameters and opt's moments to dev. On success
+// dev belongs to the step (Close closes it); on error the caller closes it.
 func NewGPUStep(d *D2V, opt *AdamW, dev gpu.Device) (*GPUStep, error) {
 	if opt.LRScale != nil {
 		return nil, errors.New("gpu step: per-parameter learning rates are not supported on the GPU")
@@ -69,8 +70,7 @@ func NewGPUStep(d *D2V, opt *AdamW, dev gpu.Device) (*GPUStep, error) {
 		return nil, err
 	}
 	if err := e.Upload(d.Student, d.Teacher, opt.M, opt.V); err != nil {
-		e.Close()
-		return nil, err
+		return nil, err // dev stays the caller's to close
 	}
 	return &GPUStep{E: e, d: d, opt: opt}, nil
 }
