@@ -69,11 +69,6 @@ func Pretrain(ctx context.Context, o PretrainOptions) error {
 	if err != nil {
 		return bad(err)
 	}
-	if lead {
-		if err := os.MkdirAll(o.RunDir, 0o755); err != nil {
-			return fmt.Errorf("run folder: %w", err)
-		}
-	}
 	src, err := newSource(cfg, B)
 	if err != nil {
 		return bad(err)
@@ -87,6 +82,11 @@ func Pretrain(ctx context.Context, o PretrainOptions) error {
 		return err
 	}
 	defer d.Close()
+	if lead { // only once the data and the model are known good: bad input leaves no folder
+		if err := os.MkdirAll(o.RunDir, 0o755); err != nil {
+			return fmt.Errorf("run folder: %w", err)
+		}
+	}
 	oc := cfg.Optim
 	opt := NewAdamW(oc.Beta1, oc.Beta2, oc.Eps, oc.WeightDecay, Decayed)
 	var start, skipped int64 // skipped: non-finite steps passed over (run.skip_nonfinite)
@@ -223,7 +223,8 @@ func Pretrain(ctx context.Context, o PretrainOptions) error {
 		stop := st.Interrupted || (o.StopAfter > 0 && done >= o.StopAfter && done < steps)
 		if done%int64(cfg.Run.CkptEvery) == 0 || done == steps || stop {
 			if err := save(done); err != nil {
-				return fmt.Errorf("step %d checkpoint: %w", done, err)
+				// the previous checkpoint is intact (atomic writes): say how to go on from it
+				return fmt.Errorf("step %d checkpoint: %w; the last good checkpoint is intact: free space and continue with d2v pretrain --resume %s", done, err, o.RunDir)
 			}
 		}
 		if stop {
