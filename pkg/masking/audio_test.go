@@ -28,15 +28,15 @@ func TestTimeSpansExactCountAndRuns(t *testing.T) {
 	n := SpanCount(0.65, T, L)
 	dst := make([]bool, T)
 	hits := make([]int, T)
-	var runs, runTotal int
+	var nRuns, runTotal int
 	const samples = 4000
 	for i := 0; i < samples; i++ {
 		TimeSpans(NewRNG(7, int64(i), i%8), T, n, L, 0.65, dst)
 		if c := countTrue(dst); c != n {
 			t.Fatalf("sample %d: %d masked, want exactly %d", i, c, n)
 		}
-		r, tot := runs2(dst)
-		runs += r
+		r, tot := runs(dst)
+		nRuns += r
 		runTotal += tot
 		for p, m := range dst {
 			if m {
@@ -45,7 +45,7 @@ func TestTimeSpansExactCountAndRuns(t *testing.T) {
 		}
 	}
 	// Spans, not scattered frames: the mean run is several frames long.
-	if mean := float64(runTotal) / float64(runs); mean < 5 {
+	if mean := float64(runTotal) / float64(nRuns); mean < 5 {
 		t.Errorf("mean masked run %.2f frames, want spans (>= 5) for span length %d", mean, L)
 	}
 	// Interior frames are masked about n/T of the time (edges less: spans must fit).
@@ -54,19 +54,6 @@ func TestTimeSpansExactCountAndRuns(t *testing.T) {
 			t.Errorf("frame %d masked %.3f of the time, want about %.3f", p, f, float64(n)/T)
 		}
 	}
-}
-
-// runs2 counts the maximal runs of true cells and their total length.
-func runs2(m []bool) (count, total int) {
-	for p, v := range m {
-		if v {
-			total++
-			if p == 0 || !m[p-1] {
-				count++
-			}
-		}
-	}
-	return
 }
 
 func TestTimeSpansReproducibleAndEdgeCases(t *testing.T) {
