@@ -44,6 +44,16 @@ func TestDeviceUsageErrors(t *testing.T) {
 	}
 }
 
+// TestDeviceUnsupportedSetting: a config the GPU step does not implement
+// (audio) is a usage error naming it, on emu as it would be on cuda.
+func TestDeviceUnsupportedSetting(t *testing.T) {
+	code, _, stderr := run(t, "pretrain", "-c", "../../configs/audio-tiny.yaml", "--device", "emu", "--steps", "1",
+		"--set", "run.dir="+t.TempDir())
+	if code != exitUsage || !strings.Contains(stderr, `--device: gpu: modality "audio": not supported on the GPU`) {
+		t.Fatalf("exit %d, want %d; stderr: %s", code, exitUsage, stderr)
+	}
+}
+
 // TestPretrainDeviceEmu runs the GPU step's loop (forward, update,
 // checkpoint sync) on the emulated GPU and compares it with the CPU run:
 // same metrics and checkpoint up to float32 summation order.

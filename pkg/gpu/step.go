@@ -1,6 +1,7 @@
 package gpu
 
 import (
+	"errors"
 	"fmt"
 	"math"
 
@@ -20,6 +21,9 @@ type Config struct {
 	Beta, Coef   float64 // loss: coef * sum(el(pred - target))
 	KeepInput    bool    // masked positions keep their input (text)
 }
+
+// ErrUnsupported marks a setting the GPU step does not implement.
+var ErrUnsupported = errors.New("not supported on the GPU")
 
 // Engine holds every parameter, gradient, moment and activation of a
 // data2vec step on one Device.
@@ -55,11 +59,11 @@ func New(dev Device, cfg Config, student, teach *model.Params, names []string, p
 	case model.Patches:
 		e.P = mod.PatchDim
 	default:
-		return nil, fmt.Errorf("gpu: modality %q is not supported on the GPU", cfg.Mod.Name())
+		return nil, fmt.Errorf("gpu: modality %q: %w (image, tokens and text are)", cfg.Mod.Name(), ErrUnsupported)
 	}
 	e.N, e.M = e.B*e.T, e.B*cfg.NMask
 	if cfg.TargetLayer != "block" && cfg.TargetLayer != "ffn" {
-		return nil, fmt.Errorf("gpu: target layer %q", cfg.TargetLayer)
+		return nil, fmt.Errorf("gpu: target layer %q: %w", cfg.TargetLayer, ErrUnsupported)
 	}
 	for _, p := range []*model.Params{student, teach} {
 		for _, n := range p.Names() {

@@ -43,6 +43,9 @@ func NewEngine(d *D2V, dev gpu.Device) (*gpu.Engine, error) {
 	cfg := gpu.Config{Spec: d.Spec, Mod: d.Mod, Batch: d.Batch, NMask: d.NMask, TargetLayer: d.TargetLayer,
 		Scope: d.Scope, Target: d.Target, Beta: d.Loss.Beta, Coef: coef, KeepInput: d.KeepInput}
 	e, err := gpu.New(dev, cfg, d.Student, d.Teacher, d.Names, d.pairs)
+	if errors.Is(err, gpu.ErrUnsupported) {
+		return nil, bad(fmt.Errorf("--device: %w", err)) // a setting, not the GPU: exit 2
+	}
 	if err != nil {
 		return nil, fmt.Errorf("gpu step: %w", err)
 	}
@@ -63,7 +66,7 @@ type GPUStep struct {
 // dev belongs to the step (Close closes it); on error the caller closes it.
 func NewGPUStep(d *D2V, opt *AdamW, dev gpu.Device) (*GPUStep, error) {
 	if opt.LRScale != nil {
-		return nil, errors.New("gpu step: per-parameter learning rates are not supported on the GPU")
+		return nil, bad(fmt.Errorf("--device: per-parameter learning rates: %w", gpu.ErrUnsupported))
 	}
 	e, err := NewEngine(d, dev)
 	if err != nil {
