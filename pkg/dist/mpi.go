@@ -81,7 +81,11 @@ func World() (Comm, error) {
 	return world.comm, nil
 }
 
-type mpiComm struct{ rank, size int }
+type mpiComm struct {
+	rank, size int
+	closed     sync.Once
+	closeErr   error
+}
 
 func (c *mpiComm) Rank() int { return c.rank }
 func (c *mpiComm) Size() int { return c.size }
@@ -104,8 +108,11 @@ func chunks(n, size int, p unsafe.Pointer, f func(unsafe.Pointer, C.int) C.int, 
 	return nil
 }
 
+// With one rank (an MPI singleton) every collective is the identity and
+// makes no MPI call, so it also works after Close.
+
 func (c *mpiComm) BcastF32(buf []float32, root int) error {
-	if len(buf) == 0 {
+	if len(buf) == 0 || c.size == 1 {
 		return nil
 	}
 	return chunks(len(buf), 4, unsafe.Pointer(&buf[0]), func(p unsafe.Pointer, n C.int) C.int {
@@ -114,7 +121,7 @@ func (c *mpiComm) BcastF32(buf []float32, root int) error {
 }
 
 func (c *mpiComm) BcastF64(buf []float64, root int) error {
-	if len(buf) == 0 {
+	if len(buf) == 0 || c.size == 1 {
 		return nil
 	}
 	return chunks(len(buf), 8, unsafe.Pointer(&buf[0]), func(p unsafe.Pointer, n C.int) C.int {
@@ -123,7 +130,7 @@ func (c *mpiComm) BcastF64(buf []float64, root int) error {
 }
 
 func (c *mpiComm) SumF32(buf []float32) error {
-	if len(buf) == 0 {
+	if len(buf) == 0 || c.size == 1 {
 		return nil
 	}
 	return chunks(len(buf), 4, unsafe.Pointer(&buf[0]), func(p unsafe.Pointer, n C.int) C.int {
@@ -132,7 +139,7 @@ func (c *mpiComm) SumF32(buf []float32) error {
 }
 
 func (c *mpiComm) SumF64(buf []float64) error {
-	if len(buf) == 0 {
+	if len(buf) == 0 || c.size == 1 {
 		return nil
 	}
 	return chunks(len(buf), 8, unsafe.Pointer(&buf[0]), func(p unsafe.Pointer, n C.int) C.int {
@@ -143,6 +150,9 @@ func (c *mpiComm) SumF64(buf []float64) error {
 // Allgather first compares the lengths, so a rank sending a different
 // length makes every rank return the same error instead of corrupting memory.
 func (c *mpiComm) Allgather(send []byte) ([][]byte, error) {
+	if c.size == 1 {
+		return Single{}.Allgather(send)
+	}
 	lens := make([]C.longlong, c.size)
 	if err := check("MPI_Allgather", C.d2v_allgather_len(C.longlong(len(send)), &lens[0])); err != nil {
 		return nil, err
@@ -166,7 +176,12 @@ func (c *mpiComm) Allgather(send []byte) ([][]byte, error) {
 	return out, nil
 }
 
-func (c *mpiComm) Barrier() error { return check("MPI_Barrier", C.d2v_barrier()) }
+func (c *mpiComm) Barrier() error {
+	if c.size == 1 {
+		return nil
+	}
+	return check("MPI_Barrier", C.d2v_barrier())
+}
 
 func (c *mpiComm) Abort(code int, msg string) {
 	fmt.Fprintln(os.Stderr, msg)
@@ -174,4 +189,10 @@ func (c *mpiComm) Abort(code int, msg string) {
 	os.Exit(code) // MPI_Abort does not return; this is a fallback
 }
 
-func (c *mpiComm) Close() error { return check("MPI_Finalize", C.d2v_finalize()) }
+// Close finalizes MPI once; later calls (a test process running several
+// one-rank pretraining runs) return the first result. MPI cannot start again
+// in this process: a one-rank Comm makes no MPI calls after it.
+func (c *mpiComm) Close() error {
+	c.closed.Do(func() { c.closeErr = check("MPI_Finalize", C.d2v_finalize()) })
+	return c.closeErr
+}
