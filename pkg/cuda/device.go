@@ -1,18 +1,38 @@
-//go:build d2vcuda
+//go:build d2vcuda || d2vcudahost
 
 package cuda
 
 import (
 	"fmt"
+	"math"
 	"unsafe"
 
 	"github.com/d2v/d2v/pkg/gpu"
 )
 
+// backend is what Device needs from the GPU: the CUDA driver and cuBLAS
+// (driver.go, tag d2vcuda), or, for tests on a machine without a GPU, the
+// same kernels/d2v.cu compiled for the host and run thread by thread
+// (host.go, tag d2vcudahost).
+type backend interface {
+	alloc(bytes int) (uint64, error) // zeroed
+	free(p uint64)
+	htod(dst uint64, src unsafe.Pointer, bytes int) error
+	dtoh(dst unsafe.Pointer, src uint64, bytes int) error
+	sync() error
+	// launch runs kernel with each argument in an 8-byte slot (pointers,
+	// int64 and float64 fill it; int32 and float32 sit in the low bytes).
+	launch(kernel string, grid, block [2]int, slots []uint64) error
+	sgemm(ta, tb bool, m, n, k int, alpha float32, a uint64, lda, sa int, b uint64, ldb, sb int,
+		beta float32, c uint64, ldc, sc, count int) error
+	close()
+	name() string
+}
+
 // Device is gpu.Device on one CUDA GPU. Work is queued on the default
 // stream; the first error sticks and is returned by Sync.
 type Device struct {
-	c       *ctx
+	c       backend
 	err     error
 	allocs  []uint64
 	partial uint64 // reduction partials: redBlocks float64 + 1 result
@@ -26,7 +46,7 @@ const (
 
 // Open starts device ordinal and loads the embedded kernels.
 func Open(ordinal int) (*Device, error) {
-	c, err := open(ordinal, PTX)
+	c, err := newBackend(ordinal)
 	if err != nil {
 		return nil, err
 	}
@@ -39,7 +59,7 @@ func Open(ordinal int) (*Device, error) {
 }
 
 // Name is the GPU's name and compute capability, e.g. "NVIDIA H100 (sm_90)".
-func (d *Device) Name() string { return fmt.Sprintf("%s (sm_%d%d)", d.c.Name, d.c.CC[0], d.c.CC[1]) }
+func (d *Device) Name() string { return d.c.name() }
 
 func (d *Device) keep(err error) {
 	if d.err == nil && err != nil {
@@ -92,8 +112,41 @@ func (d *Device) Close() {
 
 func (d *Device) launch(k string, grid, block [2]int, args ...any) {
 	if d.err == nil {
-		d.keep(d.c.launch(k, grid, block, args...))
+		slots, err := pack(k, args)
+		if err == nil {
+			err = d.c.launch(k, grid, block, slots)
+		}
+		d.keep(err)
 	}
+}
+
+// pack puts each kernel argument in an 8-byte slot: a device pointer
+// (uint64), an int (as int32), an int64 (a kernel's long), a float32 or a float64.
+func pack(kernel string, args []any) ([]uint64, error) {
+	if len(args) > 16 {
+		return nil, fmt.Errorf("cuda: %s: %d arguments, at most 16", kernel, len(args))
+	}
+	slots := make([]uint64, len(args))
+	for i, a := range args {
+		switch v := a.(type) {
+		case uint64:
+			slots[i] = v
+		case int:
+			if v > math.MaxInt32 || v < math.MinInt32 {
+				return nil, fmt.Errorf("cuda: %s: argument %d (%d) overflows int32", kernel, i, v)
+			}
+			slots[i] = uint64(uint32(int32(v)))
+		case int64:
+			slots[i] = uint64(v)
+		case float32:
+			slots[i] = uint64(math.Float32bits(v))
+		case float64:
+			slots[i] = math.Float64bits(v)
+		default:
+			return nil, fmt.Errorf("cuda: %s: argument %d has type %T", kernel, i, a)
+		}
+	}
+	return slots, nil
 }
 
 // flat launches k over n elements (grid-stride kernels).

@@ -78,7 +78,6 @@ import "C"
 
 import (
 	"fmt"
-	"math"
 	"runtime"
 	"unsafe"
 )
@@ -107,6 +106,11 @@ type ctx struct {
 	Name string // the device's name
 	CC   [2]int // compute capability
 }
+
+// newBackend opens GPU ordinal with the embedded PTX.
+func newBackend(ordinal int) (backend, error) { return open(ordinal, PTX) }
+
+func (c *ctx) name() string { return fmt.Sprintf("%s (sm_%d%d)", c.Name, c.CC[0], c.CC[1]) }
 
 // open runs on one locked OS thread, so the context it makes current stays
 // current for the module load and cuBLAS's creation.
@@ -206,38 +210,16 @@ func (c *ctx) dtoh(dst unsafe.Pointer, src uint64, bytes int) error {
 
 func (c *ctx) sync() error { return check("cuCtxSynchronize", C.d2v_sync(c.ctx)) }
 
-// arg is one kernel argument: a device pointer, an int32, a float32 or a float64.
-type arg = any
-
-func (c *ctx) launch(kernel string, grid, block [2]int, args ...arg) error {
-	var slots [16]C.uint64_t
-	if len(args) > len(slots) {
-		return fmt.Errorf("cuda: %s: %d arguments, at most %d", kernel, len(args), len(slots))
-	}
-	for i, a := range args {
-		switch v := a.(type) {
-		case uint64: // device pointer
-			slots[i] = C.uint64_t(v)
-		case int:
-			if v > math.MaxInt32 || v < math.MinInt32 {
-				return fmt.Errorf("cuda: %s: argument %d (%d) overflows int32", kernel, i, v)
-			}
-			slots[i] = C.uint64_t(uint32(int32(v)))
-		case int64: // kernel parameter of type long
-			slots[i] = C.uint64_t(uint64(v))
-		case float32:
-			slots[i] = C.uint64_t(math.Float32bits(v))
-		case float64:
-			slots[i] = C.uint64_t(math.Float64bits(v))
-		default:
-			return fmt.Errorf("cuda: %s: argument %d has type %T", kernel, i, a)
-		}
-	}
+func (c *ctx) launch(kernel string, grid, block [2]int, slots []uint64) error {
 	f, ok := c.fn[kernel]
 	if !ok {
 		return fmt.Errorf("cuda: no kernel %s", kernel)
 	}
-	r := C.d2v_launch(c.ctx, f, C.uint(grid[0]), C.uint(grid[1]), C.uint(block[0]), C.uint(block[1]), &slots[0], C.int(len(args)))
+	var cs [16]C.uint64_t
+	for i, v := range slots {
+		cs[i] = C.uint64_t(v)
+	}
+	r := C.d2v_launch(c.ctx, f, C.uint(grid[0]), C.uint(grid[1]), C.uint(block[0]), C.uint(block[1]), &cs[0], C.int(len(slots)))
 	return check("launch "+kernel, r)
 }
 

@@ -1,4 +1,4 @@
-//go:build d2vcuda
+//go:build d2vcuda || d2vcudahost
 
 package gpu_test
 
@@ -11,7 +11,8 @@ import (
 )
 
 // TestParityCUDA replays the PyTorch fixtures through the step on GPU 0
-// (build tag d2vcuda; scripts/gpu-check.sh runs it on the GPU host).
+// (build tag d2vcuda; scripts/gpu-check.sh runs it on the GPU host), or on
+// the host emulation of the same kernels (tag d2vcudahost).
 func TestParityCUDA(t *testing.T) {
 	for _, f := range fixtures(t) {
 		t.Run(strings.TrimSuffix(filepath.Base(f), ".safetensors"), func(t *testing.T) {
@@ -20,7 +21,7 @@ func TestParityCUDA(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Logf("device: %s", dev.Name())
-			replay(t, f, dev)
+			replay(t, f, dev, afterTolCUDA)
 		})
 	}
 }

@@ -1,4 +1,4 @@
-//go:build d2vcuda
+//go:build d2vcuda || d2vcudahost
 
 package train
 
