@@ -188,7 +188,8 @@ func TestMPIEquivalence(t *testing.T) {
 
 // TestMPIFailures: ranks started with different configs, a rank that fails
 // on its own, and a rank killed mid-run end the whole job with a message and
-// a non-zero exit instead of a hang.
+// a non-zero exit instead of a hang; non-finite steps are skipped, and the run
+// stops, at the same step on every rank.
 func TestMPIFailures(t *testing.T) {
 	mpi, dir := mpiBinary(t), t.TempDir()
 	code, out := mpirun(t, "-np", "1", mpi, "pretrain", "--seed", "1", "--set", "run.dir="+dir,
@@ -200,6 +201,17 @@ func TestMPIFailures(t *testing.T) {
 		":", "-np", "1", mpi, "pretrain", "--resume", filepath.Join(dir, "missing"))
 	if code != 2 || !strings.Contains(out, "d2v: rank 1 of 2: --resume "+filepath.Join(dir, "missing")) {
 		t.Errorf("failing rank: exit %d, want 2 and rank 1's message:\n%s", code, out)
+	}
+
+	// NaN from step 2: both ranks skip steps 2 and 3 and stop at step 4 together (exit 3)
+	code, out = mpirun(t, append([]string{"-np", "2", mpi}, mpiArgs(dir, "nan", "--set", "optim.lr=1e30",
+		"--set", "optim.clip=0", "--set", "optim.warmup_steps=0", "--set", "run.skip_nonfinite=2")...)...)
+	// (which rank's message comes first depends on which reaches MPI_Abort first)
+	for _, want := range []string{"step 3 skipped", " of 2: training diverged at step 4: loss NaN"} {
+		if code != 3 || !strings.Contains(out, want) {
+			t.Errorf("non-finite steps: exit %d, want 3 and %q:\n%s", code, want, out)
+			break
+		}
 	}
 
 	// kill -9 rank 1 once rank 0 has logged a few steps
