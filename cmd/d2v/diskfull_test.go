@@ -79,8 +79,9 @@ func TestFullDiskDuringCheckpoint(t *testing.T) {
 func checkWriteFailed(t *testing.T, rd string, first []byte, code int, stderr, cause string) {
 	t.Helper()
 	msg := strings.TrimSpace(stderr[strings.LastIndex(strings.TrimSpace(stderr), "\n")+1:])
-	if code == exitOK || !strings.Contains(msg, "ckpt-00000010.safetensors") || !strings.Contains(msg, cause) {
-		t.Fatalf("exit %d, last line %q; want non-zero naming ckpt-00000010.safetensors and %q", code, msg, cause)
+	if code == exitOK || !strings.Contains(msg, "ckpt-00000010.safetensors") || !strings.Contains(msg, cause) ||
+		!strings.Contains(msg, "d2v pretrain --resume "+rd) {
+		t.Fatalf("exit %d, last line %q; want non-zero naming ckpt-00000010.safetensors, %q and how to resume", code, msg, cause)
 	}
 	t.Logf("exit %d: %s", code, msg)
 	got, err := os.ReadFile(checkpoint.StepPath(rd, 5))

@@ -34,8 +34,9 @@ func f64Tensor(name string, shape []int, v []float64) checkpoint.Tensor {
 
 // Save writes the full training state at `step` completed updates:
 // student, head and teacher weights (F32), AdamW moments (in their dtype, F32),
-// and metadata holding the resolved config, the step and the optimiser step.
-func Save(path string, cfg *config.Config, d *D2V, opt *AdamW, step, skipped int64) error {
+// and metadata holding the resolved config, the step, the optimiser step and
+// the data fingerprint (fingerprint.go; "" when unknown).
+func Save(path string, cfg *config.Config, d *D2V, opt *AdamW, step, skipped int64, dataFP string) error {
 	var ts []checkpoint.Tensor
 	for _, p := range []*model.Params{d.Student, d.Teacher} {
 		for _, n := range p.Names() {
@@ -64,6 +65,7 @@ func Save(path string, cfg *config.Config, d *D2V, opt *AdamW, step, skipped int
 		"format_version": FormatVersion, "kind": "pretrain", "config": string(y),
 		"step": strconv.FormatInt(step, 10), "optim_t": strconv.FormatInt(opt.T, 10),
 		"skipped_nonfinite": strconv.FormatInt(skipped, 10),
+		"data_fingerprint":  dataFP,
 		"rng":               "masks and batches are pure functions of (run.seed, step, sample); nothing else to restore",
 	}
 	return checkpoint.Write(path, ts, meta)

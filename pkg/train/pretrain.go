@@ -73,6 +73,7 @@ func Pretrain(ctx context.Context, o PretrainOptions) error {
 	if err != nil {
 		return bad(err)
 	}
+	dataFP := src.Fingerprint()
 	sampler, err := data.NewSampler(src.Len(), cfg.Data.BatchSize, cfg.Run.Seed)
 	if err != nil {
 		return bad(fmt.Errorf("data.batch_size: %w", err))
@@ -104,6 +105,10 @@ func Pretrain(ctx context.Context, o PretrainOptions) error {
 			return bad(err)
 		}
 		skipped, _ = strconv.ParseInt(f.Meta["skipped_nonfinite"], 10, 64) // absent in older checkpoints: 0
+		if was := f.Meta["data_fingerprint"]; was != "" && was != dataFP { // absent in older checkpoints
+			return bad(fmt.Errorf("--resume %s: the training data changed since %s was written (data fingerprint %.12s..., now %.12s...): the resumed run would see other examples; restore the data or start a new run",
+				o.RunDir, path, was, dataFP))
+		}
 		fmt.Fprintf(o.Log, "resumed from %s at step %d\n", path, start)
 	} else {
 		d.Init(uint64(cfg.Run.Seed))
@@ -143,7 +148,7 @@ func Pretrain(ctx context.Context, o PretrainOptions) error {
 		}
 		if lead {
 			p := checkpoint.StepPath(o.RunDir, done)
-			if err := Save(p, cfg, d, opt, done, skipped); err != nil {
+			if err := Save(p, cfg, d, opt, done, skipped, dataFP); err != nil {
 				return err
 			}
 			if err := checkpoint.Prune(o.RunDir, cfg.Run.Keep); err != nil {

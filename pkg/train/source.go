@@ -20,6 +20,7 @@ type source interface {
 	Name() string
 	Setup() Setup
 	Batch(idx []int, first int, seed, step int64) (student, teacherIn any, mask []bool)
+	Fingerprint() string // SHA-256 of the examples as fed (fingerprint.go)
 }
 
 // newSource loads the configured training data for batches of B.
