@@ -21,10 +21,31 @@ func Attention(q, k, v *G.Node, batch, heads int) (*G.Node, error) {
 	if s.Dims() != 2 || s[0]%batch != 0 || s[1]%heads != 0 {
 		return nil, fmt.Errorf("attention: q shape %v does not split into batch %d and %d heads", s, batch, heads)
 	}
-	return apply(attention{b: batch, t: s[0] / batch, d: s[1], h: heads}, q, k, v)
+	return apply(attention{b: batch, t: s[0] / batch, d: s[1], h: heads, scratch: &scratch{}}, q, k, v)
 }
 
-type attention struct{ b, t, d, h int }
+type attention struct {
+	b, t, d, h int
+	scratch    *scratch // (T, T) score blocks per worker, reused from run to run
+}
+
+// scratch is working memory a kernel keeps between runs (a node's forward
+// and backward run one at a time, so they can share it).
+type scratch struct{ data any }
+
+// scratchOf returns n elements of s's memory, reallocated only when it is
+// too short or of the other dtype (a nil s allocates every call).
+func scratchOf[T Float](s *scratch, n int) []T {
+	if s == nil {
+		return make([]T, n)
+	}
+	if v, ok := s.data.([]T); ok && len(v) >= n {
+		return v[:n]
+	}
+	v := make([]T, n)
+	s.data = v
+	return v
+}
 
 func (k attention) name() string {
 	return fmt.Sprintf("Attention(B=%d,T=%d,D=%d,H=%d)", k.b, k.t, k.d, k.h)
@@ -78,7 +99,7 @@ func softmaxRows[T Float](p []T, n int) {
 func attnFwd[T Float](k attention, out, q, kk, v []T) {
 	dh := k.d / k.h
 	scale := T(1 / math.Sqrt(float64(dh)))
-	scratch := make([]T, maxWorkers()*k.t*k.t)
+	scratch := scratchOf[T](k.scratch, maxWorkers()*k.t*k.t)
 	parallel(k.b*k.h, 1, func(w, lo, hi int) {
 		p := scratch[w*k.t*k.t : (w+1)*k.t*k.t]
 		for bh := lo; bh < hi; bh++ {
@@ -94,7 +115,7 @@ func attnBwd[T Float](k attention, dq, dk, dv, q, kk, v, dout []T) {
 	dh := k.d / k.h
 	scale := T(1 / math.Sqrt(float64(dh)))
 	tt := k.t * k.t
-	scratch := make([]T, 2*maxWorkers()*tt)
+	scratch := scratchOf[T](k.scratch, 2*maxWorkers()*tt)
 	parallel(k.b*k.h, 1, func(w, lo, hi int) {
 		p, dp := scratch[2*w*tt:(2*w+1)*tt], scratch[(2*w+1)*tt:(2*w+2)*tt]
 		for bh := lo; bh < hi; bh++ {
