@@ -2,7 +2,7 @@
 
 // Host emulation of the CUDA execution model, just enough to run
 // kernels/d2v.cu on a CPU for tests (build tag d2vcudahost): each block runs
-// with one std::thread per CUDA thread, __syncthreads is a block barrier,
+// on a pool of one std::thread per CUDA thread, __syncthreads is a block barrier,
 // warp shuffles exchange through a per-warp buffer between two warp
 // barriers, __shared__ is a static (one block runs at a time), atomicAdd
 // takes a lock. It checks the kernels' indexing, launch shapes, shared
@@ -93,6 +93,55 @@ const Entry table[] = {
 };
 }  // namespace d2vhost
 
+namespace d2vhost {
+// Pool keeps one thread per CUDA thread of a block alive across blocks and
+// launches (starting threads per block made the parity fixtures take minutes).
+struct Pool {
+	unsigned n = 0;  // threads per block
+	std::vector<std::thread> ts;
+	std::barrier<>* start = nullptr;  // n workers + the launching thread
+	std::barrier<>* done = nullptr;
+	Launcher fn = nullptr;
+	uint64_t* slots = nullptr;
+	dim3 block;
+	bool quit = false;
+
+	void worker(unsigned t) {
+		for (;;) {
+			start->arrive_and_wait();
+			if (quit) return;
+			blockIdx = block;
+			threadIdx = {t % blockDim.x, t / blockDim.x, 0};
+			fn(slots);
+			done->arrive_and_wait();
+		}
+	}
+	void resize(unsigned m) {
+		if (m == n) return;
+		if (n > 0) {
+			quit = true;
+			start->arrive_and_wait();
+			for (auto& t : ts) t.join();
+			ts.clear();
+			delete start;
+			delete done;
+			delete block_bar;
+			for (auto w : warps) delete w;
+			quit = false;
+		}
+		n = m;
+		start = new std::barrier<>(n + 1);
+		done = new std::barrier<>(n + 1);
+		block_bar = new std::barrier<>(n);
+		warps.assign((n + 31) / 32, nullptr);
+		for (auto& w : warps) w = new Warp;
+		for (unsigned t = 0; t < n; t++) ts.emplace_back([this, t] { worker(t); });
+	}
+};
+Pool pool;
+std::mutex launch_mu;  // one launch at a time
+}  // namespace d2vhost
+
 // d2v_host_launch runs kernel name over the grid, one block at a time;
 // it returns -1 for an unknown kernel.
 extern "C" int d2v_host_launch(const char* name, unsigned gx, unsigned gy, unsigned bx, unsigned by, uint64_t* slots) {
@@ -101,24 +150,17 @@ extern "C" int d2v_host_launch(const char* name, unsigned gx, unsigned gy, unsig
 	for (const Entry& e : table)
 		if (strcmp(e.name, name) == 0) fn = e.fn;
 	if (fn == nullptr) return -1;
+	std::lock_guard<std::mutex> g(launch_mu);
 	gridDim = {gx, gy, 1};
 	blockDim = {bx, by, 1};
-	unsigned n = bx * by;
-	std::barrier<> bar(n);
-	block_bar = &bar;
-	warps.assign((n + 31) / 32, nullptr);
-	for (auto& w : warps) w = new Warp;
+	pool.resize(bx * by);
+	pool.fn = fn;
+	pool.slots = slots;
 	for (unsigned y = 0; y < gy; y++)
 		for (unsigned x = 0; x < gx; x++) {
-			std::vector<std::thread> ts;
-			for (unsigned t = 0; t < n; t++)
-				ts.emplace_back([=] {
-					blockIdx = {x, y, 1};
-					threadIdx = {t % bx, t / bx, 0};
-					fn(slots);
-				});
-			for (auto& t : ts) t.join();
+			pool.block = {x, y, 0};
+			pool.start->arrive_and_wait();
+			pool.done->arrive_and_wait();
 		}
-	for (auto w : warps) delete w;
 	return 0;
 }
