@@ -3,6 +3,8 @@ package ops
 import (
 	"fmt"
 
+	"github.com/d2v/d2v/pkg/vmath"
+
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -48,6 +50,11 @@ func linearFwd[T Float](k linear, y, x, w, b []T) {
 func linearBwd[T Float](k linear, dx, dw, db, x, w, dy []T) {
 	gemm(false, true, k.n, k.in, k.out, 1, dy, k.out, w, k.out, 0, dx, k.in) // (N,Out)@(Out,In)
 	gemm(true, false, k.in, k.out, k.n, 1, x, k.in, dy, k.out, 0, dw, k.out) // (In,N)@(N,Out)
+	if db32, ok := any(db).([]float32); ok {                                 // 8-lane column sums, same bits; columns split over cores
+		dy32 := any(dy).([]float32)
+		parallel(k.out, 64, func(_, lo, hi int) { vmath.ColSum(db32[lo:hi], dy32[lo:], k.n, k.out) })
+		return
+	}
 	clear(db)
 	for r := 0; r < k.n; r++ {
 		row := dy[r*k.out : (r+1)*k.out]

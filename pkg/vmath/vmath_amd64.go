@@ -25,3 +25,6 @@ func geluGradAVX(dx, x, dy *float32, n int)
 
 //go:noescape
 func adamwAVX(w, grad, m, v *float32, n int, c *AdamWConst)
+
+//go:noescape
+func colsumAVX(dst, src *float32, rows, ld, blocks int)

@@ -24,3 +24,8 @@ func geluGradAVX(dx, x, dy *float32, n int) {
 func adamwAVX(w, grad, m, v *float32, n int, c *AdamWConst) {
 	adamwGo(unsafe.Slice(w, n), unsafe.Slice(grad, n), unsafe.Slice(m, n), unsafe.Slice(v, n), *c)
 }
+
+func colsumAVX(dst, src *float32, rows, ld, blocks int) {
+	n := blocks * 32
+	colsumGo(unsafe.Slice(dst, n), unsafe.Slice(src, (rows-1)*ld+n), rows, ld)
+}
