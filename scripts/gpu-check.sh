@@ -9,7 +9,7 @@
 #   bash scripts/gpu-check.sh
 # Everything it prints also goes to $OUT/gpu-check.log (or /tmp). It goes on
 # after a failed section and exits non-zero if any failed. Section limits
-# add up to 585 s (build 300, unmeasured there: the cold build took 4 to 7.5
+# add up to 590 s (build 300, unmeasured there: the cold build took 4 to 7.5
 # min on 2 busy cores here); a normal run should need well under 8 minutes.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
@@ -33,6 +33,8 @@ section() {
 }
 
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
+section env 15 bash -c 'command -v gcc && gcc --version | head -1; command -v nvcc && nvcc --version | tail -1;
+	python3 -c "import torch; print(\"torch\", torch.__version__, torch.cuda.is_available())"'
 section build "${D2V_BUILD_LIMIT:-300}" scripts/gpu-build.sh build || { printf '%s\n' "${summary[@]}"; exit 1; }
 # shellcheck disable=SC1091
 source /tmp/d2v-gpu/env.sh
@@ -49,7 +51,7 @@ for c in s m; do
 	[[ $c == m ]] && args=(--dim 256 --ffn 1024 --layers 4)
 	section "bench-$c-d2v-cuda" 30 bash -o pipefail -c "$bin/d2v bench -c configs/bench-$c.yaml --device cuda --steps 50 --warmup 10 | tee /tmp/d2v-bench-$c.json"
 	ms[d2v-$c]=$(field median_step_ms </tmp/d2v-bench-$c.json 2>/dev/null)
-	section "bench-$c-torch-cuda" 45 bash -o pipefail -c "python3 .gpu/ref_step.py --device cuda --steps 50 --warmup 10 ${args[*]} | tee /tmp/torch-bench-$c.json"
+	section "bench-$c-torch-cuda" 40 bash -o pipefail -c "python3 .gpu/ref_step.py --device cuda --steps 50 --warmup 10 ${args[*]} | tee /tmp/torch-bench-$c.json"
 	ms[torch-$c]=$(field median_step_ms </tmp/torch-bench-$c.json 2>/dev/null)
 done
 
