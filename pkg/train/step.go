@@ -42,10 +42,11 @@ type D2V struct {
 	pairs   [][2]string
 
 	st struct {
-		vm                G.VM
-		x, mask, idx, tgt *tensor.Dense
-		loss, pred, out   G.Value
-		grads             []G.Value
+		vm              G.VM
+		x, mask, idx    *tensor.Dense
+		tgt             chan ops.Arrival // the targets, awaited inside the student's run
+		loss, pred, out G.Value
+		grads           []G.Value
 	}
 	tc struct {
 		vm      G.VM
@@ -129,7 +130,6 @@ func (d *D2V) buildStudent() error {
 	x, xt := g.Input("student.in.x", d.Mod.InputShape(B)...)
 	mask, mt := g.Input("student.in.mask", B*T)
 	idx, it := g.Input("student.in.masked_rows", M)
-	tgt, tt := g.Input("student.in.targets", M, D)
 	h, err := d.embedding().Build(g, "student", x, mask)
 	if err != nil {
 		return err
@@ -146,6 +146,13 @@ func (d *D2V) buildStudent() error {
 	if err != nil {
 		return err
 	}
+	// The targets enter after the predictions: the forward pass up to here
+	// runs while the teacher computes them (ForwardPair).
+	d.st.tgt = make(chan ops.Arrival, 1)
+	tgt, err := ops.Await(pred, M, D, d.st.tgt)
+	if err != nil {
+		return err
+	}
 	cost, err := d.Loss.Build(pred, tgt)
 	if err != nil {
 		return err
@@ -154,7 +161,7 @@ func (d *D2V) buildStudent() error {
 	if err != nil {
 		return err
 	}
-	d.st.x, d.st.mask, d.st.idx, d.st.tgt = xt, mt, it, tt
+	d.st.x, d.st.mask, d.st.idx = xt, mt, it
 	G.Read(cost, &d.st.loss)
 	G.Read(pred, &d.st.pred)
 	d.st.grads = make([]G.Value, len(grads))
@@ -280,6 +287,25 @@ func (d *D2V) Targets(x any, mask []bool) (any, error) {
 // StudentPass runs the student forward and backward on x with mask (B*T)
 // against fixed targets (M, D).
 func (d *D2V) StudentPass(x any, mask []bool, targets any) (*Output, error) {
+	return d.studentRun(x, mask, func() (any, error) { return targets, nil })
+}
+
+// Forward is one data2vec forward/backward: teacher targets, then the student.
+func (d *D2V) Forward(x any, mask []bool) (*Output, error) { return d.ForwardPair(x, x, mask) }
+
+// ForwardPair is Forward with different student and teacher inputs (text:
+// the student sees the corrupted ids, the teacher the original ones). The
+// teacher runs on its own goroutine while the student's forward pass runs
+// up to its predictions; the student then waits for the targets. The
+// graphs share no output memory and every kernel's result is independent
+// of scheduling, so the result is the same as running them in turn.
+func (d *D2V) ForwardPair(student, teacherIn any, mask []bool) (*Output, error) {
+	return d.studentRun(student, mask, func() (any, error) { return d.Targets(teacherIn, mask) })
+}
+
+// studentRun fills the student's inputs and runs it, with the targets made
+// by targets() on another goroutine and handed over through d.st.tgt.
+func (d *D2V) studentRun(x any, mask []bool, targets func() (any, error)) (*Output, error) {
 	T := d.Mod.NumTokens()
 	if len(mask) != d.Batch*T {
 		return nil, fmt.Errorf("mask has %d entries, want %d", len(mask), d.Batch*T)
@@ -297,33 +323,50 @@ func (d *D2V) StudentPass(x any, mask []bool, targets any) (*Output, error) {
 	if len(rows) != d.Batch*d.NMask {
 		return nil, fmt.Errorf("mask has %d masked positions, want %d per sample x %d", len(rows), d.NMask, d.Batch)
 	}
-	for i, src := range []any{x, mf, rows, targets} {
-		if err := fill([]*tensor.Dense{d.st.x, d.st.mask, d.st.idx, d.st.tgt}[i], src); err != nil {
+	for i, src := range []any{x, mf, rows} {
+		if err := fill([]*tensor.Dense{d.st.x, d.st.mask, d.st.idx}[i], src); err != nil {
 			return nil, fmt.Errorf("student input %d: %w", i, err)
 		}
 	}
+	var y any
+	var terr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		y, terr = targets()
+		if n := d.Batch * d.NMask * d.Spec.Dim; terr == nil && valuesLen(y) != n {
+			terr = fmt.Errorf("targets have %d values, want %d", valuesLen(y), n)
+		}
+		d.st.tgt <- ops.Arrival{Values: y, Err: terr}
+	}()
 	defer d.st.vm.Reset()
-	if err := d.st.vm.RunAll(); err != nil {
+	err := d.st.vm.RunAll()
+	<-done
+	select { // a run that failed before the Await node left the targets unread
+	case <-d.st.tgt:
+	default:
+	}
+	if terr != nil {
+		return nil, terr
+	}
+	if err != nil {
 		return nil, fmt.Errorf("student forward/backward: %w", err)
 	}
-	out := &Output{Loss: scalar(d.st.loss), Pred: valueData(d.st.pred), Targets: targets, Grads: make([]any, len(d.Names))}
+	out := &Output{Loss: scalar(d.st.loss), Pred: valueData(d.st.pred), Targets: y, Grads: make([]any, len(d.Names))}
 	for i, g := range d.st.grads {
 		out.Grads[i] = valueData(g)
 	}
 	return out, nil
 }
 
-// Forward is one data2vec forward/backward: teacher targets, then the student.
-func (d *D2V) Forward(x any, mask []bool) (*Output, error) { return d.ForwardPair(x, x, mask) }
-
-// ForwardPair is Forward with different student and teacher inputs (text:
-// the student sees the corrupted ids, the teacher the original ones).
-func (d *D2V) ForwardPair(student, teacherIn any, mask []bool) (*Output, error) {
-	y, err := d.Targets(teacherIn, mask)
-	if err != nil {
-		return nil, err
+func valuesLen(v any) int {
+	switch x := v.(type) {
+	case []float32:
+		return len(x)
+	case []float64:
+		return len(x)
 	}
-	return d.StudentPass(student, mask, y)
+	return -1
 }
 
 // Decayed reports whether a parameter gets weight decay: linear and embedding
