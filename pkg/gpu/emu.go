@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/d2v/d2v/pkg/gemm"
+	"github.com/d2v/d2v/pkg/ops"
 )
 
 // Emu is a Device in host memory: each kernel is a plain loop with the
@@ -287,36 +288,13 @@ func (e *Emu) NormCols(x Buf, b, t, d int, eps float32) {
 	}
 }
 
-// elLoss and elGrad are ops.ElementLoss and its derivative.
-func elLoss(d, beta float64) float64 {
-	if beta == 0 {
-		return d * d
-	}
-	if a := math.Abs(d); a < beta {
-		return 0.5 * d * d / beta
-	}
-	return math.Abs(d) - 0.5*beta
-}
-
-func elGrad(d, beta float64) float64 {
-	switch {
-	case beta == 0:
-		return 2 * d
-	case math.Abs(d) < beta:
-		return d / beta
-	case d > 0:
-		return 1
-	}
-	return -1
-}
-
 func (e *Emu) RegLoss(dpred, pred, tgt Buf, beta, coef float32) (float64, error) {
 	dps, ps, ts := e.s(dpred), e.s(pred), e.s(tgt)
 	var s float64
 	for i := range ps {
 		d := float64(ps[i] - ts[i])
-		s += elLoss(d, float64(beta))
-		dps[i] = float32(float64(coef) * elGrad(d, float64(beta)))
+		s += ops.ElementLoss(d, float64(beta))
+		dps[i] = float32(float64(coef) * ops.ElementGrad(d, float64(beta)))
 	}
 	return s * float64(coef), e.err
 }

@@ -57,8 +57,8 @@ func ElementLoss(d, beta float64) float64 {
 	return math.Abs(d) - 0.5*beta
 }
 
-// elementGrad is d ElementLoss / d d.
-func elementGrad(d, beta float64) float64 {
+// ElementGrad is d ElementLoss / d d.
+func ElementGrad(d, beta float64) float64 {
 	switch {
 	case beta == 0:
 		return 2 * d
@@ -82,7 +82,7 @@ func regLossFwd[T Float](k regLoss, p, t []T) float64 {
 func regLossBwd[T Float](k regLoss, dp, p, t []T, g T) {
 	c := float64(g) * k.coef
 	for i := range p {
-		dp[i] = T(c * elementGrad(float64(p[i]-t[i]), k.beta))
+		dp[i] = T(c * ElementGrad(float64(p[i]-t[i]), k.beta))
 	}
 }
 
