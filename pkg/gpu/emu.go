@@ -6,6 +6,7 @@ import (
 
 	"github.com/d2v/d2v/pkg/gemm"
 	"github.com/d2v/d2v/pkg/ops"
+	"github.com/d2v/d2v/pkg/teacher"
 )
 
 // Emu is a Device in host memory: each kernel is a plain loop with the
@@ -254,28 +255,10 @@ func (e *Emu) SoftmaxBwd(ds, p, dp Buf, rows, n int) {
 	}
 }
 
-// normStrided mirrors teacher.normStrided (float64 two-pass statistics).
-func normStrided(x []float32, n, stride int, eps float32) {
-	var mean float64
-	for i := 0; i < n; i++ {
-		mean += float64(x[i*stride])
-	}
-	mean /= float64(n)
-	var v float64
-	for i := 0; i < n; i++ {
-		d := float64(x[i*stride]) - mean
-		v += d * d
-	}
-	r := 1 / math.Sqrt(v/float64(n)+float64(eps))
-	for i := 0; i < n; i++ {
-		x[i*stride] = float32((float64(x[i*stride]) - mean) * r)
-	}
-}
-
 func (e *Emu) NormRows(x Buf, n, d int, eps float32) {
 	xs := e.s(x)
 	for r := 0; r < n; r++ {
-		normStrided(xs[r*d:], d, 1, eps)
+		teacher.NormStrided(xs[r*d:], d, 1, float64(eps))
 	}
 }
 
@@ -283,7 +266,7 @@ func (e *Emu) NormCols(x Buf, b, t, d int, eps float32) {
 	xs := e.s(x)
 	for s := 0; s < b; s++ {
 		for c := 0; c < d; c++ {
-			normStrided(xs[s*t*d+c:], t, d, eps)
+			teacher.NormStrided(xs[s*t*d+c:], t, d, float64(eps))
 		}
 	}
 }

@@ -77,19 +77,21 @@ func normalize[F Float](x []F, b, t, d int, n Norm, eps float64) {
 	switch n {
 	case NormLayer:
 		for r := 0; r < b*t; r++ {
-			normStrided(x[r*d:], d, 1, eps)
+			NormStrided(x[r*d:], d, 1, eps)
 		}
 	case NormInstance:
 		for s := 0; s < b; s++ {
 			for c := 0; c < d; c++ {
-				normStrided(x[s*t*d+c:], t, d, eps)
+				NormStrided(x[s*t*d+c:], t, d, eps)
 			}
 		}
 	}
 }
 
-// normStrided normalises the n values x[0], x[stride], ... to zero mean, unit variance.
-func normStrided[F Float](x []F, n, stride int, eps float64) {
+// NormStrided normalises the n values x[0], x[stride], ... to zero mean and
+// unit variance, with float64 two-pass statistics: the parameter-free norm of
+// the targets (a row for layer norm, a channel over time for instance norm).
+func NormStrided[F Float](x []F, n, stride int, eps float64) {
 	var mean float64
 	for i := 0; i < n; i++ {
 		mean += float64(x[i*stride])
