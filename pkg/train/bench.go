@@ -71,32 +71,13 @@ func Bench(cfg *config.Config, name string, steps, warmup int) (*BenchResult, er
 	d.Init(uint64(cfg.Run.Seed))
 	oc := cfg.Optim
 	opt := NewAdamW(oc.Beta1, oc.Beta2, oc.Eps, oc.WeightDecay, Decayed)
-	T := s.Mod.NumTokens()
-	r := rand.New(rand.NewPCG(uint64(cfg.Run.Seed)+1, 0))
-	inputs := make([][]float32, 4) // a few batches, reused round robin
-	for i := range inputs {
-		n := 1
-		for _, v := range s.Mod.InputShape(B) {
-			n *= v
-		}
-		x := make([]float32, n)
-		for j := range x {
-			if cfg.Model.Modality == config.ModalityTokens {
-				x[j] = float32(r.IntN(cfg.Modalities.Tokens.Vocab))
-			} else {
-				x[j] = float32(r.NormFloat64())
-			}
-		}
-		inputs[i] = x
-	}
-	mask := make([]bool, B*T)
+	inputs := benchInputs(cfg, s, 4) // a few batches, reused round robin
+	mask := make([]bool, B*s.Mod.NumTokens())
 	res := &BenchResult{Config: name, Input: string(cfg.Model.Modality), GFLOPPerStep: StepFLOPs(s) / 1e9,
 		Threads: runtime.GOMAXPROCS(0), GEMMKernel: gemm.Kernel()}
 	var cpuMS []float64
 	for step := 0; step < warmup+steps; step++ {
-		for i := 0; i < B; i++ {
-			masking.Random(masking.NewRNG(cfg.Run.Seed, int64(step), i), T, s.NMask, mask[i*T:(i+1)*T])
-		}
+		benchMask(cfg.Run.Seed, s, step, mask)
 		t0, c0 := time.Now(), processCPU()
 		out, err := d.Forward(inputs[step%len(inputs)], mask)
 		if err != nil {
@@ -119,4 +100,37 @@ func Bench(cfg *config.Config, name string, steps, warmup int) (*BenchResult, er
 	runtime.ReadMemStats(&ms)
 	res.HeapMiB = float64(ms.HeapInuse) / (1 << 20)
 	return res, nil
+}
+
+// benchInputs draws k batches of the benchmarked step's synthetic input
+// from run.seed+1: random token ids, or N(0,1) values for patches and
+// waveforms.
+func benchInputs(cfg *config.Config, s Setup, k int) [][]float32 {
+	n := 1
+	for _, v := range s.Mod.InputShape(s.Batch) {
+		n *= v
+	}
+	r := rand.New(rand.NewPCG(uint64(cfg.Run.Seed)+1, 0))
+	inputs := make([][]float32, k)
+	for i := range inputs {
+		x := make([]float32, n)
+		for j := range x {
+			if cfg.Model.Modality == config.ModalityTokens {
+				x[j] = float32(r.IntN(cfg.Modalities.Tokens.Vocab))
+			} else {
+				x[j] = float32(r.NormFloat64())
+			}
+		}
+		inputs[i] = x
+	}
+	return inputs
+}
+
+// benchMask fills mask (B*T) with the random masks of benchmark step
+// `step`: s.NMask positions per sample, from (seed, step, sample).
+func benchMask(seed int64, s Setup, step int, mask []bool) {
+	T := s.Mod.NumTokens()
+	for i := 0; i < s.Batch; i++ {
+		masking.Random(masking.NewRNG(seed, int64(step), i), T, s.NMask, mask[i*T:(i+1)*T])
+	}
 }

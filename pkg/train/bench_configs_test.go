@@ -1,11 +1,9 @@
 package train
 
 import (
-	"math/rand/v2"
 	"testing"
 
 	"github.com/d2v/d2v/pkg/config"
-	"github.com/d2v/d2v/pkg/masking"
 	"github.com/d2v/d2v/pkg/teacher"
 )
 
@@ -42,28 +40,13 @@ func benchStep(b *testing.B, cfg *config.Config) {
 		b.Fatal(err)
 	}
 	defer d.Close()
-	d.Init(0)
+	d.Init(uint64(cfg.Run.Seed))
 	oc := cfg.Optim
 	opt := NewAdamW(oc.Beta1, oc.Beta2, oc.Eps, oc.WeightDecay, Decayed)
-	T := s.Mod.NumTokens()
-	n := 1
-	for _, v := range s.Mod.InputShape(B) {
-		n *= v
-	}
-	r := rand.New(rand.NewPCG(1, 0))
-	x := make([]float32, n)
-	for j := range x {
-		if cfg.Model.Modality == config.ModalityTokens {
-			x[j] = float32(r.IntN(cfg.Modalities.Tokens.Vocab))
-		} else {
-			x[j] = float32(r.NormFloat64())
-		}
-	}
-	mask := make([]bool, B*T)
+	x := benchInputs(cfg, s, 1)[0]
+	mask := make([]bool, B*s.Mod.NumTokens())
 	step := func(i int) {
-		for j := 0; j < B; j++ {
-			masking.Random(masking.NewRNG(0, int64(i), j), T, s.NMask, mask[j*T:(j+1)*T])
-		}
+		benchMask(cfg.Run.Seed, s, i, mask)
 		out, err := d.Forward(x, mask)
 		if err != nil {
 			b.Fatal(err)

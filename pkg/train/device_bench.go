@@ -2,13 +2,11 @@ package train
 
 import (
 	"fmt"
-	"math/rand/v2"
 	"runtime"
 	"slices"
 	"time"
 
 	"github.com/d2v/d2v/pkg/config"
-	"github.com/d2v/d2v/pkg/masking"
 	"github.com/d2v/d2v/pkg/teacher"
 )
 
@@ -40,24 +38,8 @@ func BenchDevice(cfg *config.Config, name string, steps, warmup int, device stri
 		return nil, err
 	}
 	defer g.Close()
-	T := s.Mod.NumTokens()
-	n := 1
-	for _, v := range s.Mod.InputShape(B) {
-		n *= v
-	}
-	r := rand.New(rand.NewPCG(uint64(cfg.Run.Seed)+1, 0))
-	inputs := make([][]float32, 4) // as Bench: a few batches, reused round robin
-	for i := range inputs {
-		inputs[i] = make([]float32, n)
-		for j := range inputs[i] {
-			if cfg.Model.Modality == config.ModalityTokens {
-				inputs[i][j] = float32(r.IntN(cfg.Modalities.Tokens.Vocab))
-			} else {
-				inputs[i][j] = float32(r.NormFloat64())
-			}
-		}
-	}
-	mask := make([]bool, B*T)
+	inputs := benchInputs(cfg, s, 4) // as Bench
+	mask := make([]bool, B*s.Mod.NumTokens())
 	kernel := "cublas"
 	if device == DeviceEmu {
 		kernel = "pkg/gemm (emu)"
@@ -65,9 +47,7 @@ func BenchDevice(cfg *config.Config, name string, steps, warmup int, device stri
 	res := &BenchResult{Config: name + "@" + devName, Input: string(cfg.Model.Modality), GFLOPPerStep: StepFLOPs(s) / 1e9,
 		GEMMKernel: kernel, Threads: runtime.GOMAXPROCS(0)}
 	for step := 0; step < warmup+steps; step++ {
-		for i := 0; i < B; i++ {
-			masking.Random(masking.NewRNG(cfg.Run.Seed, int64(step), i), T, s.NMask, mask[i*T:(i+1)*T])
-		}
+		benchMask(cfg.Run.Seed, s, step, mask)
 		t0 := time.Now()
 		x := inputs[step%len(inputs)]
 		_, norm, err := g.Forward(x, x, mask)
