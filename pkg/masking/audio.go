@@ -75,16 +75,7 @@ func TimeSpans(rng *rand.Rand, t, n, spanLen int, prob float64, dst []bool) {
 			}
 		}
 	}
-	var ends []int
-	for ; count > n; count-- { // too many: shorten a random run from its end
-		ends = ends[:0]
-		for p, m := range dst {
-			if m && (p+1 == t || !dst[p+1]) {
-				ends = append(ends, p)
-			}
-		}
-		dst[ends[rng.IntN(len(ends))]] = false
-	}
+	shortenRuns(rng, dst, count-n, nil) // too many: shorten random runs from their ends
 }
 
 func markSpan(dst []bool, s, spanLen int) int {

@@ -167,15 +167,7 @@ func Spans(rng *rand.Rand, ids []int, special func(id int) bool, n, spanLen int,
 		}
 		count = n
 	}
-	for ; count > n; count-- {
-		ends := cand[:0]
-		for p, m := range masked {
-			if m && (p+1 == len(masked) || !masked[p+1]) {
-				ends = append(ends, p)
-			}
-		}
-		masked[ends[rng.IntN(len(ends))]] = false
-	}
+	shortenRuns(rng, masked, count-n, cand[:0])
 	for p, m := range masked {
 		if m {
 			dst[p] = maskID
@@ -202,6 +194,22 @@ func prepareText(name string, ids []int, special func(int) bool, n int, dst []in
 	copy(dst, ids)
 	clear(masked)
 	return cand
+}
+
+// shortenRuns unmasks extra masked cells one at a time, each the last cell
+// of a run of masked cells chosen uniformly among the runs, so that what
+// stays masked stays in runs. scratch (any length) holds the run ends.
+func shortenRuns(rng *rand.Rand, masked []bool, extra int, scratch []int) {
+	for ; extra > 0; extra-- {
+		ends := scratch[:0]
+		for p, m := range masked {
+			if m && (p+1 == len(masked) || !masked[p+1]) {
+				ends = append(ends, p)
+			}
+		}
+		masked[ends[rng.IntN(len(ends))]] = false
+		scratch = ends
+	}
 }
 
 // pick keeps k of cand, every k-subset equally likely, in their original
