@@ -77,10 +77,7 @@ func TestAudioPretrainEvalFinetune(t *testing.T) {
 		for _, s := range tt.sets {
 			args = append(args, "--set", s)
 		}
-		code, _, stderr := run(t, args...)
-		if code != exitUsage || !strings.Contains(stderr, tt.want) || strings.Count(strings.TrimSpace(stderr), "\n") > 0 {
-			t.Errorf("--set %v: exit %d, %q; want exit %d and one line naming %s", tt.sets, code, stderr, exitUsage, tt.want)
-		}
+		t.Run(tt.want, func(t *testing.T) { wantUsageError(t, args, tt.want) })
 	}
 }
 

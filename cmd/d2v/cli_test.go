@@ -23,6 +23,22 @@ func run(t *testing.T, args ...string) (int, string, string) {
 	return code, out.String(), errb.String()
 }
 
+// wantUsageError runs the CLI and requires exit 2 with a one-line error
+// containing want.
+func wantUsageError(t *testing.T, args []string, want string) {
+	t.Helper()
+	code, _, stderr := run(t, args...)
+	if code != exitUsage {
+		t.Fatalf("exit %d, want %d; stderr: %s", code, exitUsage, stderr)
+	}
+	if !strings.Contains(stderr, want) {
+		t.Fatalf("stderr %q lacks %q", stderr, want)
+	}
+	if n := strings.Count(strings.TrimSpace(stderr), "\n"); n != 0 {
+		t.Fatalf("want a one-line error, got %d lines: %q", n+1, stderr)
+	}
+}
+
 func tiny(dir string, extra ...string) []string {
 	return append([]string{"-c", "../../configs/tiny.yaml", "--set", "run.dir=" + dir}, extra...)
 }
@@ -44,18 +60,7 @@ func TestUsageErrors(t *testing.T) {
 		{"missing idx data", []string{"pretrain", "--set", "data.source=idx", "--set", "data.path=/nonexistent"}, "/nonexistent"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			code, _, stderr := run(t, append(tt.args, "--set", "run.dir="+t.TempDir())...)
-			if code != exitUsage {
-				t.Fatalf("exit %d, want %d; stderr: %s", code, exitUsage, stderr)
-			}
-			if !strings.Contains(stderr, tt.want) {
-				t.Fatalf("stderr %q lacks %q", stderr, tt.want)
-			}
-			if n := strings.Count(strings.TrimSpace(stderr), "\n"); n != 0 {
-				t.Fatalf("want a one-line error, got %d lines: %q", n+1, stderr)
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { wantUsageError(t, append(tt.args, "--set", "run.dir="+t.TempDir()), tt.want) })
 	}
 }
 

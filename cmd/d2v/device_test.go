@@ -29,18 +29,7 @@ func TestDeviceUsageErrors(t *testing.T) {
 			tc{"bench cuda", []string{"bench", "--device", "cuda"}, want})
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			code, _, stderr := run(t, append(tt.args, "--set", "run.dir="+t.TempDir())...)
-			if code != exitUsage {
-				t.Fatalf("exit %d, want %d; stderr: %s", code, exitUsage, stderr)
-			}
-			if !strings.Contains(stderr, tt.want) {
-				t.Fatalf("stderr %q lacks %q", stderr, tt.want)
-			}
-			if n := strings.Count(strings.TrimSpace(stderr), "\n"); n != 0 {
-				t.Fatalf("want a one-line error, got %d lines: %q", n+1, stderr)
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { wantUsageError(t, append(tt.args, "--set", "run.dir="+t.TempDir()), tt.want) })
 	}
 }
 
