@@ -33,3 +33,51 @@ func TestForCoversEachIndexOnce(t *testing.T) {
 		}
 	}
 }
+
+func TestForBlocksCoversEachElementOnceInFixedBlocks(t *testing.T) {
+	for _, sizes := range [][]int{{}, {0}, {5}, {3, 0, 7, 1, 16, 0, 9}, {100}, {1, 1, 1, 1, 1}, {0, 0, 33}} {
+		for _, bl := range []int{1, 4, 16, 1000} {
+			seen := make([][]int, len(sizes))
+			for i, n := range sizes {
+				seen[i] = make([]int, n)
+			}
+			var mu sync.Mutex
+			ForBlocks(sizes, bl, func(b, item, lo, hi int) {
+				mu.Lock()
+				defer mu.Unlock()
+				if lo >= hi {
+					t.Errorf("sizes %v block %d: empty piece [%d,%d) of item %d", sizes, bl, lo, hi, item)
+				}
+				off := 0
+				for _, n := range sizes[:item] {
+					off += n
+				}
+				if (off+lo)/bl != b || (off+hi-1)/bl != b {
+					t.Errorf("sizes %v block len %d: piece [%d,%d) of item %d is not inside block %d", sizes, bl, lo, hi, item, b)
+				}
+				for i := lo; i < hi; i++ {
+					seen[item][i]++
+				}
+			})
+			for i, s := range seen {
+				for j, c := range s {
+					if c != 1 {
+						t.Fatalf("sizes %v block len %d: item %d element %d visited %d times", sizes, bl, i, j, c)
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestShareDividesTheWorkers(t *testing.T) {
+	all := Workers()
+	restore := Share(2)
+	if got, want := Workers(), max(1, all/2); got != want {
+		t.Errorf("Share(2): Workers() = %d, want %d", got, want)
+	}
+	restore()
+	if got := Workers(); got != all {
+		t.Errorf("after restore: Workers() = %d, want %d", got, all)
+	}
+}

@@ -172,6 +172,7 @@ type Run struct {
 	SkipNonFinite int     `mapstructure:"skip_nonfinite"`  // steps with a NaN/Inf loss or gradient skipped before aborting
 	CheckEvery    int     `mapstructure:"check_every"`     // data-parallel: steps between cross-rank weight checksums; 0 = off
 	Threads       int     `mapstructure:"threads"`         // CPU threads, 0 = all cores
+	BatchSplit    int     `mapstructure:"batch_split"`     // batch parts run at once over the cores (1 = off); results depend on it, not on threads
 	Progress      bool    `mapstructure:"progress"`        // show a progress bar
 }
 
@@ -244,7 +245,7 @@ func Default() *Config {
 			// with ~1000 steps gets ten times lower thresholds and an earlier check.
 			MinTargetVar: 0.01, MinPredVar: 0.001, VarCheckAfter: 500, SkipNonFinite: 0,
 			// a cross-rank weight checksum costs about as much as one AdamW update
-			CheckEvery: 100, Threads: 0, Progress: true,
+			CheckEvery: 100, Threads: 0, BatchSplit: 2, Progress: true,
 		},
 		Finetune: Finetune{
 			Steps: 600, BatchSize: 64, LR: 1e-3, WeightDecay: 0.05,

@@ -184,6 +184,7 @@ func (c *Config) validateTraining(v *checker) {
 	v.check(r.SkipNonFinite >= 0, "run.skip_nonfinite", ">= 0", r.SkipNonFinite)
 	v.check(r.CheckEvery >= 0, "run.check_every", ">= 0 (0 = off)", r.CheckEvery)
 	v.check(r.Threads >= 0, "run.threads", ">= 0 (0 = all cores)", r.Threads)
+	v.check(r.BatchSplit >= 1, "run.batch_split", ">= 1 (1 = off)", r.BatchSplit)
 
 	f := c.Finetune
 	v.check(f.Steps >= 1, "finetune.steps", ">= 1", f.Steps)

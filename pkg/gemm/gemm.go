@@ -7,12 +7,13 @@
 package gemm
 
 import (
-	"runtime"
 	"sync"
 	"sync/atomic"
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/gonum"
+
+	"github.com/d2v/d2v/internal/par"
 )
 
 // parallelFlops is the 2*m*n*k above which a product is split over
@@ -73,7 +74,7 @@ func Sgemm(ta, tb bool, m, n, k int, alpha float32, a []float32, lda int, b []fl
 		return
 	}
 
-	workers := runtime.GOMAXPROCS(0)
+	workers := par.Workers() // GOMAXPROCS, shared between a split batch's parts
 	if w := int(maxWorkers.Load()); w > 0 && w < workers {
 		workers = w
 	}

@@ -5,7 +5,9 @@ import (
 	"math"
 	"strings"
 
+	"github.com/d2v/d2v/internal/par"
 	"github.com/d2v/d2v/pkg/model"
+	"github.com/d2v/d2v/pkg/vmath"
 )
 
 // Decay is the EMA decay after `updates` optimiser steps: linear from start
@@ -43,21 +45,23 @@ func Pairs(t, s *model.Params) ([][2]string, error) {
 // Update sets teacher = d*teacher + (1-d)*student in place for every pair.
 // d = 1 freezes the teacher; d = 0 copies the student.
 func Update(t, s *model.Params, pairs [][2]string, d float64) {
-	for _, p := range pairs {
+	sizes := make([]int, len(pairs))
+	for i, p := range pairs {
+		sizes[i] = t.Get(p[0]).Shape().TotalSize()
+	}
+	// element-wise, so the blocks only spread the work over the cores
+	par.ForBlocks(sizes, 1<<14, func(_, i, lo, hi int) {
+		p := pairs[i]
 		switch tv := t.Get(p[0]).Data().(type) {
 		case []float32:
-			sv := s.Get(p[1]).Data().([]float32)
-			a, b := float32(d), float32(1-d)
-			for i := range tv {
-				tv[i] = a*tv[i] + b*sv[i]
-			}
+			vmath.EMA(tv[lo:hi], s.Get(p[1]).Data().([]float32)[lo:hi], float32(d), float32(1-d))
 		case []float64:
 			sv := s.Get(p[1]).Data().([]float64)
-			for i := range tv {
-				tv[i] = d*tv[i] + (1-d)*sv[i]
+			for j := lo; j < hi; j++ {
+				tv[j] = d*tv[j] + (1-d)*sv[j]
 			}
 		}
-	}
+	})
 }
 
 // Norm is a parameter-free target normalisation.

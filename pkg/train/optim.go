@@ -93,20 +93,35 @@ func zerosLike(s any) any {
 // small. Elementwise updates give the same bits however they are split.
 func split(n int, f func(lo, hi int)) { par.For(n, 1<<13, func(_, lo, hi int) { f(lo, hi) }) }
 
-// GradNorm is the global L2 norm of all gradients.
+// GradNorm is the global L2 norm of all gradients: squares summed in
+// float64 in fixed blocks of 16K elements split over the cores, then the
+// blocks in order, so the result does not depend on the number of cores.
 func GradNorm(grads []any) float64 {
-	var s float64
-	for _, g := range grads {
-		switch x := g.(type) {
+	sizes := make([]int, len(grads))
+	for i, g := range grads {
+		sizes[i] = max(valuesLen(g), 0)
+	}
+	const block = 1 << 14
+	total := 0
+	for _, n := range sizes {
+		total += n
+	}
+	part := make([]float64, (total+block-1)/block)
+	par.ForBlocks(sizes, block, func(b, i, lo, hi int) {
+		switch x := grads[i].(type) {
 		case []float32:
-			for _, v := range x {
-				s += float64(v) * float64(v)
-			}
+			part[b] += vmath.SumSquares(x[lo:hi])
 		case []float64:
-			for _, v := range x {
+			var s float64
+			for _, v := range x[lo:hi] {
 				s += v * v
 			}
+			part[b] += s
 		}
+	})
+	var s float64
+	for _, v := range part {
+		s += v
 	}
 	return math.Sqrt(s)
 }

@@ -49,6 +49,7 @@ func SetupFor(c *config.Config, batch int) Setup {
 			Final: teacher.Norm(c.Teacher.FinalNorm), Eps: 1e-5},
 		Loss:  loss.Spec{Beta: c.Loss.Beta, Scale: c.Loss.Scale, Reduction: loss.Reduction(c.Loss.Reduction)},
 		Dtype: tensor.Float32,
+		Parts: c.Run.BatchSplit,
 	}
 }
 

@@ -29,6 +29,10 @@ type Setup struct {
 	// <mask>/random tokens), so masked positions keep their embeddings instead
 	// of the learned mask embedding; the mask only selects the loss rows.
 	KeepInput bool
+	// Parts splits each batch into this many groups of samples run at once,
+	// each on its own graphs bound to the same parameters, the cores shared
+	// between them (split.go); <= 1 runs the batch as one.
+	Parts int
 }
 
 // D2V owns the student, head and teacher parameters and the two graphs of a
@@ -40,6 +44,7 @@ type D2V struct {
 	Teacher *model.Params // teacher.*
 	Names   []string      // trainable parameter order (student then head)
 	pairs   [][2]string
+	split   *batchSplit // Parts > 1: the parts, which own the graphs
 
 	st struct {
 		vm              G.VM
@@ -103,13 +108,27 @@ func New(s Setup) (*D2V, error) {
 	if d.pairs, err = teacher.Pairs(d.Teacher, d.Student); err != nil {
 		return nil, err
 	}
-	if err := d.buildStudent(); err != nil {
-		return nil, fmt.Errorf("student graph: %w", err)
+	if n := min(s.Parts, s.Batch); n > 1 {
+		if d.split, err = newSplit(d, n); err != nil {
+			return nil, err
+		}
+		return d, nil
 	}
-	if err := d.buildTeacher(); err != nil {
-		return nil, fmt.Errorf("teacher graph: %w", err)
+	if err := d.build(); err != nil {
+		return nil, err
 	}
 	return d, nil
+}
+
+// build makes the student and teacher graphs over d's parameters.
+func (d *D2V) build() error {
+	if err := d.buildStudent(); err != nil {
+		return fmt.Errorf("student graph: %w", err)
+	}
+	if err := d.buildTeacher(); err != nil {
+		return fmt.Errorf("teacher graph: %w", err)
+	}
+	return nil
 }
 
 // Init draws the student and head from seed and copies the student into the
@@ -260,6 +279,9 @@ func scalar(v G.Value) float64 {
 // Targets runs the teacher on the unmasked input x and returns the
 // data2vec targets at the masked positions of mask (B*T), (M, D).
 func (d *D2V) Targets(x any, mask []bool) (any, error) {
+	if d.split != nil {
+		return d.split.targets(x, mask)
+	}
 	if err := fill(d.tc.x, x); err != nil {
 		return nil, fmt.Errorf("teacher input: %w", err)
 	}
@@ -287,6 +309,9 @@ func (d *D2V) Targets(x any, mask []bool) (any, error) {
 // StudentPass runs the student forward and backward on x with mask (B*T)
 // against fixed targets (M, D).
 func (d *D2V) StudentPass(x any, mask []bool, targets any) (*Output, error) {
+	if d.split != nil {
+		return d.split.studentPass(x, mask, targets)
+	}
 	return d.studentRun(x, mask, func() (any, error) { return targets, nil })
 }
 
@@ -300,6 +325,9 @@ func (d *D2V) Forward(x any, mask []bool) (*Output, error) { return d.ForwardPai
 // graphs share no output memory and every kernel's result is independent
 // of scheduling, so the result is the same as running them in turn.
 func (d *D2V) ForwardPair(student, teacherIn any, mask []bool) (*Output, error) {
+	if d.split != nil {
+		return d.split.forwardPair(student, teacherIn, mask)
+	}
 	return d.studentRun(student, mask, func() (any, error) { return d.Targets(teacherIn, mask) })
 }
 
@@ -331,14 +359,15 @@ func (d *D2V) studentRun(x any, mask []bool, targets func() (any, error)) (*Outp
 	var y any
 	var terr error
 	done := make(chan struct{})
-	go func() {
+	teach := func() {
 		defer close(done)
 		y, terr = targets()
 		if n := d.Batch * d.NMask * d.Spec.Dim; terr == nil && valuesLen(y) != n {
 			terr = fmt.Errorf("targets have %d values, want %d", valuesLen(y), n)
 		}
 		d.st.tgt <- ops.Arrival{Values: y, Err: terr}
-	}()
+	}
+	go teach()
 	defer d.st.vm.Reset()
 	err := d.st.vm.RunAll()
 	<-done
@@ -375,6 +404,10 @@ func Decayed(name string) bool { return strings.HasSuffix(name, ".w") }
 
 // Close releases the graphs' machines.
 func (d *D2V) Close() {
+	if d.split != nil {
+		d.split.close()
+		return
+	}
 	d.st.vm.Close()
 	d.tc.vm.Close()
 }

@@ -28,3 +28,9 @@ func adamwAVX(w, grad, m, v *float32, n int, c *AdamWConst)
 
 //go:noescape
 func colsumAVX(dst, src *float32, rows, ld, blocks int)
+
+//go:noescape
+func sumSquaresAVX(acc *[16]float64, x *float32, blocks int)
+
+//go:noescape
+func emaAVX(t, s *float32, blocks int, a, b float32)

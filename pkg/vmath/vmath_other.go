@@ -29,3 +29,11 @@ func colsumAVX(dst, src *float32, rows, ld, blocks int) {
 	n := blocks * 32
 	colsumGo(unsafe.Slice(dst, n), unsafe.Slice(src, (rows-1)*ld+n), rows, ld)
 }
+
+func sumSquaresAVX(acc *[16]float64, x *float32, blocks int) {
+	sumSquaresGo(acc, unsafe.Slice(x, blocks*16))
+}
+
+func emaAVX(t, s *float32, blocks int, a, b float32) {
+	emaGo(unsafe.Slice(t, blocks*8), unsafe.Slice(s, blocks*8), a, b)
+}

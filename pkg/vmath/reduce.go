@@ -1,0 +1,53 @@
+package vmath
+
+// SumSquares returns the sum of x[i]^2 in float64. Element i goes to lane
+// i%16 of 16 float64 accumulators (each product of two float32s is exact
+// in float64, so fused and separate multiply-adds agree), and the lanes
+// are added in a fixed tree: every path gives the same bits.
+func SumSquares(x []float32) float64 {
+	var acc [16]float64
+	head := 0
+	if Accelerated() && len(x) >= 16 {
+		head = len(x) &^ 15
+		sumSquaresAVX(&acc, &x[0], head/16)
+	}
+	for i, v := range x[head:] {
+		acc[i%16] += float64(v) * float64(v)
+	}
+	return laneSum(&acc)
+}
+
+// sumSquaresGo is SumSquares' portable statement of what the assembly does.
+func sumSquaresGo(acc *[16]float64, x []float32) {
+	for i, v := range x {
+		acc[i%16] += float64(v) * float64(v)
+	}
+}
+
+func laneSum(a *[16]float64) float64 {
+	var s [8]float64
+	for i := range s {
+		s[i] = a[i] + a[i+8]
+	}
+	return ((s[0] + s[4]) + (s[2] + s[6])) + ((s[1] + s[5]) + (s[3] + s[7]))
+}
+
+// EMA sets t[i] = a*t[i] + b*s[i] for i < len(t) (each product rounded to
+// float32, then the sum: no fused multiply-add, on every path). It panics
+// if s is shorter than t.
+func EMA(t, s []float32, a, b float32) {
+	s = s[:len(t)]
+	head := 0
+	if Accelerated() && len(t) >= 8 {
+		head = len(t) &^ 7
+		emaAVX(&t[0], &s[0], head/8, a, b)
+	}
+	emaGo(t[head:], s[head:], a, b)
+}
+
+func emaGo(t, s []float32, a, b float32) {
+	s = s[:len(t)]
+	for i, v := range t {
+		t[i] = float32(a*v) + float32(b*s[i])
+	}
+}

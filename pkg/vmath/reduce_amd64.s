@@ -1,0 +1,61 @@
+//go:build !purego
+
+#include "textflag.h"
+
+// func sumSquaresAVX(acc *[16]float64, x *float32, blocks int)
+//
+// SumSquares (reduce.go) on blocks*16 elements: lanes 0-3, 4-7, 8-11 and
+// 12-15 of acc live in Y0-Y3; each group of 4 float32s is widened to
+// float64 and its squares added with FMA (exact products). blocks >= 1.
+TEXT ·sumSquaresAVX(SB), NOSPLIT, $0-24
+	MOVQ acc+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ blocks+16(FP), CX
+	VMOVUPD (DI), Y0
+	VMOVUPD 32(DI), Y1
+	VMOVUPD 64(DI), Y2
+	VMOVUPD 96(DI), Y3
+
+loop:
+	VCVTPS2PD   (SI), Y4
+	VCVTPS2PD   16(SI), Y5
+	VCVTPS2PD   32(SI), Y6
+	VCVTPS2PD   48(SI), Y7
+	VFMADD231PD Y4, Y4, Y0
+	VFMADD231PD Y5, Y5, Y1
+	VFMADD231PD Y6, Y6, Y2
+	VFMADD231PD Y7, Y7, Y3
+	ADDQ        $64, SI
+	DECQ        CX
+	JNZ         loop
+
+	VMOVUPD Y0, (DI)
+	VMOVUPD Y1, 32(DI)
+	VMOVUPD Y2, 64(DI)
+	VMOVUPD Y3, 96(DI)
+	VZEROUPPER
+	RET
+
+// func emaAVX(t, s *float32, blocks int, a, b float32)
+//
+// EMA (reduce.go) on blocks*8 elements: t = a*t + b*s with two rounded
+// products and a rounded sum, as the Go loop. blocks >= 1.
+TEXT ·emaAVX(SB), NOSPLIT, $0-32
+	MOVQ         t+0(FP), DI
+	MOVQ         s+8(FP), SI
+	MOVQ         blocks+16(FP), CX
+	VBROADCASTSS a+24(FP), Y0
+	VBROADCASTSS b+28(FP), Y1
+
+loop:
+	VMULPS  (DI), Y0, Y2
+	VMULPS  (SI), Y1, Y3
+	VADDPS  Y3, Y2, Y2
+	VMOVUPS Y2, (DI)
+	ADDQ    $32, DI
+	ADDQ    $32, SI
+	DECQ    CX
+	JNZ     loop
+
+	VZEROUPPER
+	RET

@@ -1,0 +1,93 @@
+package vmath
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+func randScaled(rng *rand.Rand, n int) []float32 {
+	x := make([]float32, n)
+	for i := range x {
+		x[i] = (rng.Float32()*2 - 1) * float32(math.Pow(10, float64(rng.IntN(8)-4)))
+	}
+	return x
+}
+
+// TestSumSquaresBits checks SumSquares against the plain 16-lane loop bit
+// for bit around the 16-element blocks, and against a float64 sum.
+func TestSumSquaresBits(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, n := range []int{0, 1, 15, 16, 17, 31, 32, 100, 1000, 65537} {
+		x := randScaled(rng, n)
+		var acc [16]float64
+		sumSquaresGo(&acc, x)
+		want := laneSum(&acc)
+		got := SumSquares(x)
+		if math.Float64bits(got) != math.Float64bits(want) {
+			t.Fatalf("n=%d: SumSquares = %v, plain lanes %v", n, got, want)
+		}
+		var ref float64
+		for _, v := range x {
+			ref += float64(v) * float64(v)
+		}
+		if math.Abs(got-ref) > 1e-12*math.Max(ref, 1e-300) {
+			t.Fatalf("n=%d: SumSquares = %v, sequential float64 sum %v", n, got, ref)
+		}
+	}
+}
+
+// TestEMABits checks EMA against the plain loop bit for bit, and the
+// plain loop against float64 arithmetic rounded the same way.
+func TestEMABits(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, n := range []int{0, 1, 7, 8, 9, 64, 1001} {
+		t0, s := randScaled(rng, n), randScaled(rng, n)
+		a := float32(0.999)
+		b := 1 - a
+		got, want := append([]float32(nil), t0...), append([]float32(nil), t0...)
+		EMA(got, s, a, b)
+		for i := range want {
+			want[i] = float32(float64(float32(float64(a)*float64(want[i]))) + float64(float32(float64(b)*float64(s[i]))))
+		}
+		for i := range got {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("n=%d: t[%d] = %v, want %v", n, i, got[i], want[i])
+			}
+		}
+	}
+}
+
+func BenchmarkSumSquares(b *testing.B) {
+	x := make([]float32, 1<<16)
+	for _, impl := range []string{"asm", "go"} {
+		b.Run(impl, func(b *testing.B) {
+			if impl == "asm" && !haveAsm {
+				b.Skip("no assembly")
+			}
+			prev := SetFallback(impl == "go")
+			defer SetFallback(prev)
+			b.SetBytes(int64(len(x)) * 4)
+			for i := 0; i < b.N; i++ {
+				SumSquares(x)
+			}
+		})
+	}
+}
+
+func BenchmarkEMA(b *testing.B) {
+	t, s := make([]float32, 1<<16), make([]float32, 1<<16)
+	for _, impl := range []string{"asm", "go"} {
+		b.Run(impl, func(b *testing.B) {
+			if impl == "asm" && !haveAsm {
+				b.Skip("no assembly")
+			}
+			prev := SetFallback(impl == "go")
+			defer SetFallback(prev)
+			b.SetBytes(int64(len(t)) * 8)
+			for i := 0; i < b.N; i++ {
+				EMA(t, s, 0.999, 0.001)
+			}
+		})
+	}
+}
