@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/d2v/d2v/internal/par"
+	"github.com/d2v/d2v/pkg/vmath"
 )
 
 // batchSplit runs a batch as Parts groups of whole samples at once (run.batch_split).
@@ -202,18 +203,29 @@ func (sp *batchSplit) combine(outs []*Output) *Output {
 	return &out
 }
 
-// weightedSum sets dst to sum_k w[k] * outs[k].Grads[p][lo:lo+len(dst)], in part order.
+// weightedSum sets dst to sum_k w[k] * outs[k].Grads[p][lo:lo+len(dst)],
+// in part order, each product rounded (vmath.AXPBY for float32).
 func weightedSum[F float32 | float64](dst []F, outs []*Output, w []float64, p, lo int) {
 	hi := lo + len(dst)
-	src := outs[0].Grads[p].([]F)[lo:hi]
-	w0 := F(w[0])
-	for j, v := range src {
-		dst[j] = w0 * v
+	g := func(k int) []F { return outs[k].Grads[p].([]F)[lo:hi] }
+	if d32, ok := any(dst).([]float32); ok {
+		g32 := func(k int) []float32 { return any(g(k)).([]float32) }
+		if len(outs) == 1 {
+			vmath.AXPBY(d32, g32(0), g32(0), float32(w[0]), 0)
+			return
+		}
+		vmath.AXPBY(d32, g32(0), g32(1), float32(w[0]), float32(w[1]))
+		for k := 2; k < len(outs); k++ {
+			vmath.AXPBY(d32, d32, g32(k), 1, float32(w[k]))
+		}
+		return
+	}
+	for j, v := range g(0) {
+		dst[j] = F(w[0]) * v
 	}
 	for k := 1; k < len(outs); k++ {
-		src, wk := outs[k].Grads[p].([]F)[lo:hi], F(w[k])
-		for j, v := range src {
-			dst[j] += wk * v
+		for j, v := range g(k) {
+			dst[j] += F(w[k]) * v
 		}
 	}
 }

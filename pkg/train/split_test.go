@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"gorgonia.org/tensor"
 
@@ -254,4 +255,54 @@ func TestBatchSplitBadInput(t *testing.T) {
 func setProcs(n int) (restore func()) {
 	prev := runtime.GOMAXPROCS(n)
 	return func() { runtime.GOMAXPROCS(prev) }
+}
+
+// TestGradientsAreSeparateBuffers: the gradients are read in place from
+// the graph (no copy), so no two of them, and none of them and a
+// parameter or the predictions, may share memory: an in-place change to
+// one (the data-parallel average) would otherwise change another.
+func TestGradientsAreSeparateBuffers(t *testing.T) {
+	setups := map[string]Setup{"audio": splitAudioSetup()}
+	for _, c := range gcCases {
+		setups[c.name()] = gcSetupFor(c)
+	}
+	for name, s := range setups {
+		for _, parts := range []int{1, 2} {
+			s.Parts = parts
+			d, err := New(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d.Init(1)
+			x, mask := splitBatch(s, s.Batch, rand.New(rand.NewPCG(1, 2)))
+			out, err := d.Forward(x, mask)
+			if err != nil {
+				t.Fatal(err)
+			}
+			type span struct {
+				what   string
+				lo, hi uintptr
+			}
+			var spans []span
+			add := func(what string, v []float64) {
+				if len(v) > 0 {
+					lo := uintptr(unsafe.Pointer(&v[0]))
+					spans = append(spans, span{what, lo, lo + uintptr(len(v))*8})
+				}
+			}
+			for i, g := range out.Grads {
+				add("gradient "+d.Names[i], g.([]float64))
+				add("parameter "+d.Names[i], d.Student.Get(d.Names[i]).Data().([]float64))
+			}
+			add("predictions", out.Pred.([]float64))
+			for i := range spans {
+				for j := range i {
+					if spans[i].lo < spans[j].hi && spans[j].lo < spans[i].hi {
+						t.Errorf("%s, %d parts: %s and %s share memory", name, parts, spans[i].what, spans[j].what)
+					}
+				}
+			}
+			d.Close()
+		}
+	}
 }

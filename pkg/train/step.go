@@ -51,7 +51,7 @@ type D2V struct {
 		x, mask, idx    *tensor.Dense
 		tgt             chan ops.Arrival // the targets, awaited inside the student's run
 		loss, pred, out G.Value
-		grads           []G.Value
+		grads           G.Nodes // read in place after a run (no copy): valid until the next run
 	}
 	tc struct {
 		vm      G.VM
@@ -183,10 +183,7 @@ func (d *D2V) buildStudent() error {
 	d.st.x, d.st.mask, d.st.idx = xt, mt, it
 	G.Read(cost, &d.st.loss)
 	G.Read(pred, &d.st.pred)
-	d.st.grads = make([]G.Value, len(grads))
-	for i := range grads {
-		G.Read(grads[i], &d.st.grads[i])
-	}
+	d.st.grads = grads
 	d.st.vm = G.NewTapeMachine(g.G)
 	return nil
 }
@@ -383,7 +380,9 @@ func (d *D2V) studentRun(x any, mask []bool, targets func() (any, error)) (*Outp
 	}
 	out := &Output{Loss: scalar(d.st.loss), Pred: valueData(d.st.pred), Targets: y, Grads: make([]any, len(d.Names))}
 	for i, g := range d.st.grads {
-		out.Grads[i] = valueData(g)
+		if out.Grads[i] = valueData(g.Value()); out.Grads[i] == nil {
+			return nil, fmt.Errorf("student backward: no gradient value for %s", d.Names[i])
+		}
 	}
 	return out, nil
 }

@@ -32,22 +32,25 @@ func laneSum(a *[16]float64) float64 {
 	return ((s[0] + s[4]) + (s[2] + s[6])) + ((s[1] + s[5]) + (s[3] + s[7]))
 }
 
-// EMA sets t[i] = a*t[i] + b*s[i] for i < len(t) (each product rounded to
-// float32, then the sum: no fused multiply-add, on every path). It panics
-// if s is shorter than t.
-func EMA(t, s []float32, a, b float32) {
-	s = s[:len(t)]
+// EMA sets t[i] = a*t[i] + b*s[i] for i < len(t): AXPBY(t, t, s, a, b).
+func EMA(t, s []float32, a, b float32) { AXPBY(t, t, s, a, b) }
+
+// AXPBY sets dst[i] = a*x[i] + b*y[i] for i < len(dst) (each product
+// rounded to float32, then the sum: no fused multiply-add, on every path).
+// dst may be x or y. It panics if x or y is shorter than dst.
+func AXPBY(dst, x, y []float32, a, b float32) {
+	x, y = x[:len(dst)], y[:len(dst)]
 	head := 0
-	if Accelerated() && len(t) >= 8 {
-		head = len(t) &^ 7
-		emaAVX(&t[0], &s[0], head/8, a, b)
+	if Accelerated() && len(dst) >= 8 {
+		head = len(dst) &^ 7
+		axpbyAVX(&dst[0], &x[0], &y[0], head/8, a, b)
 	}
-	emaGo(t[head:], s[head:], a, b)
+	axpbyGo(dst[head:], x[head:], y[head:], a, b)
 }
 
-func emaGo(t, s []float32, a, b float32) {
-	s = s[:len(t)]
-	for i, v := range t {
-		t[i] = float32(a*v) + float32(b*s[i])
+func axpbyGo(dst, x, y []float32, a, b float32) {
+	x, y = x[:len(dst)], y[:len(dst)]
+	for i := range dst {
+		dst[i] = float32(a*x[i]) + float32(b*y[i])
 	}
 }

@@ -36,24 +36,25 @@ loop:
 	VZEROUPPER
 	RET
 
-// func emaAVX(t, s *float32, blocks int, a, b float32)
+// func axpbyAVX(dst, x, y *float32, blocks int, a, b float32)
 //
-// EMA (reduce.go) on blocks*8 elements: t = a*t + b*s with two rounded
-// products and a rounded sum, as the Go loop. blocks >= 1.
-TEXT ·emaAVX(SB), NOSPLIT, $0-32
-	MOVQ         t+0(FP), DI
-	MOVQ         s+8(FP), SI
-	MOVQ         blocks+16(FP), CX
-	VBROADCASTSS a+24(FP), Y0
-	VBROADCASTSS b+28(FP), Y1
+// AXPBY (reduce.go) on blocks*8 elements: dst = a*x + b*y with two
+// rounded products and a rounded sum, as the Go loop. blocks >= 1.
+TEXT ·axpbyAVX(SB), NOSPLIT, $0-40
+	MOVQ         dst+0(FP), DI
+	MOVQ         x+8(FP), SI
+	MOVQ         y+16(FP), DX
+	MOVQ         blocks+24(FP), CX
+	VBROADCASTSS a+32(FP), Y0
+	VBROADCASTSS b+36(FP), Y1
+	XORQ         AX, AX
 
 loop:
-	VMULPS  (DI), Y0, Y2
-	VMULPS  (SI), Y1, Y3
+	VMULPS  (SI)(AX*1), Y0, Y2
+	VMULPS  (DX)(AX*1), Y1, Y3
 	VADDPS  Y3, Y2, Y2
-	VMOVUPS Y2, (DI)
-	ADDQ    $32, DI
-	ADDQ    $32, SI
+	VMOVUPS Y2, (DI)(AX*1)
+	ADDQ    $32, AX
 	DECQ    CX
 	JNZ     loop
 

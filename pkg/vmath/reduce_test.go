@@ -47,12 +47,14 @@ func TestEMABits(t *testing.T) {
 		b := 1 - a
 		got, want := append([]float32(nil), t0...), append([]float32(nil), t0...)
 		EMA(got, s, a, b)
+		sep := make([]float32, n)
+		AXPBY(sep, t0, s, a, b) // a separate destination
 		for i := range want {
 			want[i] = float32(float64(float32(float64(a)*float64(want[i]))) + float64(float32(float64(b)*float64(s[i]))))
 		}
 		for i := range got {
-			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
-				t.Fatalf("n=%d: t[%d] = %v, want %v", n, i, got[i], want[i])
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) || math.Float32bits(sep[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("n=%d: t[%d] = %v (AXPBY into another slice %v), want %v", n, i, got[i], sep[i], want[i])
 			}
 		}
 	}

@@ -33,4 +33,4 @@ func colsumAVX(dst, src *float32, rows, ld, blocks int)
 func sumSquaresAVX(acc *[16]float64, x *float32, blocks int)
 
 //go:noescape
-func emaAVX(t, s *float32, blocks int, a, b float32)
+func axpbyAVX(dst, x, y *float32, blocks int, a, b float32)

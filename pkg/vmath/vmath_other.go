@@ -34,6 +34,6 @@ func sumSquaresAVX(acc *[16]float64, x *float32, blocks int) {
 	sumSquaresGo(acc, unsafe.Slice(x, blocks*16))
 }
 
-func emaAVX(t, s *float32, blocks int, a, b float32) {
-	emaGo(unsafe.Slice(t, blocks*8), unsafe.Slice(s, blocks*8), a, b)
+func axpbyAVX(dst, x, y *float32, blocks int, a, b float32) {
+	axpbyGo(unsafe.Slice(dst, blocks*8), unsafe.Slice(x, blocks*8), unsafe.Slice(y, blocks*8), a, b)
 }
