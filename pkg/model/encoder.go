@@ -64,11 +64,24 @@ func (e Encoder) Init(p *Params, prefix string, r *rand.Rand) {
 
 // Build runs the blocks on h (B*T, D) for a batch of `batch` sequences.
 func (e Encoder) Build(g *Graph, prefix string, h *G.Node, batch int) (*Layers, error) {
+	return e.BuildAt(g, prefix, h, batch, nil)
+}
+
+// BuildAt is Build when only the rows idx (M, the same number in every
+// sample, in sample order) of the output are used, as the student's loss
+// uses only its masked positions: the last block computes K and V for
+// every row and everything else only at those rows, so L.Out and the
+// last entries of L.Blocks and L.FFNs are (M, D). idx nil: every row.
+func (e Encoder) BuildAt(g *Graph, prefix string, h *G.Node, batch int, idx *G.Node) (*Layers, error) {
 	L := &Layers{}
 	for i := 0; i < e.Spec.Depth; i++ {
 		var f *G.Node
 		var err error
-		if h, f, err = e.block(g, blk(prefix, i), h, batch); err != nil {
+		var rows *G.Node
+		if i == e.Spec.Depth-1 {
+			rows = idx
+		}
+		if h, f, err = e.block(g, blk(prefix, i), h, batch, rows); err != nil {
 			return nil, fmt.Errorf("%s: %w", blk(prefix, i), err)
 		}
 		L.Blocks = append(L.Blocks, h)
@@ -93,14 +106,19 @@ func lin(g *Graph, name string, x *G.Node) (*G.Node, error) {
 	return ops.Linear(x, g.Param(name+".w"), g.Param(name+".b"))
 }
 
-func (e Encoder) attn(g *Graph, b string, z *G.Node, batch int) (*G.Node, error) {
-	q, err := lin(g, b+".attn.q", z)
+// attn is self-attention on z, or with zq = z's selected rows (not nil),
+// attention of those rows' queries over every row of z.
+func (e Encoder) attn(g *Graph, b string, z, zq *G.Node, batch int) (*G.Node, error) {
+	if zq == nil {
+		zq = z
+	}
+	q, err := lin(g, b+".attn.q", zq)
 	if err != nil {
 		return nil, err
 	}
 	k := G.Must(lin(g, b+".attn.k", z))
 	v := G.Must(lin(g, b+".attn.v", z))
-	a, err := ops.Attention(q, k, v, batch, e.Spec.Heads) // (B*T, D), heads are column blocks
+	a, err := ops.Attention(q, k, v, batch, e.Spec.Heads) // (B*Tq, D), heads are column blocks
 	if err != nil {
 		return nil, err
 	}
@@ -118,19 +136,37 @@ func (e Encoder) ffn(g *Graph, b string, z *G.Node) (*G.Node, error) {
 // block: pre-LN  h += attn(ln1(h)); f = ffn(ln2(h)); h += f
 //
 //	post-LN h = ln1(h + attn(h)); f = ffn(h); h = ln2(h + f)
-func (e Encoder) block(g *Graph, b string, h *G.Node, batch int) (out, f *G.Node, err error) {
+//
+// With rows (not nil) every row-wise step after K and V runs on those
+// rows only: the queries, the residual and everything after them.
+func (e Encoder) block(g *Graph, b string, h *G.Node, batch int, rows *G.Node) (out, f *G.Node, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("%v", r)
 		}
 	}()
+	pick := func(x *G.Node) *G.Node {
+		if rows == nil {
+			return nil
+		}
+		return G.Must(ops.Gather(x, rows))
+	}
 	if e.Spec.NormFirst {
-		a := G.Must(e.attn(g, b, G.Must(e.ln(g, b, "ln1", h)), batch))
+		z := G.Must(e.ln(g, b, "ln1", h))
+		zq, hq := pick(z), pick(h)
+		a := G.Must(e.attn(g, b, z, zq, batch))
+		if hq != nil {
+			h = hq
+		}
 		h = G.Must(ops.Add(h, a))
 		f = G.Must(e.ffn(g, b, G.Must(e.ln(g, b, "ln2", h))))
 		return G.Must(ops.Add(h, f)), f, nil
 	}
-	a := G.Must(e.attn(g, b, h, batch))
+	hq := pick(h)
+	a := G.Must(e.attn(g, b, h, hq, batch))
+	if hq != nil {
+		h = hq
+	}
 	h = G.Must(e.ln(g, b, "ln1", G.Must(ops.Add(h, a))))
 	f = G.Must(e.ffn(g, b, h))
 	return G.Must(e.ln(g, b, "ln2", G.Must(ops.Add(h, f)))), f, nil

@@ -67,7 +67,7 @@ func BenchmarkKernels(b *testing.B) {
 		linear{n: N, in: bD, out: bF},
 		layerNorm{n: N, d: bD, eps: 1e-5},
 		gelu{shape: tensor.Shape{N, bF}},
-		attention{b: bB, t: bT, d: bD, h: bH},
+		attention{b: bB, t: bT, tk: bT, d: bD, h: bH},
 		maskPos{n: N, t: bT, d: bD},
 		gather{r: N, d: bD, m: bB * 29},
 		regLoss{m: bB * 29, d: bD, beta: 2, coef: 1},

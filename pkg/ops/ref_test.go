@@ -55,19 +55,22 @@ func refGELU(a [][]float64) []float64 {
 	return y
 }
 
-func refAttention(b, t, d, h int) func([][]float64) []float64 {
+func refAttention(b, t, d, h int) func([][]float64) []float64 { return refAttentionQK(b, t, t, d, h) }
+
+// refAttentionQK: tq query rows per sample against tk key/value rows.
+func refAttentionQK(b, tq, tk, d, h int) func([][]float64) []float64 {
 	return func(a [][]float64) []float64 {
 		q, k, v := a[0], a[1], a[2]
 		dh := d / h
-		y := make([]float64, b*t*d)
+		y := make([]float64, b*tq*d)
 		for s := 0; s < b; s++ {
 			for hh := 0; hh < h; hh++ {
-				for i := 0; i < t; i++ {
-					sc := make([]float64, t)
+				for i := 0; i < tq; i++ {
+					sc := make([]float64, tk)
 					mx := math.Inf(-1)
-					for j := 0; j < t; j++ {
+					for j := 0; j < tk; j++ {
 						for c := 0; c < dh; c++ {
-							sc[j] += q[(s*t+i)*d+hh*dh+c] * k[(s*t+j)*d+hh*dh+c]
+							sc[j] += q[(s*tq+i)*d+hh*dh+c] * k[(s*tk+j)*d+hh*dh+c]
 						}
 						sc[j] /= math.Sqrt(float64(dh))
 						mx = math.Max(mx, sc[j])
@@ -77,9 +80,9 @@ func refAttention(b, t, d, h int) func([][]float64) []float64 {
 						sc[j] = math.Exp(sc[j] - mx)
 						z += sc[j]
 					}
-					for j := 0; j < t; j++ {
+					for j := 0; j < tk; j++ {
 						for c := 0; c < dh; c++ {
-							y[(s*t+i)*d+hh*dh+c] += sc[j] / z * v[(s*t+j)*d+hh*dh+c]
+							y[(s*tq+i)*d+hh*dh+c] += sc[j] / z * v[(s*tk+j)*d+hh*dh+c]
 						}
 					}
 				}
@@ -177,6 +180,8 @@ func cases() []opCase {
 			build: func(n []*G.Node) (*G.Node, error) { return GELU(n[0]) }, ref: refGELU},
 		{name: "attention", shapes: []tensor.Shape{sh(B*T, D), sh(B*T, D), sh(B*T, D)}, diff: []bool{true, true, true},
 			build: func(n []*G.Node) (*G.Node, error) { return Attention(n[0], n[1], n[2], B, H) }, ref: refAttention(B, T, D, H)},
+		{name: "attention-2-of-3-queries", shapes: []tensor.Shape{sh(B*2, D), sh(B*T, D), sh(B*T, D)}, diff: []bool{true, true, true},
+			build: func(n []*G.Node) (*G.Node, error) { return Attention(n[0], n[1], n[2], B, H) }, ref: refAttentionQK(B, 2, T, D, H)},
 		{name: "maskpos", shapes: []tensor.Shape{sh(B*T, D), sh(D), sh(T, D), sh(B * T)}, vals: [][]float64{nil, nil, nil, mask},
 			diff:  []bool{true, true, true, false},
 			build: func(n []*G.Node) (*G.Node, error) { return MaskPos(n[0], n[1], n[2], n[3]) }, ref: refMaskPos(B*T, T, D)},

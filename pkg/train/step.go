@@ -153,15 +153,13 @@ func (d *D2V) buildStudent() error {
 	if err != nil {
 		return err
 	}
-	L, err := model.Encoder{Spec: d.Spec}.Build(g, "student", h, B)
+	// the loss reads the student only at the masked rows: its last block
+	// runs there only (K and V for every row), L.Out is (M, D)
+	L, err := model.Encoder{Spec: d.Spec}.BuildAt(g, "student", h, B, idx)
 	if err != nil {
 		return err
 	}
-	sel, err := ops.Gather(L.Out, idx) // (B*T, D) -> (M, D)
-	if err != nil {
-		return err
-	}
-	pred, err := model.Head{Spec: d.Spec}.Build(g, sel)
+	pred, err := model.Head{Spec: d.Spec}.Build(g, L.Out)
 	if err != nil {
 		return err
 	}
