@@ -46,14 +46,17 @@ func (o addOp) SymDiff(_ G.Nodes, _, grad *G.Node) (G.Nodes, error) {
 }
 
 func (o addOp) Do(vals ...G.Value) (G.Value, error) {
-	in, dt, err := slices(o.String(), vals)
+	in, dt, err := o.buf.in.slices(o.String, vals)
 	if err != nil {
 		return nil, err
 	}
 	out := o.buf.get(dt, o.shape.TotalSize())
-	dispatch(out, func() { addInto(as[float32](out), as[float32](in[0]), as[float32](in[1])) },
-		func() { addInto(as[float64](out), as[float64](in[0]), as[float64](in[1])) })
-	return wrap(dt, o.shape, out), nil
+	if y, ok := out.([]float32); ok {
+		addInto(y, in[0].([]float32), in[1].([]float32))
+	} else {
+		addInto(out.([]float64), in[0].([]float64), in[1].([]float64))
+	}
+	return o.buf.out.wrap(dt, o.shape, out), nil
 }
 
 func addInto[T Float](y, a, b []T) {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"hash"
 	"hash/fnv"
+	"unsafe"
 
 	"github.com/chewxy/hm"
 	G "gorgonia.org/gorgonia"
@@ -66,7 +67,26 @@ func hashOf(s string) uint32 {
 type buffer struct {
 	dt   tensor.Dtype
 	data any
+	in   inputCache // the inputs' slices, boxed once
+	out  wrapCache  // the output tensor, built once
+	gin  []any      // bwdOp: per-input views of the packed gradient
+	gsz  []int      // bwdOp: per-input gradient sizes (0: not differentiable)
 }
+
+// inputCache keeps the []any of a node's input slices from run to run:
+// boxing a slice (and Gorgonia's reflect-based Dense.Data) allocates, and
+// inputs are almost always the same memory every run (reused buffers,
+// parameters, fixed inputs). An entry is rebuilt when its memory changes.
+type inputCache struct {
+	vals []any
+	ptr  []uintptr
+	n    []int
+	dt   []tensor.Dtype
+}
+
+// wrapCache keeps the tensor a node returned last run; it is returned
+// again while its memory, shape and dtype are unchanged.
+type wrapCache struct{ t *tensor.Dense }
 
 func (b *buffer) get(dt tensor.Dtype, n int) any {
 	if b.data == nil || b.dt != dt {
@@ -100,13 +120,14 @@ func (o fwdOp) String() string                                 { return o.k.name
 func (o fwdOp) DiffWRT(int) []bool                             { return o.k.diff() }
 
 func (o fwdOp) Do(vals ...G.Value) (G.Value, error) {
-	in, dt, err := slices(o.k.name(), vals)
+	in, dt, err := o.buf.in.slices(o.k.name, vals)
 	if err != nil {
 		return nil, err
 	}
-	out := o.buf.get(dt, o.k.outShape().TotalSize())
+	shape := o.k.outShape()
+	out := o.buf.get(dt, shape.TotalSize())
 	o.k.fwd(out, in)
-	return wrap(dt, o.k.outShape(), out), nil
+	return o.buf.out.wrap(dt, shape, out), nil
 }
 
 // SymDiff emits one node computing every input gradient (packed in a vector)
@@ -124,7 +145,7 @@ func (o fwdOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
 			continue
 		}
 		s := o.k.inShapes()[i]
-		if res[i], err = G.ApplyOp(unpackOp{off: off, shape: s, total: packedSize(o.k)}, packed); err != nil {
+		if res[i], err = G.ApplyOp(unpackOp{off: off, shape: s, total: packedSize(o.k), c: &unpackCache{}}, packed); err != nil {
 			return nil, err
 		}
 		off += s.TotalSize()
@@ -169,31 +190,65 @@ func (o bwdOp) Hashcode() uint32      { return hashOf("∂" + o.k.name()) }
 func (o bwdOp) String() string        { return "∂" + o.k.name() }
 
 func (o bwdOp) Do(vals ...G.Value) (G.Value, error) {
-	all, dt, err := slices("∂"+o.k.name(), vals)
+	b := o.buf
+	all, dt, err := b.in.slices(func() string { return "∂" + o.k.name() }, vals)
 	if err != nil {
 		return nil, err
 	}
-	n := len(o.k.inShapes())
-	total := packedSize(o.k)
-	packed := o.buf.get(dt, total)
-	gin := make([]any, n)
-	off := 0
-	for i, d := range o.k.diff() {
-		if !d {
-			continue
+	if b.gsz == nil { // the layout, once: inShapes and diff allocate
+		diff := o.k.diff()
+		for i, s := range o.k.inShapes() {
+			sz := 0
+			if diff[i] {
+				sz = s.TotalSize()
+			}
+			b.gsz = append(b.gsz, sz)
 		}
-		sz := o.k.inShapes()[i].TotalSize()
-		gin[i] = sub(packed, off, off+sz)
-		off += sz
 	}
-	o.k.bwd(gin, all[:n], all[n], all[n+1])
-	return wrap(dt, tensor.Shape{total}, packed), nil
+	n := len(b.gsz)
+	total := 0
+	for _, sz := range b.gsz {
+		total += sz
+	}
+	had := b.data
+	packed := b.get(dt, total)
+	if b.gin == nil || had == nil || b.dt != dt || !sameData(had, packed) {
+		b.gin = make([]any, n)
+		off := 0
+		for i, sz := range b.gsz {
+			if sz > 0 {
+				b.gin[i] = sub(packed, off, off+sz)
+				off += sz
+			}
+		}
+	}
+	o.k.bwd(b.gin, all[:n], all[n], all[n+1])
+	return b.out.wrap(dt, tensor.Shape{total}, packed), nil
+}
+
+// sameData reports whether a and b are the same slice (same first element and length).
+func sameData(a, b any) bool {
+	switch x := a.(type) {
+	case []float32:
+		y, ok := b.([]float32)
+		return ok && len(x) == len(y) && (len(x) == 0 || &x[0] == &y[0])
+	case []float64:
+		y, ok := b.([]float64)
+		return ok && len(x) == len(y) && (len(x) == 0 || &x[0] == &y[0])
+	}
+	return false
 }
 
 // unpackOp exposes one input's gradient inside a packed vector.
 type unpackOp struct {
 	off, total int
 	shape      tensor.Shape
+	c          *unpackCache // per node: excluded from the hash (WriteHash uses String)
+}
+
+type unpackCache struct {
+	in  inputCache
+	out wrapCache
 }
 
 func (o unpackOp) Arity() int    { return 1 }
@@ -213,30 +268,71 @@ func (o unpackOp) String() string {
 // Do returns a view of the packed vector (no copy): the packed memory is the
 // backward node's reused buffer, rewritten in full by the next run.
 func (o unpackOp) Do(vals ...G.Value) (G.Value, error) {
-	in, dt, err := slices(o.String(), vals)
+	c := o.c
+	if c == nil {
+		c = &unpackCache{}
+	}
+	in, dt, err := c.in.slices(o.String, vals)
 	if err != nil {
 		return nil, err
 	}
-	return wrap(dt, o.shape, sub(in[0], o.off, o.off+o.shape.TotalSize())), nil
+	lo, hi := o.off, o.off+o.shape.TotalSize()
+	if t := c.out.t; t != nil && t.Dtype() == dt && sameView(t, in[0], lo, hi) && t.Shape().Eq(o.shape) {
+		return t, nil
+	}
+	return c.out.wrap(dt, o.shape, sub(in[0], lo, hi)), nil
 }
 
-// slices extracts the backing slices of tensors and scalars; all must share a dtype.
-func slices(op string, vals []G.Value) ([]any, tensor.Dtype, error) {
-	out := make([]any, len(vals))
+// sameView reports whether t's memory is s[lo:hi].
+func sameView(t *tensor.Dense, s any, lo, hi int) bool {
+	if t.DataSize() != hi-lo {
+		return false
+	}
+	switch x := s.(type) {
+	case []float32:
+		return hi > lo && t.Uintptr() == uintptr(unsafe.Pointer(&x[lo]))
+	case []float64:
+		return hi > lo && t.Uintptr() == uintptr(unsafe.Pointer(&x[lo]))
+	}
+	return false
+}
+
+// slices extracts the backing slices of tensors and scalars; all must share
+// a dtype. op names the node in errors (called only then: names allocate).
+// The returned slice is c's, valid until the next call.
+func (c *inputCache) slices(op func() string, vals []G.Value) ([]any, tensor.Dtype, error) {
+	if len(c.vals) != len(vals) {
+		c.vals = make([]any, len(vals))
+		c.ptr = make([]uintptr, len(vals))
+		c.n = make([]int, len(vals))
+		c.dt = make([]tensor.Dtype, len(vals))
+	}
+	out := c.vals
 	var dt tensor.Dtype
 	for i, v := range vals {
 		switch x := v.(type) {
+		case *tensor.Dense:
+			if !x.IsNativelyAccessible() || x.RequiresIterator() {
+				return nil, dt, fmt.Errorf("%s: input %d is not a contiguous tensor", op(), i)
+			}
+			if x.IsScalar() {
+				out[i], c.ptr[i] = x.Data(), 0
+				break
+			}
+			if p, n := x.Uintptr(), x.DataSize(); c.ptr[i] != p || c.n[i] != n || c.dt[i] != x.Dtype() || out[i] == nil {
+				out[i], c.ptr[i], c.n[i], c.dt[i] = x.Data(), p, n, x.Dtype()
+			}
 		case tensor.Tensor:
 			if !x.IsNativelyAccessible() || x.RequiresIterator() {
-				return nil, dt, fmt.Errorf("%s: input %d is not a contiguous tensor", op, i)
+				return nil, dt, fmt.Errorf("%s: input %d is not a contiguous tensor", op(), i)
 			}
-			out[i] = x.Data()
+			out[i], c.ptr[i] = x.Data(), 0
 		case *G.F32:
-			out[i] = []float32{float32(*x)}
+			out[i], c.ptr[i] = []float32{float32(*x)}, 0
 		case *G.F64:
-			out[i] = []float64{float64(*x)}
+			out[i], c.ptr[i] = []float64{float64(*x)}, 0
 		default:
-			return nil, dt, fmt.Errorf("%s: input %d has unsupported type %T", op, i, v)
+			return nil, dt, fmt.Errorf("%s: input %d has unsupported type %T", op(), i, v)
 		}
 		var d tensor.Dtype
 		switch out[i].(type) {
@@ -245,12 +341,12 @@ func slices(op string, vals []G.Value) ([]any, tensor.Dtype, error) {
 		case []float64:
 			d = tensor.Float64
 		default:
-			return nil, dt, fmt.Errorf("%s: input %d has dtype %T, want float32 or float64", op, i, out[i])
+			return nil, dt, fmt.Errorf("%s: input %d has dtype %T, want float32 or float64", op(), i, out[i])
 		}
 		if i == 0 {
 			dt = d
 		} else if d != dt {
-			return nil, dt, fmt.Errorf("%s: input %d is %v, input 0 is %v", op, i, d, dt)
+			return nil, dt, fmt.Errorf("%s: input %d is %v, input 0 is %v", op(), i, d, dt)
 		}
 	}
 	return out, dt, nil
@@ -278,6 +374,30 @@ func wrap(dt tensor.Dtype, shape tensor.Shape, data any) G.Value {
 		return G.NewF64(data.([]float64)[0])
 	}
 	return tensor.New(tensor.WithShape(shape.Clone()...), tensor.WithBacking(data))
+}
+
+// wrap is wrap, returning last run's tensor while it still is data with
+// this shape (nothing may have resized or re-pointed it).
+func (c *wrapCache) wrap(dt tensor.Dtype, shape tensor.Shape, data any) G.Value {
+	if shape.IsScalar() {
+		return wrap(dt, shape, data)
+	}
+	if t := c.t; t != nil && t.Dtype() == dt && t.Shape().Eq(shape) && sameView(t, data, 0, valuesLen(data)) {
+		return t
+	}
+	v := wrap(dt, shape, data)
+	c.t, _ = v.(*tensor.Dense)
+	return v
+}
+
+func valuesLen(s any) int {
+	switch x := s.(type) {
+	case []float32:
+		return len(x)
+	case []float64:
+		return len(x)
+	}
+	return 0
 }
 
 // dispatch runs f32 or f64 depending on the slice type of probe.

@@ -123,9 +123,24 @@ type TargetSpec struct {
 // LayerNorm), applies Final, and returns the rows at masked positions
 // (row-major b outer, t inner) as (M, D). It does not modify layers.
 func Targets[F Float](layers [][]F, b, t, d int, spec TargetSpec, mask []bool) []F {
+	var buf Buffers[F]
+	return buf.Targets(layers, b, t, d, spec, mask)
+}
+
+// Buffers is Targets' working memory, kept from one step to the next so
+// that steady-state target building allocates nothing.
+type Buffers[F Float] struct{ avg, tmp, out []F }
+
+// Targets is the package's Targets in buf's memory: the result is valid
+// until the next call.
+func (buf *Buffers[F]) Targets(layers [][]F, b, t, d int, spec TargetSpec, mask []bool) []F {
 	k := min(spec.TopK, len(layers))
-	avg := make([]F, b*t*d)
-	tmp := make([]F, b*t*d)
+	n := b * t * d
+	if cap(buf.avg) < n {
+		buf.avg, buf.tmp = make([]F, n), make([]F, n)
+	}
+	avg, tmp := buf.avg[:n], buf.tmp[:n]
+	clear(avg)
 	for _, l := range layers[len(layers)-k:] {
 		copy(tmp, l)
 		normalize(tmp, b, t, d, spec.LayerNorm, spec.Eps)
@@ -138,12 +153,13 @@ func Targets[F Float](layers [][]F, b, t, d int, spec TargetSpec, mask []bool) [
 		avg[i] *= inv
 	}
 	normalize(avg, b, t, d, spec.Final, spec.Eps)
-	out := make([]F, 0, b*t*d)
+	out := buf.out[:0]
 	for r, m := range mask {
 		if m {
 			out = append(out, avg[r*d:(r+1)*d]...)
 		}
 	}
+	buf.out = out
 	return out
 }
 

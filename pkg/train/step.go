@@ -57,6 +57,8 @@ type D2V struct {
 		vm      G.VM
 		x, mask *tensor.Dense
 		layers  []G.Value
+		buf32   teacher.Buffers[float32] // the targets' memory, reused
+		buf64   teacher.Buffers[float64]
 	}
 }
 
@@ -272,7 +274,8 @@ func scalar(v G.Value) float64 {
 }
 
 // Targets runs the teacher on the unmasked input x and returns the
-// data2vec targets at the masked positions of mask (B*T), (M, D).
+// data2vec targets at the masked positions of mask (B*T), (M, D), in
+// memory reused by the next pass.
 func (d *D2V) Targets(x any, mask []bool) (any, error) {
 	if d.split != nil {
 		return d.split.targets(x, mask)
@@ -291,13 +294,13 @@ func (d *D2V) Targets(x any, mask []bool) (any, error) {
 		for i, v := range d.tc.layers {
 			ls[i] = valueData(v).([]float32)
 		}
-		return teacher.Targets(ls, B, T, D, d.Target, mask), nil
+		return d.tc.buf32.Targets(ls, B, T, D, d.Target, mask), nil
 	default:
 		ls := make([][]float64, len(d.tc.layers))
 		for i, v := range d.tc.layers {
 			ls[i] = valueData(v).([]float64)
 		}
-		return teacher.Targets(ls, B, T, D, d.Target, mask), nil
+		return d.tc.buf64.Targets(ls, B, T, D, d.Target, mask), nil
 	}
 }
 
