@@ -8,6 +8,7 @@ import (
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
+	"github.com/d2v/d2v/internal/par"
 	"github.com/d2v/d2v/pkg/loss"
 	"github.com/d2v/d2v/pkg/model"
 	"github.com/d2v/d2v/pkg/ops"
@@ -317,9 +318,11 @@ func (d *D2V) StudentPass(x any, mask []bool, targets any) (*Output, error) {
 func (d *D2V) Forward(x any, mask []bool) (*Output, error) { return d.ForwardPair(x, x, mask) }
 
 // ForwardPair is Forward with different student and teacher inputs (text:
-// the student sees the corrupted ids, the teacher the original ones). The
-// teacher runs on its own goroutine while the student's forward pass runs
-// up to its predictions; the student then waits for the targets. The
+// the student sees the corrupted ids, the teacher the original ones). With
+// a spare core the teacher runs on its own goroutine while the student's
+// forward pass runs up to its predictions, and the student then waits for
+// the targets; with none (one core, or the parts of a split batch, which
+// take a core each) it runs first. The
 // graphs share no output memory and every kernel's result is independent
 // of scheduling, so the result is the same as running them in turn.
 func (d *D2V) ForwardPair(student, teacherIn any, mask []bool) (*Output, error) {
@@ -365,7 +368,11 @@ func (d *D2V) studentRun(x any, mask []bool, targets func() (any, error)) (*Outp
 		}
 		d.st.tgt <- ops.Arrival{Values: y, Err: terr}
 	}
-	go teach()
+	if par.Workers() > 1 {
+		go teach() // a spare core: the teacher runs beside the student's forward
+	} else {
+		teach() // every core busy (one, or a split batch's parts): in turn, caches warm
+	}
 	defer d.st.vm.Reset()
 	err := d.st.vm.RunAll()
 	<-done
