@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # bench.sh: d2v's training step vs the PyTorch reference step, side by side.
 #
-#   scripts/bench.sh [ROUNDS]        (default 3 rounds; env D2V_REF=path/to/ref_step.py)
+#   scripts/bench.sh [ROUNDS] [--all]   (default 3 rounds; env D2V_REF=path/to/ref_step.py)
+#
+# --all adds S with patches (configs/bench-s-patches.yaml = --input patches)
+# and S with T=256 (--seq 256) to the table; the last line stays S and M.
 #
 # Builds d2v, then alternates (A B A B ...) `d2v bench` and ref_step.py's
 # timing mode for config S (configs/bench-s.yaml = ref_step.py defaults) and
@@ -12,7 +15,15 @@
 # shared/reference/README.md); without it, only d2v's figures are printed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-rounds="${1:-3}"
+rounds=3 all=0
+for a in "$@"; do
+	case $a in
+	--all) all=1 ;;
+	*) rounds=$a ;;
+	esac
+done
+configs=(s m)
+((all)) && configs+=(s-patches s-t256)
 ref="${D2V_REF:-../shared/reference/ref_step.py}"
 go build -o bin/d2v ./cmd/d2v
 
@@ -33,10 +44,14 @@ fi
 
 declare -A d2v torch
 for r in $(seq "$rounds"); do
-	for c in s m; do
-		args=()
-		[[ $c == m ]] && args=(--dim 256 --ffn 1024 --layers 4)
-		d2v[$c]+="$(bin/d2v bench -c "configs/bench-$c.yaml" --steps 20 --warmup 5 | field median_step_ms) "
+	for c in "${configs[@]}"; do
+		args=() cfg="configs/bench-$c.yaml" sets=()
+		case $c in
+		m) args=(--dim 256 --ffn 1024 --layers 4) ;;
+		s-patches) args=(--input patches) ;;
+		s-t256) cfg=configs/bench-s.yaml args=(--seq 256) sets=(--set modalities.tokens.seq_len=256) ;;
+		esac
+		d2v[$c]+="$(bin/d2v bench -c "$cfg" "${sets[@]}" --steps 20 --warmup 5 | field median_step_ms) "
 		if ((have_torch)); then
 			torch[$c]+="$(/usr/bin/python3 "$ref" --threads 2 "${args[@]}" | field median_step_ms) "
 		fi
@@ -44,17 +59,17 @@ for r in $(seq "$rounds"); do
 	done
 done
 
-printf '%-7s %14s %14s %7s\n' config "d2v ms/step" "torch ms/step" ratio
+printf '%-10s %14s %14s %7s\n' config "d2v ms/step" "torch ms/step" ratio
 line="ratio"
-for c in s m; do
+for c in "${configs[@]}"; do
 	dm=$(tr ' ' '\n' <<<"${d2v[$c]}" | grep . | median_of)
 	if ((have_torch)); then
 		tm=$(tr ' ' '\n' <<<"${torch[$c]}" | grep . | median_of)
 		ratio=$(awk -v a="$dm" -v b="$tm" 'BEGIN {printf "%.2f", a/b}')
-		printf '%-7s %14.2f %14.2f %7s\n' "${c^^}" "$dm" "$tm" "$ratio"
-		line+=" ${c^^}=$ratio"
+		printf '%-10s %14.2f %14.2f %7s\n' "${c^^}" "$dm" "$tm" "$ratio"
+		[[ $c == s || $c == m ]] && line+=" ${c^^}=$ratio"
 	else
-		printf '%-7s %14.2f %14s %7s\n' "${c^^}" "$dm" "-" "-"
+		printf '%-10s %14.2f %14s %7s\n' "${c^^}" "$dm" "-" "-"
 	fi
 done
 echo "d2v runs per config: ${rounds} rounds x 20 timed steps (median of medians); GOMAXPROCS=2, torch --threads 2"
