@@ -2,6 +2,7 @@ package train
 
 import (
 	"fmt"
+	"runtime"
 	"sync"
 
 	"github.com/d2v/d2v/internal/par"
@@ -83,10 +84,17 @@ func (sp *batchSplit) checkLen(what string, v any, per int) error {
 	return nil
 }
 
-// run calls f for every part at once, each part's ops on its share of the cores.
+// run calls f for every part at once, each part's ops on its share of the
+// cores; with fewer cores than parts, in turn.
 func (sp *batchSplit) run(f func(k int, p *D2V) error) error {
 	defer par.Share(len(sp.parts))()
 	errs := make([]error, len(sp.parts))
+	if runtime.GOMAXPROCS(0) < len(sp.parts) { // fewer cores than parts: in turn, caches warm
+		for k, p := range sp.parts {
+			errs[k] = f(k, p)
+		}
+		return sp.firstErr(errs)
+	}
 	var wg sync.WaitGroup
 	for k, p := range sp.parts[1:] {
 		wg.Add(1)
@@ -97,6 +105,10 @@ func (sp *batchSplit) run(f func(k int, p *D2V) error) error {
 	}
 	errs[0] = f(0, sp.parts[0])
 	wg.Wait()
+	return sp.firstErr(errs)
+}
+
+func (sp *batchSplit) firstErr(errs []error) error {
 	for k, err := range errs {
 		if err != nil {
 			return fmt.Errorf("batch part %d of %d: %w", k+1, len(sp.parts), err)
