@@ -120,3 +120,22 @@ func TestStepFLOPs(t *testing.T) {
 		t.Fatalf("S: %.4f GFLOP per step, want 1.77", got)
 	}
 }
+
+// TestSkippedFLOPs: at S the student's last block skips, per unmasked row
+// (8 samples x 32 of 64), Q and O (2 x 2*128^2), the FFN (2 x 2*128*512)
+// and the attention row (2 x 2*64*128), forward and backward (3x):
+// 3*256*360448 = 276.8 MFLOP; nothing when every row is masked.
+func TestSkippedFLOPs(t *testing.T) {
+	cfg, err := config.Load("../../configs/bench-s.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := SetupFor(cfg, cfg.Data.BatchSize)
+	if got, want := SkippedFLOPs(s), 3.0*256*360448; got != want {
+		t.Fatalf("S: %v FLOPs skipped, want %v", got, want)
+	}
+	s.NMask = s.Mod.NumTokens()
+	if got := SkippedFLOPs(s); got != 0 {
+		t.Fatalf("every row masked: %v FLOPs skipped, want 0", got)
+	}
+}
