@@ -14,11 +14,12 @@ type Params struct {
 	Dtype  tensor.Dtype
 	order  []string
 	byName map[string]*tensor.Dense
+	data   map[string]any // each tensor's backing slice, boxed once (Dense.Data allocates)
 }
 
 // NewParams returns an empty registry for float32 or float64 tensors.
 func NewParams(dt tensor.Dtype) *Params {
-	return &Params{Dtype: dt, byName: map[string]*tensor.Dense{}}
+	return &Params{Dtype: dt, byName: map[string]*tensor.Dense{}, data: map[string]any{}}
 }
 
 // Add registers a zero tensor; a duplicate name panics (a programming error:
@@ -30,8 +31,13 @@ func (p *Params) Add(name string, shape ...int) *tensor.Dense {
 	t := tensor.New(tensor.Of(p.Dtype), tensor.WithShape(shape...))
 	p.order = append(p.order, name)
 	p.byName[name] = t
+	p.data[name] = t.Data()
 	return t
 }
+
+// Data returns the backing slice ([]float32 or []float64) of the tensor
+// named name, or nil; it does not allocate.
+func (p *Params) Data(name string) any { return p.data[name] }
 
 // Get returns the tensor named name, or nil.
 func (p *Params) Get(name string) *tensor.Dense { return p.byName[name] }
@@ -54,7 +60,7 @@ func (p *Params) Count(keep func(string) bool) int {
 }
 
 // Float32s returns the backing slice of a float32 parameter.
-func (p *Params) Float32s(name string) []float32 { return p.byName[name].Data().([]float32) }
+func (p *Params) Float32s(name string) []float32 { return p.data[name].([]float32) }
 
 // Set fills a parameter from float64 values (any dtype), checking the size.
 func (p *Params) Set(name string, v []float64) error {

@@ -65,12 +65,13 @@ func hashOf(s string) uint32 {
 // its output, so reusing the memory is safe and steady-state steps allocate
 // almost nothing.
 type buffer struct {
-	dt   tensor.Dtype
-	data any
-	in   inputCache // the inputs' slices, boxed once
-	out  wrapCache  // the output tensor, built once
-	gin  []any      // bwdOp: per-input views of the packed gradient
-	gsz  []int      // bwdOp: per-input gradient sizes (0: not differentiable)
+	dt    tensor.Dtype
+	data  any
+	in    inputCache   // the inputs' slices, boxed once
+	out   wrapCache    // the output tensor, built once
+	gin   []any        // bwdOp: per-input views of the packed gradient
+	gsz   []int        // bwdOp: per-input gradient sizes (0: not differentiable)
+	shape tensor.Shape // fwdOp: the output shape, once (outShape allocates)
 }
 
 // inputCache keeps the []any of a node's input slices from run to run:
@@ -124,7 +125,10 @@ func (o fwdOp) Do(vals ...G.Value) (G.Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	shape := o.k.outShape()
+	if o.buf.shape == nil {
+		o.buf.shape = o.k.outShape()
+	}
+	shape := o.buf.shape
 	out := o.buf.get(dt, shape.TotalSize())
 	o.k.fwd(out, in)
 	return o.buf.out.wrap(dt, shape, out), nil

@@ -52,11 +52,11 @@ func Update(t, s *model.Params, pairs [][2]string, d float64) {
 	// element-wise, so the blocks only spread the work over the cores
 	par.ForBlocks(sizes, 1<<14, func(_, i, lo, hi int) {
 		p := pairs[i]
-		switch tv := t.Get(p[0]).Data().(type) {
+		switch tv := t.Data(p[0]).(type) {
 		case []float32:
-			vmath.EMA(tv[lo:hi], s.Get(p[1]).Data().([]float32)[lo:hi], float32(d), float32(1-d))
+			vmath.EMA(tv[lo:hi], s.Data(p[1]).([]float32)[lo:hi], float32(d), float32(1-d))
 		case []float64:
-			sv := s.Get(p[1]).Data().([]float64)
+			sv := s.Data(p[1]).([]float64)
 			for j := lo; j < hi; j++ {
 				tv[j] = d*tv[j] + (1-d)*sv[j]
 			}

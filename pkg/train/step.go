@@ -48,16 +48,22 @@ type D2V struct {
 	split   *batchSplit // Parts > 1: the parts, which own the graphs
 
 	st struct {
-		vm              G.VM
-		x, mask, idx    *tensor.Dense
-		tgt             chan ops.Arrival // the targets, awaited inside the student's run
-		loss, pred, out G.Value
-		grads           G.Nodes // read in place after a run (no copy): valid until the next run
+		vm           G.VM
+		x, mask, idx *tensor.Dense
+		in           [3]any           // x, mask, idx's backing slices
+		tgt          chan ops.Arrival // the targets, awaited inside the student's run
+		loss         G.Value
+		pred         *G.Node
+		grads        G.Nodes // read in place after a run (no copy): valid until the next run
+		predC        dataCache
+		gradC        []dataCache
 	}
 	tc struct {
 		vm      G.VM
 		x, mask *tensor.Dense
-		layers  []G.Value
+		in      any     // x's backing slice
+		layers  G.Nodes // the top-K outputs, read in place
+		layerC  []dataCache
 		buf32   teacher.Buffers[float32] // the targets' memory, reused
 		buf64   teacher.Buffers[float64]
 	}
@@ -182,9 +188,10 @@ func (d *D2V) buildStudent() error {
 		return err
 	}
 	d.st.x, d.st.mask, d.st.idx = xt, mt, it
+	d.st.in = [3]any{xt.Data(), mt.Data(), it.Data()}
 	G.Read(cost, &d.st.loss)
-	G.Read(pred, &d.st.pred)
-	d.st.grads = grads
+	d.st.pred, d.st.grads = pred, grads
+	d.st.gradC = make([]dataCache, len(grads))
 	d.st.vm = G.NewTapeMachine(g.G)
 	return nil
 }
@@ -212,24 +219,44 @@ func (d *D2V) buildTeacher() error {
 		outs = L.FFNs
 	}
 	outs = outs[len(outs)-d.Target.TopK:]
-	d.tc.layers = make([]G.Value, len(outs))
-	for i, n := range outs {
-		G.Read(n, &d.tc.layers[i])
-	}
-	d.tc.x, d.tc.mask = xt, mt
+	d.tc.layers, d.tc.layerC = outs, make([]dataCache, len(outs))
+	d.tc.x, d.tc.mask, d.tc.in = xt, mt, xt.Data()
 	d.tc.vm = G.NewTapeMachine(g.G)
 	return nil
 }
 
+// dataCache returns a graph value's backing slice, boxed once: Gorgonia's
+// Dense.Data goes through reflect and allocates, and a node's value is the
+// same memory from run to run (ops reuse their buffers).
+type dataCache struct {
+	ptr uintptr
+	n   int
+	v   any
+}
+
+func (c *dataCache) of(v G.Value) any {
+	t, ok := v.(*tensor.Dense)
+	if !ok || t.IsScalar() {
+		return valueData(v)
+	}
+	if p, n := t.Uintptr(), t.DataSize(); c.v == nil || p != c.ptr || n != c.n {
+		c.v, c.ptr, c.n = t.Data(), p, n
+	}
+	return c.v
+}
+
 // fill copies src ([]float32 or []float64) into t, converting the dtype.
-func fill(t *tensor.Dense, src any) error {
-	switch dst := t.Data().(type) {
+func fill(t *tensor.Dense, src any) error { return fillData(t.Data(), src) }
+
+// fillData copies src into dst ([]float32 or []float64), converting the dtype.
+func fillData(dst, src any) error {
+	switch dst := dst.(type) {
 	case []float32:
 		return convert(dst, src)
 	case []float64:
 		return convert(dst, src)
 	}
-	return fmt.Errorf("unsupported tensor dtype %v", t.Dtype())
+	return fmt.Errorf("unsupported tensor type %T", dst)
 }
 
 func convert[D float32 | float64](dst []D, src any) error {
@@ -281,7 +308,7 @@ func (d *D2V) Targets(x any, mask []bool) (any, error) {
 	if d.split != nil {
 		return d.split.targets(x, mask)
 	}
-	if err := fill(d.tc.x, x); err != nil {
+	if err := fillData(d.tc.in, x); err != nil {
 		return nil, fmt.Errorf("teacher input: %w", err)
 	}
 	defer d.tc.vm.Reset()
@@ -289,17 +316,23 @@ func (d *D2V) Targets(x any, mask []bool) (any, error) {
 		return nil, fmt.Errorf("teacher forward: %w", err)
 	}
 	B, T, D := d.Batch, d.Mod.NumTokens(), d.Spec.Dim
-	switch valueData(d.tc.layers[0]).(type) {
+	vals := make([]any, len(d.tc.layers))
+	for i, n := range d.tc.layers {
+		if vals[i] = d.tc.layerC[i].of(n.Value()); vals[i] == nil {
+			return nil, fmt.Errorf("teacher forward: no value for its layer %s", n.Name())
+		}
+	}
+	switch vals[0].(type) {
 	case []float32:
-		ls := make([][]float32, len(d.tc.layers))
-		for i, v := range d.tc.layers {
-			ls[i] = valueData(v).([]float32)
+		ls := make([][]float32, len(vals))
+		for i, v := range vals {
+			ls[i] = v.([]float32)
 		}
 		return d.tc.buf32.Targets(ls, B, T, D, d.Target, mask), nil
 	default:
-		ls := make([][]float64, len(d.tc.layers))
-		for i, v := range d.tc.layers {
-			ls[i] = valueData(v).([]float64)
+		ls := make([][]float64, len(vals))
+		for i, v := range vals {
+			ls[i] = v.([]float64)
 		}
 		return d.tc.buf64.Targets(ls, B, T, D, d.Target, mask), nil
 	}
@@ -353,7 +386,7 @@ func (d *D2V) studentRun(x any, mask []bool, targets func() (any, error)) (*Outp
 		return nil, fmt.Errorf("mask has %d masked positions, want %d per sample x %d", len(rows), d.NMask, d.Batch)
 	}
 	for i, src := range []any{x, mf, rows} {
-		if err := fill([]*tensor.Dense{d.st.x, d.st.mask, d.st.idx}[i], src); err != nil {
+		if err := fillData(d.st.in[i], src); err != nil {
 			return nil, fmt.Errorf("student input %d: %w", i, err)
 		}
 	}
@@ -386,9 +419,12 @@ func (d *D2V) studentRun(x any, mask []bool, targets func() (any, error)) (*Outp
 	if err != nil {
 		return nil, fmt.Errorf("student forward/backward: %w", err)
 	}
-	out := &Output{Loss: scalar(d.st.loss), Pred: valueData(d.st.pred), Targets: y, Grads: make([]any, len(d.Names))}
+	out := &Output{Loss: scalar(d.st.loss), Pred: d.st.predC.of(d.st.pred.Value()), Targets: y, Grads: make([]any, len(d.Names))}
+	if out.Pred == nil {
+		return nil, fmt.Errorf("student forward: no value for the predictions")
+	}
 	for i, g := range d.st.grads {
-		if out.Grads[i] = valueData(g.Value()); out.Grads[i] == nil {
+		if out.Grads[i] = d.st.gradC[i].of(g.Value()); out.Grads[i] == nil {
 			return nil, fmt.Errorf("student backward: no gradient value for %s", d.Names[i])
 		}
 	}
