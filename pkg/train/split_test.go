@@ -52,16 +52,6 @@ func splitAudioSetup() Setup {
 		Loss:   loss.Spec{Beta: 0, Reduction: loss.D2V}, Dtype: tensor.Float64}
 }
 
-// relDiff is max |a-b| / max(max |b|, 1e-300).
-func relDiff(a, b []float64) float64 {
-	var d, m float64
-	for i := range b {
-		d = math.Max(d, math.Abs(a[i]-b[i]))
-		m = math.Max(m, math.Abs(b[i]))
-	}
-	return d / math.Max(m, 1e-300)
-}
-
 // TestBatchSplitIsTheSameStep: a batch run as 2 or 3 parts at once
 // (run.batch_split) gives the loss, gradients, predictions and targets of
 // the whole batch run as one, in float64 to rounding (1e-12), for token,
@@ -120,7 +110,7 @@ func TestBatchSplitIsTheSameStep(t *testing.T) {
 						if len(c.a) != len(c.b) {
 							t.Fatalf("%s: %d values, whole batch %d", c.what, len(c.a), len(c.b))
 						}
-						if r := relDiff(c.a, c.b); r > 1e-12 {
+						if r := maxRel(c.a, c.b); r > 1e-12 {
 							t.Errorf("%s differ from the whole batch's by %.3g relative", c.what, r)
 						}
 					}

@@ -48,17 +48,5 @@ func BenchmarkAdamW(b *testing.B) {
 		g[i] = float32(i%7) * 1e-3
 	}
 	c := AdamWConst{B1: 0.9, B2: 0.98, Eps: 1e-6, Step: 1e-3, Coef: 1, Shrink: 1, BC2: 0.2}
-	for _, impl := range []string{"asm", "go"} {
-		b.Run(impl, func(b *testing.B) {
-			if impl == "asm" && !haveAsm {
-				b.Skip("no assembly")
-			}
-			prev := SetFallback(impl == "go")
-			defer SetFallback(prev)
-			b.SetBytes(n * 4 * 4)
-			for i := 0; i < b.N; i++ {
-				AdamW(w, g, m, v, c)
-			}
-		})
-	}
+	benchImpls(b, n*4*4, func() { AdamW(w, g, m, v, c) })
 }

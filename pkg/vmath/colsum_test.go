@@ -35,17 +35,5 @@ func TestColSumBits(t *testing.T) {
 func BenchmarkColSum(b *testing.B) {
 	const rows, cols = 512, 512 // config S: fc1's bias gradient
 	src, dst := make([]float32, rows*cols), make([]float32, cols)
-	for _, impl := range []string{"asm", "go"} {
-		b.Run(impl, func(b *testing.B) {
-			if impl == "asm" && !haveAsm {
-				b.Skip("no assembly")
-			}
-			prev := SetFallback(impl == "go")
-			defer SetFallback(prev)
-			b.SetBytes(rows * cols * 4)
-			for i := 0; i < b.N; i++ {
-				ColSum(dst, src, rows, cols)
-			}
-		})
-	}
+	benchImpls(b, rows*cols*4, func() { ColSum(dst, src, rows, cols) })
 }

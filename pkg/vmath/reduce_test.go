@@ -60,8 +60,9 @@ func TestEMABits(t *testing.T) {
 	}
 }
 
-func BenchmarkSumSquares(b *testing.B) {
-	x := make([]float32, 1<<16)
+// benchImpls runs f as sub-benchmarks "asm" (skipped without the
+// assembly) and "go" (the portable kernels), bytes per op each.
+func benchImpls(b *testing.B, bytes int64, f func()) {
 	for _, impl := range []string{"asm", "go"} {
 		b.Run(impl, func(b *testing.B) {
 			if impl == "asm" && !haveAsm {
@@ -69,27 +70,20 @@ func BenchmarkSumSquares(b *testing.B) {
 			}
 			prev := SetFallback(impl == "go")
 			defer SetFallback(prev)
-			b.SetBytes(int64(len(x)) * 4)
+			b.SetBytes(bytes)
 			for i := 0; i < b.N; i++ {
-				SumSquares(x)
+				f()
 			}
 		})
 	}
 }
 
+func BenchmarkSumSquares(b *testing.B) {
+	x := make([]float32, 1<<16)
+	benchImpls(b, int64(len(x))*4, func() { SumSquares(x) })
+}
+
 func BenchmarkEMA(b *testing.B) {
 	t, s := make([]float32, 1<<16), make([]float32, 1<<16)
-	for _, impl := range []string{"asm", "go"} {
-		b.Run(impl, func(b *testing.B) {
-			if impl == "asm" && !haveAsm {
-				b.Skip("no assembly")
-			}
-			prev := SetFallback(impl == "go")
-			defer SetFallback(prev)
-			b.SetBytes(int64(len(t)) * 8)
-			for i := 0; i < b.N; i++ {
-				EMA(t, s, 0.999, 0.001)
-			}
-		})
-	}
+	benchImpls(b, int64(len(t))*8, func() { EMA(t, s, 0.999, 0.001) })
 }
