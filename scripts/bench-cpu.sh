@@ -39,7 +39,8 @@ for r in $(seq "$rounds"); do
 		S-patches) cfg=configs/bench-s-patches.yaml args=(--input patches) ;;
 		S-T256) sets=(--set modalities.tokens.seq_len=256) args=(--seq 256) n1=5 n2=20 ;;
 		esac
-		d2v[$c]+="$("$bin" bench -c "$cfg" --set run.threads=1 "${sets[@]}" --steps 20 --warmup 5 | field median_step_cpu_ms) "
+		# one thread: no batch split (its parts would only run in turn, ~7% more work at S)
+		d2v[$c]+="$("$bin" bench -c "$cfg" --set run.threads=1 --set run.batch_split=1 "${sets[@]}" --steps 20 --warmup 5 | field median_step_cpu_ms) "
 		a=$(tcpu "${args[@]}" --warmup 2 --steps $n1)
 		b=$(tcpu "${args[@]}" --warmup 2 --steps $n2)
 		torch[$c]+="$(awk -v a="$a" -v b="$b" -v n=$((n2 - n1)) 'BEGIN {printf "%.2f", (b-a)*1000/n}') "
