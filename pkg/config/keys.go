@@ -241,7 +241,7 @@ var help = map[string]string{
 	"run.skip_nonfinite":  "steps with a NaN/Inf loss or gradient norm skipped (no update) before the run aborts with exit 3",
 	"run.check_every":     "data-parallel runs: steps between cross-rank checksums of the weights (drift aborts the run), 0 = off",
 	"run.threads":         "CPU threads, 0 = all cores",
-	"run.batch_split":     "parts of each batch run at once, the cores shared between them (gradients averaged); results depend on it, not on run.threads; 1 = off",
+	"run.batch_split":     "parts of each batch run at once, the cores shared between them (gradients averaged); results depend on it, not on run.threads; 1 = off (best with run.threads 1)",
 	"run.progress":        "show a progress bar",
 
 	"finetune.steps":           "fine-tuning optimiser steps",
