@@ -54,15 +54,18 @@ func splitAudioSetup() Setup {
 
 // TestBatchSplitIsTheSameStep: a batch run as 2 or 3 parts at once
 // (run.batch_split) gives the loss, gradients, predictions and targets of
-// the whole batch run as one, in float64 to rounding (1e-12), for token,
-// patch and speech models, both EMA scopes, both losses, and parts of
-// unequal size (5 samples in 2 and 3 parts).
+// the whole batch run as one, in float64 to rounding (1e-12), for token
+// (also with text's KeepInput), patch and speech models, both EMA scopes,
+// both losses, and parts of unequal size (5 samples in 2 and 3 parts).
 func TestBatchSplitIsTheSameStep(t *testing.T) {
 	setups := map[string]Setup{"audio": splitAudioSetup()}
 	for _, c := range gcCases[:4] {
 		setups[c.name()] = gcSetupFor(c)
 	}
 	setups["smoothl1/"+gcCases[4].name()] = gcSetupFor(gcCases[4])
+	keep := gcSetupFor(gcCases[1]) // tokens: text's corrupted input, masked rows keep their embeddings
+	keep.KeepInput = true
+	setups["keepinput/"+gcCases[1].name()] = keep
 	for name, s := range setups {
 		for _, b := range []int{2, 5} {
 			for _, parts := range []int{2, 3} {
