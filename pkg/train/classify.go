@@ -25,10 +25,15 @@ type Encoder struct {
 	batch   int
 	vm      G.VM
 	x, w, y *tensor.Dense
-	feats   G.Value
-	logits  G.Value
+	feats   *G.Node // read in place after a run, like the gradients
+	logits  *G.Node
 	loss    G.Value
-	grads   []G.Value
+	grads   G.Nodes
+	cache   struct {
+		feats, logits dataCache
+		grads         []dataCache
+	}
+	split *encoderSplit // Setup.Parts > 1: the parts, which own the graphs
 }
 
 // EncoderParams declares the student encoder's parameters and, for
@@ -57,8 +62,12 @@ func InitEncoder(p *model.Params, s Setup, seed uint64) {
 
 // NewEncoder builds a graph for `batch` inputs over params (from
 // EncoderParams); train adds the loss and gradients. Graphs built over the
-// same params share their tensors.
+// same params share their tensors. With s.Parts > 1 the batch runs as that
+// many parts at once (run.batch_split), as in pretraining.
 func NewEncoder(s Setup, params *model.Params, batch, classes int, train bool) (*Encoder, error) {
+	if n := min(s.Parts, batch); n > 1 {
+		return newEncoderSplit(s, params, batch, classes, train, n)
+	}
 	e := &Encoder{Setup: s, Params: params, Classes: classes, batch: batch}
 	emb, enc := model.Embedding{Mod: s.Mod, Spec: s.Spec}, model.Encoder{Spec: s.Spec}
 	e.Names = e.Params.Names()
@@ -79,11 +88,11 @@ func NewEncoder(s Setup, params *model.Params, batch, classes int, train bool) (
 		return nil, err
 	}
 	e.x, e.w = xt, wt
-	G.Read(pooled, &e.feats)
+	e.feats = pooled
 	if classes > 0 {
 		z := G.Must(ops.LayerNorm(pooled, g.Param("cls.norm.g"), g.Param("cls.norm.b"), s.Spec.LNEps))
 		logits := G.Must(ops.Linear(z, g.Param("cls.fc.w"), g.Param("cls.fc.b")))
-		G.Read(logits, &e.logits)
+		e.logits = logits
 		if train {
 			y, yt := g.Input("in.y", batch, classes)
 			cost, err := ops.SoftmaxCE(logits, y)
@@ -96,10 +105,7 @@ func NewEncoder(s Setup, params *model.Params, batch, classes int, train bool) (
 			}
 			e.y = yt
 			G.Read(cost, &e.loss)
-			e.grads = make([]G.Value, len(grads))
-			for i := range grads {
-				G.Read(grads[i], &e.grads[i])
-			}
+			e.grads, e.cache.grads = grads, make([]dataCache, len(grads))
 		}
 	}
 	e.vm = G.NewTapeMachine(g.G)
@@ -107,12 +113,23 @@ func NewEncoder(s Setup, params *model.Params, batch, classes int, train bool) (
 }
 
 // Close releases the graph's machine.
-func (e *Encoder) Close() { e.vm.Close() }
+func (e *Encoder) Close() {
+	if e.split != nil {
+		for _, p := range e.split.parts {
+			p.Close()
+		}
+		return
+	}
+	e.vm.Close()
+}
 
 // Run computes features (B, D) pooled with weights w (B*T) and, with a head,
 // logits (B, C); with targets (B, C) on a training graph also the loss and
-// gradients.
+// gradients. The slices are valid until the next Run.
 func (e *Encoder) Run(x any, w []float32, targets []float64) (feats, logits []float32, loss float64, grads []any, err error) {
+	if e.split != nil {
+		return e.split.run(x, w, targets)
+	}
 	if err = fill(e.x, x); err != nil {
 		return
 	}
@@ -128,18 +145,121 @@ func (e *Encoder) Run(x any, w []float32, targets []float64) (feats, logits []fl
 	if err = e.vm.RunAll(); err != nil {
 		return
 	}
-	feats = valueData(e.feats).([]float32)
+	feats = e.cache.feats.of(e.feats.Value()).([]float32)
 	if e.logits != nil {
-		logits = valueData(e.logits).([]float32)
+		logits = e.cache.logits.of(e.logits.Value()).([]float32)
 	}
 	if e.loss != nil {
 		loss = scalar(e.loss)
 		grads = make([]any, len(e.grads))
 		for i, g := range e.grads {
-			grads[i] = valueData(g)
+			grads[i] = e.cache.grads[i].of(g.Value())
 		}
 	}
 	return
+}
+
+// encoderSplit runs an Encoder's batch as parts at once, each part a graph
+// over the same parameters (see batchSplit): the features and logits are
+// the parts' in sample order, the loss (a mean over samples) and its
+// gradients the parts' weighted by their share of the samples.
+type encoderSplit struct {
+	parts         []*Encoder
+	lo            []int
+	w             []float64
+	perX, T       int
+	feats, logits []float32
+	grads         []any
+	sizes         []int
+}
+
+func newEncoderSplit(s Setup, params *model.Params, batch, classes int, train bool, n int) (*Encoder, error) {
+	e := &Encoder{Setup: s, Params: params, Names: params.Names(), Classes: classes, batch: batch}
+	sp := &encoderSplit{lo: partBounds(batch, n), perX: perSample(s.Mod), T: s.Mod.NumTokens()}
+	ps := s
+	ps.Parts = 1
+	for k := range n {
+		p, err := NewEncoder(ps, params, sp.lo[k+1]-sp.lo[k], classes, train)
+		if err != nil {
+			for _, q := range sp.parts {
+				q.Close()
+			}
+			return nil, fmt.Errorf("batch part %d of %d: %w", k+1, n, err)
+		}
+		sp.parts = append(sp.parts, p)
+		sp.w = append(sp.w, float64(sp.lo[k+1]-sp.lo[k])/float64(batch))
+	}
+	for _, name := range e.Names {
+		sp.sizes = append(sp.sizes, params.Get(name).Shape().TotalSize())
+	}
+	e.split = sp
+	return e, nil
+}
+
+func (sp *encoderSplit) run(x any, w []float32, targets []float64) (feats, logits []float32, loss float64, grads []any, err error) {
+	B, C := sp.lo[len(sp.parts)], sp.parts[0].Classes
+	if n := valuesLen(x); n != B*sp.perX {
+		return nil, nil, 0, nil, fmt.Errorf("input has %d values, want %d", n, B*sp.perX)
+	}
+	if len(w) != B*sp.T {
+		return nil, nil, 0, nil, fmt.Errorf("pooling weights have %d values, want %d", len(w), B*sp.T)
+	}
+	train := sp.parts[0].y != nil
+	if train && len(targets) != B*C {
+		return nil, nil, 0, nil, fmt.Errorf("targets have %d values, want %d", len(targets), B*C)
+	}
+	type result struct {
+		feats, logits []float32
+		loss          float64
+		grads         []any
+	}
+	res := make([]result, len(sp.parts))
+	err = runParts(len(sp.parts), func(k int) error {
+		lo, hi := sp.lo[k], sp.lo[k+1]
+		var t []float64
+		if train {
+			t = targets[lo*C : hi*C]
+		}
+		r := &res[k]
+		var err error
+		r.feats, r.logits, r.loss, r.grads, err = sp.parts[k].Run(partSamples(x, lo, hi, sp.perX), w[lo*sp.T:hi*sp.T], t)
+		return err
+	})
+	if err != nil {
+		return nil, nil, 0, nil, err
+	}
+	sp.feats = sp.feats[:0]
+	sp.logits = sp.logits[:0]
+	gs := make([][]any, len(res))
+	for k, r := range res {
+		sp.feats = append(sp.feats, r.feats...)
+		sp.logits = append(sp.logits, r.logits...)
+		loss += sp.w[k] * r.loss
+		gs[k] = r.grads
+	}
+	feats = sp.feats
+	if C > 0 {
+		logits = sp.logits
+	}
+	if train {
+		if sp.grads == nil {
+			sp.grads = zerosLikeAll(gs[0])
+		}
+		sumGrads(sp.grads, gs, sp.w, sp.sizes)
+		grads = sp.grads
+	}
+	return feats, logits, loss, grads, nil
+}
+
+// partSamples returns samples [lo, hi) of v (per values each).
+func partSamples(v any, lo, hi, per int) any {
+	switch x := v.(type) {
+	case []float32:
+		return x[lo*per : hi*per]
+	case []float64:
+		return x[lo*per : hi*per]
+	}
+	return v
 }
 
 // LayerID is the layer-wise lr-decay depth of a parameter: embeddings 0,

@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/d2v/d2v/internal/par"
+	"github.com/d2v/d2v/pkg/model"
 	"github.com/d2v/d2v/pkg/vmath"
 )
 
@@ -33,14 +34,7 @@ type batchSplit struct {
 
 func newSplit(d *D2V, n int) (*batchSplit, error) {
 	B := d.Batch
-	sp := &batchSplit{d: d, lo: make([]int, n+1), w: make([]float64, n)}
-	sp.perX = 1
-	for _, v := range d.Mod.InputShape(1) {
-		sp.perX *= v
-	}
-	for k := 0; k <= n; k++ {
-		sp.lo[k] = k * B / n
-	}
+	sp := &batchSplit{d: d, lo: partBounds(B, n), w: make([]float64, n), perX: perSample(d.Mod)}
 	for k := 0; k < n; k++ {
 		s := d.Setup
 		s.Batch, s.Parts = sp.lo[k+1]-sp.lo[k], 1
@@ -65,16 +59,7 @@ func (sp *batchSplit) close() {
 }
 
 // samples returns part k's rows of v (per values per sample).
-func (sp *batchSplit) samples(v any, k, per int) any {
-	lo, hi := sp.lo[k]*per, sp.lo[k+1]*per
-	switch x := v.(type) {
-	case []float32:
-		return x[lo:hi]
-	case []float64:
-		return x[lo:hi]
-	}
-	return v
-}
+func (sp *batchSplit) samples(v any, k, per int) any { return partSamples(v, sp.lo[k], sp.lo[k+1], per) }
 
 // checkLen refuses an input of the wrong size before it is cut into parts.
 func (sp *batchSplit) checkLen(what string, v any, per int) error {
@@ -87,34 +72,46 @@ func (sp *batchSplit) checkLen(what string, v any, per int) error {
 // run calls f for every part at once, each part's ops on its share of the
 // cores; with fewer cores than parts, in turn.
 func (sp *batchSplit) run(f func(k int, p *D2V) error) error {
-	defer par.Share(len(sp.parts))()
-	errs := make([]error, len(sp.parts))
-	if runtime.GOMAXPROCS(0) < len(sp.parts) { // fewer cores than parts: in turn, caches warm
-		for k, p := range sp.parts {
-			errs[k] = f(k, p)
-		}
-		return sp.firstErr(errs)
-	}
-	var wg sync.WaitGroup
-	for k, p := range sp.parts[1:] {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[k+1] = f(k+1, p)
-		}()
-	}
-	errs[0] = f(0, sp.parts[0])
-	wg.Wait()
-	return sp.firstErr(errs)
+	return runParts(len(sp.parts), func(k int) error { return f(k, sp.parts[k]) })
 }
 
-func (sp *batchSplit) firstErr(errs []error) error {
+// runParts runs f(0..n-1) at once with the cores shared between them
+// (par.Share), or in turn with fewer cores than parts (caches stay warm),
+// and returns the first part's error.
+func runParts(n int, f func(k int) error) error {
+	defer par.Share(n)()
+	errs := make([]error, n)
+	if runtime.GOMAXPROCS(0) < n {
+		for k := range n {
+			errs[k] = f(k)
+		}
+	} else {
+		var wg sync.WaitGroup
+		for k := 1; k < n; k++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs[k] = f(k)
+			}()
+		}
+		errs[0] = f(0)
+		wg.Wait()
+	}
 	for k, err := range errs {
 		if err != nil {
-			return fmt.Errorf("batch part %d of %d: %w", k+1, len(sp.parts), err)
+			return fmt.Errorf("batch part %d of %d: %w", k+1, n, err)
 		}
 	}
 	return nil
+}
+
+// partBounds cuts b samples into n contiguous parts: part k is [lo[k], lo[k+1]).
+func partBounds(b, n int) []int {
+	lo := make([]int, n+1)
+	for k := range lo {
+		lo[k] = k * b / n
+	}
+	return lo
 }
 
 func (sp *batchSplit) forwardPair(student, teacherIn any, mask []bool) (*Output, error) {
@@ -193,41 +190,43 @@ func (sp *batchSplit) combine(outs []*Output) *Output {
 	o.Pred = concatInto(o.Pred, outs, func(po *Output) any { return po.Pred }, n)
 	o.Targets = concatInto(o.Targets, outs, func(po *Output) any { return po.Targets }, n)
 	if o.Grads == nil {
-		o.Grads = make([]any, len(sp.d.Names))
-		for i, g := range outs[0].Grads {
-			switch g.(type) {
-			case []float32:
-				o.Grads[i] = make([]float32, valuesLen(g))
-			case []float64:
-				o.Grads[i] = make([]float64, valuesLen(g))
-			}
-		}
+		o.Grads = zerosLikeAll(outs[0].Grads)
 	}
-	par.ForBlocks(sp.sizes, 1<<14, func(_, i, lo, hi int) {
-		switch dst := o.Grads[i].(type) {
-		case []float32:
-			weightedSum(dst[lo:hi], outs, sp.w, i, lo)
-		case []float64:
-			weightedSum(dst[lo:hi], outs, sp.w, i, lo)
-		}
-	})
+	grads := make([][]any, len(outs))
+	for k, po := range outs {
+		grads[k] = po.Grads
+	}
+	sumGrads(o.Grads, grads, sp.w, sp.sizes)
 	out := *o
 	return &out
 }
 
-// weightedSum sets dst to sum_k w[k] * outs[k].Grads[p][lo:lo+len(dst)],
-// in part order, each product rounded (vmath.AXPBY for float32).
-func weightedSum[F float32 | float64](dst []F, outs []*Output, w []float64, p, lo int) {
+// sumGrads sets dst[i] = sum_k w[k] * grads[k][i] for every gradient i
+// (lengths sizes), in fixed blocks over the cores.
+func sumGrads(dst []any, grads [][]any, w []float64, sizes []int) {
+	par.ForBlocks(sizes, 1<<14, func(_, i, lo, hi int) {
+		switch d := dst[i].(type) {
+		case []float32:
+			weightedSum(d[lo:hi], grads, w, i, lo)
+		case []float64:
+			weightedSum(d[lo:hi], grads, w, i, lo)
+		}
+	})
+}
+
+// weightedSum sets dst to sum_k w[k] * grads[k][p][lo:lo+len(dst)], in
+// part order, each product rounded (vmath.AXPBY for float32).
+func weightedSum[F float32 | float64](dst []F, grads [][]any, w []float64, p, lo int) {
 	hi := lo + len(dst)
-	g := func(k int) []F { return outs[k].Grads[p].([]F)[lo:hi] }
+	g := func(k int) []F { return grads[k][p].([]F)[lo:hi] }
 	if d32, ok := any(dst).([]float32); ok {
 		g32 := func(k int) []float32 { return any(g(k)).([]float32) }
-		if len(outs) == 1 {
+		if len(grads) == 1 {
 			vmath.AXPBY(d32, g32(0), g32(0), float32(w[0]), 0)
 			return
 		}
 		vmath.AXPBY(d32, g32(0), g32(1), float32(w[0]), float32(w[1]))
-		for k := 2; k < len(outs); k++ {
+		for k := 2; k < len(grads); k++ {
 			vmath.AXPBY(d32, d32, g32(k), 1, float32(w[k]))
 		}
 		return
@@ -235,11 +234,29 @@ func weightedSum[F float32 | float64](dst []F, outs []*Output, w []float64, p, l
 	for j, v := range g(0) {
 		dst[j] = F(w[0]) * v
 	}
-	for k := 1; k < len(outs); k++ {
+	for k := 1; k < len(grads); k++ {
 		for j, v := range g(k) {
 			dst[j] += F(w[k]) * v
 		}
 	}
+}
+
+// zerosLikeAll makes a zero slice shaped like each of gs.
+func zerosLikeAll(gs []any) []any {
+	out := make([]any, len(gs))
+	for i, g := range gs {
+		out[i] = zerosLike(g)
+	}
+	return out
+}
+
+// perSample is the number of input values per sample of m.
+func perSample(m model.Modality) int {
+	n := 1
+	for _, v := range m.InputShape(1) {
+		n *= v
+	}
+	return n
 }
 
 // concatInto copies the parts' (rows, D) values, in order, into buf (made

@@ -299,3 +299,90 @@ func TestGradientsAreSeparateBuffers(t *testing.T) {
 		}
 	}
 }
+
+// TestEncoderSplitIsTheSameBatch: the downstream encoder (fine-tuning and
+// evaluation, float32 only) run as 2 or 3 parts gives the whole batch's
+// features, logits, loss and gradients to float32 rounding (1e-5 of the
+// largest value), training and not.
+func TestEncoderSplitIsTheSameBatch(t *testing.T) {
+	const B, C = 5, 3
+	for _, c := range []gcCase{gcCases[0], gcCases[1]} {
+		s := gcSetupFor(c)
+		s.Dtype = tensor.Float32
+		r := rand.New(rand.NewPCG(9, 9))
+		x, _ := splitBatch(s, B, r)
+		w := make([]float32, B*s.Mod.NumTokens())
+		for i := range w {
+			w[i] = float32(1 + i%3) // uneven pooling weights
+		}
+		y := make([]float64, B*C)
+		for i := 0; i < B; i++ {
+			y[i*C+r.IntN(C)] = 1
+		}
+		for _, train := range []bool{true, false} {
+			for _, parts := range []int{2, 3} {
+				type res struct {
+					feats, logits []float32
+					loss          float64
+					grads         []float32
+				}
+				var got [2]res
+				for i, n := range []int{1, parts} {
+					s.Parts = n
+					p := EncoderParams(s, C)
+					InitEncoder(p, s, 4)
+					rr := rand.New(rand.NewPCG(4, 4))
+					for _, name := range p.Names() {
+						if strings.HasPrefix(name, "cls.") {
+							v := p.Data(name).([]float32)
+							for j := range v {
+								v[j] += float32(0.3 * rr.NormFloat64())
+							}
+						}
+					}
+					e, err := NewEncoder(s, p, B, C, train)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if (e.split != nil) != (n > 1) {
+						t.Fatalf("parts %d: split %v", n, e.split != nil)
+					}
+					var yt []float64
+					if train {
+						yt = y
+					}
+					f, l, loss, g, err := e.Run(x, w, yt)
+					if err != nil {
+						t.Fatal(err)
+					}
+					got[i] = res{slices.Clone(f), slices.Clone(l), loss, nil}
+					for _, gi := range g {
+						got[i].grads = append(got[i].grads, gi.([]float32)...)
+					}
+					e.Close()
+				}
+				name := fmt.Sprintf("%s train=%v parts=%d", c.name(), train, parts)
+				for _, v := range []struct {
+					what string
+					a, b []float32
+				}{{"features", got[1].feats, got[0].feats}, {"logits", got[1].logits, got[0].logits}, {"gradients", got[1].grads, got[0].grads}} {
+					if len(v.a) != len(v.b) || (len(v.b) == 0 && (v.what != "gradients" || train)) {
+						t.Fatalf("%s: %s have %d values, whole batch %d", name, v.what, len(v.a), len(v.b))
+					}
+					var scale float64
+					for _, u := range v.b {
+						scale = math.Max(scale, math.Abs(float64(u)))
+					}
+					for j := range v.b {
+						if math.Abs(float64(v.a[j]-v.b[j])) > 1e-5*scale {
+							t.Fatalf("%s: %s[%d] = %v, whole batch %v (largest %v)", name, v.what, j, v.a[j], v.b[j], scale)
+						}
+					}
+				}
+				if math.Abs(got[1].loss-got[0].loss) > 1e-6*math.Max(1, math.Abs(got[0].loss)) {
+					t.Errorf("%s: loss %.17g, whole batch %.17g", name, got[1].loss, got[0].loss)
+				}
+			}
+		}
+	}
+}
