@@ -59,7 +59,9 @@ func (sp *batchSplit) close() {
 }
 
 // samples returns part k's rows of v (per values per sample).
-func (sp *batchSplit) samples(v any, k, per int) any { return partSamples(v, sp.lo[k], sp.lo[k+1], per) }
+func (sp *batchSplit) samples(v any, k, per int) any {
+	return partSamples(v, sp.lo[k], sp.lo[k+1], per)
+}
 
 // checkLen refuses an input of the wrong size before it is cut into parts.
 func (sp *batchSplit) checkLen(what string, v any, per int) error {
