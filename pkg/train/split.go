@@ -3,6 +3,9 @@ package train
 import (
 	"fmt"
 	"runtime"
+	"slices"
+	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/d2v/d2v/internal/par"
@@ -50,6 +53,22 @@ func newSplit(d *D2V, n int) (*batchSplit, error) {
 		sp.sizes = append(sp.sizes, d.Student.Get(name).Shape().TotalSize())
 	}
 	return sp, nil
+}
+
+// PartsNote describes how a batch runs: "" as one, else " (as 2 parts of
+// 32 at once)" or with unequal parts their sizes.
+func (d *D2V) PartsNote() string {
+	if d.split == nil {
+		return ""
+	}
+	sizes := make([]string, len(d.split.parts))
+	for k, p := range d.split.parts {
+		sizes[k] = strconv.Itoa(p.Batch)
+	}
+	if slices.Min(sizes) == slices.Max(sizes) {
+		return fmt.Sprintf(" (as %d parts of %s at once)", len(sizes), sizes[0])
+	}
+	return fmt.Sprintf(" (as %d parts of %s at once)", len(sizes), strings.Join(sizes, "/"))
 }
 
 func (sp *batchSplit) close() {
