@@ -125,7 +125,11 @@ func (m Audio) Build(g *Graph, prefix string, x *G.Node) (*G.Node, error) {
 	for i, ks := range m.Conv {
 		c := convName(prefix, i)
 		var err error
-		if h, err = ops.Conv1D(h, g.Param(c+".w"), g.Const("zeros", 0, m.ConvDim), batch, ks[1], 0, 1); err != nil {
+		conv := ops.Conv1D
+		if i == 0 {
+			conv = ops.Conv1DInput // the waveform: no input gradient
+		}
+		if h, err = conv(h, g.Param(c+".w"), g.Const("zeros", 0, m.ConvDim), batch, ks[1], 0, 1); err != nil {
 			return nil, err
 		}
 		if h, err = ops.LayerNorm(h, g.Param(c+".ln.g"), g.Param(c+".ln.b"), m.LNEps); err != nil {

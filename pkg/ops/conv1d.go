@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/d2v/d2v/pkg/vmath"
+
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -34,6 +36,16 @@ import (
 //
 // K is inferred as w.Shape()[0] / (Cin/groups).
 func Conv1D(x, w, b *G.Node, batch, stride, pad, groups int) (*G.Node, error) {
+	return conv1D(x, w, b, batch, stride, pad, groups, false)
+}
+
+// Conv1DInput is Conv1D on a graph input (the waveform): no gradient flows
+// to x, so the backward pass skips its GEMM and col2im.
+func Conv1DInput(x, w, b *G.Node, batch, stride, pad, groups int) (*G.Node, error) {
+	return conv1D(x, w, b, batch, stride, pad, groups, true)
+}
+
+func conv1D(x, w, b *G.Node, batch, stride, pad, groups int, noDX bool) (*G.Node, error) {
 	if x.Dims() != 2 || w.Dims() != 2 || b.Dims() != 1 {
 		return nil, fmt.Errorf("conv1d %s: want 2-D x, 2-D w and 1-D b, got %v, %v and %v", w.Name(), x.Shape(), w.Shape(), b.Shape())
 	}
@@ -52,14 +64,17 @@ func Conv1D(x, w, b *G.Node, batch, stride, pad, groups int) (*G.Node, error) {
 	if wr == 0 || wr%cg != 0 {
 		return nil, fmt.Errorf("conv1d %s: w has shape %v, want (K*Cin/groups, Cout) = (K*%d, %d) for some K >= 1", w.Name(), w.Shape(), cg, cout)
 	}
-	k := conv1d{b: batch, l: rows / batch, cin: cin, cout: cout, k: wr / cg, stride: stride, pad: pad, groups: groups}
+	k := conv1d{b: batch, l: rows / batch, cin: cin, cout: cout, k: wr / cg, stride: stride, pad: pad, groups: groups, noDX: noDX}
 	if k.l+2*pad < k.k {
 		return nil, fmt.Errorf("conv1d %s: padded length %d+2*%d is shorter than the kernel %d", w.Name(), k.l, pad, k.k)
 	}
 	return apply(k, x, w, b)
 }
 
-type conv1d struct{ b, l, cin, cout, k, stride, pad, groups int }
+type conv1d struct {
+	b, l, cin, cout, k, stride, pad, groups int
+	noDX                                    bool // no gradient for x (a graph input)
+}
 
 func (k conv1d) lout() int { return (k.l+2*k.pad-k.k)/k.stride + 1 }
 func (k conv1d) cg() int   { return k.cin / k.groups }
@@ -67,13 +82,17 @@ func (k conv1d) og() int   { return k.cout / k.groups }
 func (k conv1d) kc() int   { return k.k * k.cg() }
 
 func (k conv1d) name() string {
-	return fmt.Sprintf("Conv1D(B=%d,L=%d,%d->%d,K=%d,s=%d,p=%d,g=%d)", k.b, k.l, k.cin, k.cout, k.k, k.stride, k.pad, k.groups)
+	in := ""
+	if k.noDX {
+		in = ",input"
+	}
+	return fmt.Sprintf("Conv1D(B=%d,L=%d,%d->%d,K=%d,s=%d,p=%d,g=%d%s)", k.b, k.l, k.cin, k.cout, k.k, k.stride, k.pad, k.groups, in)
 }
 func (k conv1d) inShapes() []tensor.Shape {
 	return []tensor.Shape{{k.b * k.l, k.cin}, {k.kc(), k.cout}, {k.cout}}
 }
 func (k conv1d) outShape() tensor.Shape { return tensor.Shape{k.b * k.lout(), k.cout} }
-func (k conv1d) diff() []bool           { return []bool{true, true, true} }
+func (k conv1d) diff() []bool           { return []bool{!k.noDX, true, true} }
 
 func (k conv1d) fwd(out any, in []any) {
 	dispatch(out, func() { convFwd(k, as[float32](out), as[float32](in[0]), as[float32](in[1]), as[float32](in[2])) },
@@ -148,9 +167,7 @@ func col2im[T Float](k conv1d, dx, dcol []T) {
 				for g := 0; g < k.groups; g++ {
 					c := src[g*kc+kk*cg : g*kc+(kk+1)*cg]
 					d := row[g*cg : g*cg+len(c)]
-					for j := range c {
-						d[j] += c[j]
-					}
+					addTo(d, c)
 				}
 			}
 		}
@@ -178,16 +195,41 @@ func convBwd[T Float](k conv1d, dx, dw, db, x, w, dy []T) {
 	for g := 0; g < k.groups; g++ { // dW_g = col_g^T @ dY_g: (KC, N) @ (N, Og)
 		gemm(true, false, kc, og, n, 1, col[g*kc:], ld, dy[g*og:], k.cout, 0, dw[g*og:], k.cout)
 	}
+	colSum(db, dy, n, k.cout)
+	if dx == nil { // a graph input: no gradient wanted
+		return
+	}
 	for g := 0; g < k.groups; g++ { // dcol_g = dY_g @ W_g^T: (N, Og) @ (Og, KC), reusing col
 		gemm(false, true, n, kc, og, 1, dy[g*og:], k.cout, w[g*og:], k.cout, 0, col[g*kc:], ld)
 	}
 	col2im(k, dx, col)
+}
+
+// addTo sets d[j] += c[j] (vmath.AXPBY with unit weights for float32: 1*x
+// is exact, so the same bits as the loop).
+func addTo[T Float](d, c []T) {
+	if d32, ok := any(d).([]float32); ok && len(d) >= 8 {
+		vmath.AXPBY(d32, d32, any(c).([]float32), 1, 1)
+		return
+	}
+	for j := range c {
+		d[j] += c[j]
+	}
+}
+
+// colSum sets db to the column sums of the (n, cols) rows of dy, in row
+// order (vmath.ColSum for float32, columns split over the cores).
+func colSum[T Float](db, dy []T, n, cols int) {
+	if db32, ok := any(db).([]float32); ok {
+		dy32 := any(dy).([]float32)
+		parallel(cols, 64, func(_, lo, hi int) { vmath.ColSum(db32[lo:hi], dy32[lo:], n, cols) })
+		return
+	}
 	clear(db)
 	for r := 0; r < n; r++ {
-		row := dy[r*k.cout : (r+1)*k.cout]
-		d := db[:len(row)]
+		row := dy[r*cols : (r+1)*cols]
 		for j, v := range row {
-			d[j] += v
+			db[j] += v
 		}
 	}
 }

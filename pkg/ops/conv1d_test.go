@@ -40,6 +40,14 @@ func refConv1D(bs, l, cin, cout, k, stride, pad, groups int) func([][]float64) [
 	}
 }
 
+// convInputCase is convCase through Conv1DInput: no gradient for x.
+func convInputCase(name string, bs, l, cin, cout, k, stride, pad, groups int) opCase {
+	c := convCase(name, bs, l, cin, cout, k, stride, pad, groups)
+	c.diff = []bool{false, true, true}
+	c.build = func(n []*G.Node) (*G.Node, error) { return Conv1DInput(n[0], n[1], n[2], bs, stride, pad, groups) }
+	return c
+}
+
 func convCase(name string, bs, l, cin, cout, k, stride, pad, groups int) opCase {
 	return opCase{
 		name:   name,
@@ -62,6 +70,7 @@ func TestConv1D(t *testing.T) {
 		convCase("grouped-k4-p2-s2", 2, 6, 6, 4, 4, 2, 2, 2),       // even kernel, Cin != Cout
 		convCase("depthwise-k3-p2", 1, 3, 3, 6, 3, 1, 2, 3),        // groups = Cin, pad past the kernel's reach
 		convCase("k-equals-padded-len", 3, 2, 2, 2, 4, 1, 1, 1),    // Lout 1
+		convInputCase("input-k10-s5", 2, 23, 1, 3, 10, 5, 0, 1),   // the waveform layer: no dx
 	} {
 		t.Run(c.name, c.check)
 	}
@@ -142,6 +151,40 @@ func TestConv1DFloat32(t *testing.T) {
 	}
 	// Backward twice: the same bits (pooled scratch, deterministic gemm).
 	gout := rand32(len(out))
+	k.bwd(gin, in32, out, gout)
+	// the bias gradient is the plain row-order column sum, bit for bit, and
+	// every gradient agrees with the float64 path
+	db := make([]float32, k.cout)
+	for r := 0; r < len(gout)/k.cout; r++ {
+		for j := range db {
+			db[j] += gout[r*k.cout+j]
+		}
+	}
+	for j, v := range gin[2].([]float32) {
+		if v != db[j] {
+			t.Fatalf("bias gradient %d = %v, plain column sum %v", j, v, db[j])
+		}
+	}
+	gin64 := make([]any, 3)
+	in64a := make([]any, 3)
+	for i := range gin64 {
+		gin64[i], in64a[i] = make([]float64, len(in64[i])), in64[i]
+	}
+	gout64 := make([]float64, len(gout))
+	for i, v := range gout {
+		gout64[i] = float64(v)
+	}
+	k.bwd(gin64, in64a, nil, gout64)
+	for i := range gin {
+		g32 := gin[i].([]float32)
+		g := make([]float64, len(g32))
+		for j, v := range g32 {
+			g[j] = float64(v)
+		}
+		if e := relErr(g, gin64[i].([]float64)); e > 1e-5 {
+			t.Fatalf("float32 input %d gradient: rel err %.3g against float64", i, e)
+		}
+	}
 	k.bwd(gin, in32, out, gout)
 	first := make([][]float32, 3)
 	for i := range gin {
