@@ -70,7 +70,7 @@ func TestConv1D(t *testing.T) {
 		convCase("grouped-k4-p2-s2", 2, 6, 6, 4, 4, 2, 2, 2),       // even kernel, Cin != Cout
 		convCase("depthwise-k3-p2", 1, 3, 3, 6, 3, 1, 2, 3),        // groups = Cin, pad past the kernel's reach
 		convCase("k-equals-padded-len", 3, 2, 2, 2, 4, 1, 1, 1),    // Lout 1
-		convInputCase("input-k10-s5", 2, 23, 1, 3, 10, 5, 0, 1),   // the waveform layer: no dx
+		convInputCase("input-k10-s5", 2, 23, 1, 3, 10, 5, 0, 1),    // the waveform layer: no dx
 	} {
 		t.Run(c.name, c.check)
 	}
