@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # scripts/test.sh: the whole test suite, the README's test command (and .ci/run's).
-# vet + go test (pure Go), then the Open MPI tests (installs Open MPI with
+# gofmt, vet + go test (pure Go), then the Open MPI tests (installs Open MPI with
 # apt-get if missing; -tags mpi, cgo), then a short fuzz run of every target.
 # `go test ./...` alone is the quick pure-Go subset.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 go version
+if unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go')) && [[ -n $unformatted ]]; then
+	echo "gofmt: these files need gofmt -w: $unformatted" >&2
+	exit 1
+fi
 go vet ./...
 go test -count=1 ./...
 # data-parallel pretraining over Open MPI (-tags mpi, cgo; docs/DISTRIBUTED.md):
