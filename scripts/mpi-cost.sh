@@ -7,7 +7,7 @@
 #    BenchmarkSumBuckets, 200 calls) at the parameter counts of the default
 #    config (205k) and configs/bench-s.yaml (550k) and bench-m.yaml (3.5M).
 # 2. Real pretraining, one process with 2 threads and the whole batch against
-#    mpirun -np 2 with 1 thread and half the batch per rank, for the default
+#    mpirun -np 2 with 1 thread (no batch split) and half the batch per rank, for the default
 #    config and text models shaped like bench-s and bench-m (pretraining reads
 #    image or text data, not the benchmarks' raw tokens): the median step_ms
 #    and, for 2 ranks, comm_ms (time in the gradient and statistics
@@ -50,7 +50,7 @@ for name in default text-s text-m; do
 	one=() two=() comm=()
 	for r in $(seq "$rounds"); do
 		"$tmp/d2v" "${common[@]}" --set run.threads=2 --name "$name-1-$r" 2>/dev/null
-		"${mpi[@]}" "$tmp/d2v-mpi" "${common[@]}" --set run.threads=1 --name "$name-2-$r" 2>/dev/null
+		"${mpi[@]}" "$tmp/d2v-mpi" "${common[@]}" --set run.threads=1 --set run.batch_split=1 --name "$name-2-$r" 2>/dev/null
 		one+=("$(col "$tmp/runs/$name-1-$r" step_ms)")
 		two+=("$(col "$tmp/runs/$name-2-$r" step_ms)")
 		comm+=("$(col "$tmp/runs/$name-2-$r" comm_ms)")
