@@ -127,7 +127,7 @@ func (e Embedding) Build(g *Graph, prefix string, x, mask *G.Node) (*G.Node, err
 		if err != nil {
 			return nil, fmt.Errorf("%s positional encoder: %w", e.Mod.Name(), err)
 		}
-		h = G.Must(G.Add(h, p))
+		h = G.Must(ops.Add(h, p)) // a buffered add, not Gorgonia's cloning one
 	}
 	if !e.Spec.EmbedLN {
 		return h, nil
