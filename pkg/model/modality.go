@@ -105,10 +105,28 @@ func (e Embedding) Init(p *Params, prefix string, r *rand.Rand) {
 // modality the table is zero and h0 = m + pos(m) with m = where(mask,
 // mask_emb, local(x)), as wav2vec 2.0 adds its positional convolution.
 func (e Embedding) Build(g *Graph, prefix string, x, mask *G.Node) (*G.Node, error) {
+	return e.BuildTap(g, prefix, x, mask, nil)
+}
+
+// BuildTap is Build with tap (if not nil) applied to the local encoder's
+// output loc (B*T, D) before masking: the student hands its speech
+// features to its teacher through it (ops.Emit).
+func (e Embedding) BuildTap(g *Graph, prefix string, x, mask *G.Node, tap func(loc *G.Node) (*G.Node, error)) (*G.Node, error) {
 	loc, err := e.Mod.Build(g, prefix, x)
 	if err != nil {
 		return nil, fmt.Errorf("%s local encoder: %w", e.Mod.Name(), err)
 	}
+	if tap != nil {
+		if loc, err = tap(loc); err != nil {
+			return nil, err
+		}
+	}
+	return e.BuildLocal(g, prefix, loc, mask)
+}
+
+// BuildLocal is Build from the local encoder's output loc (B*T, D)
+// instead of the raw input.
+func (e Embedding) BuildLocal(g *Graph, prefix string, loc, mask *G.Node) (*G.Node, error) {
 	var pos *G.Node
 	if e.Spec.LearnedPos {
 		pos = g.Param(prefix + ".pos")

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	G "gorgonia.org/gorgonia"
@@ -157,5 +158,41 @@ func (c opCase) check(t *testing.T) {
 func TestOps(t *testing.T) {
 	for _, c := range cases() {
 		t.Run(c.name, c.check)
+	}
+}
+
+// TestEmitHandsOver: Emit's forward copies its input into dst and signals
+// once per run without blocking, and a wrong-size dst or an unbuffered
+// channel is refused.
+func TestEmitHandsOver(t *testing.T) {
+	g := G.NewGraph()
+	xt := tensor.New(tensor.WithShape(2, 3), tensor.WithBacking([]float64{1, 2, 3, 4, 5, 6}))
+	x := G.NodeFromAny(g, xt, G.WithName("x"))
+	dst, ready := make([]float64, 6), make(chan struct{}, 1)
+	y, err := Emit(x, dst, ready)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vm := G.NewTapeMachine(g)
+	defer vm.Close()
+	for run := 0; run < 2; run++ { // the second signal finds the first unread: no block
+		if err := vm.RunAll(); err != nil {
+			t.Fatal(err)
+		}
+		vm.Reset()
+	}
+	select {
+	case <-ready:
+	default:
+		t.Fatal("no signal")
+	}
+	if !slices.Equal(dst, xt.Data().([]float64)) || !slices.Equal(y.Value().Data().([]float64), dst) {
+		t.Fatalf("dst %v, output %v, want the input", dst, y.Value())
+	}
+	if _, err := Emit(x, make([]float64, 5), ready); err == nil {
+		t.Error("a 5-value destination for 6 values was accepted")
+	}
+	if _, err := Emit(x, dst, make(chan struct{})); err == nil {
+		t.Error("an unbuffered channel was accepted")
 	}
 }

@@ -185,6 +185,10 @@ func cases() []opCase {
 		{name: "maskpos", shapes: []tensor.Shape{sh(B*T, D), sh(D), sh(T, D), sh(B * T)}, vals: [][]float64{nil, nil, nil, mask},
 			diff:  []bool{true, true, true, false},
 			build: func(n []*G.Node) (*G.Node, error) { return MaskPos(n[0], n[1], n[2], n[3]) }, ref: refMaskPos(B*T, T, D)},
+		{name: "emit", shapes: []tensor.Shape{sh(B*T, D)}, diff: []bool{true},
+			build: func(n []*G.Node) (*G.Node, error) {
+				return Emit(n[0], make([]float64, B*T*D), make(chan struct{}, 1))
+			}, ref: func(a [][]float64) []float64 { return append([]float64(nil), a[0]...) }},
 		{name: "gather", shapes: []tensor.Shape{sh(4, 3), sh(5)}, vals: [][]float64{nil, {3, 0, 3, 1, 2}},
 			diff:  []bool{true, false},
 			build: func(n []*G.Node) (*G.Node, error) { return Gather(n[0], n[1]) }, ref: refGather(3)},

@@ -386,3 +386,92 @@ func TestEncoderSplitIsTheSameBatch(t *testing.T) {
 		}
 	}
 }
+
+// TestAudioTeacherFromStudentFeaturesIsExact: with scope blocks the speech
+// teacher takes the student's conv features (ops.Emit) instead of
+// recomputing them; ForwardPair must give the same bits as the teacher's
+// own graph (Targets) followed by StudentPass, whole and split, in float64
+// and float32, and a failing pass must not leave the next one waiting.
+func TestAudioTeacherFromStudentFeaturesIsExact(t *testing.T) {
+	for _, dt := range []tensor.Dtype{tensor.Float64, tensor.Float32} {
+		for _, parts := range []int{1, 2} {
+			s := splitAudioSetup()
+			s.Dtype, s.Batch, s.Parts = dt, 4, parts
+			d, err := New(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			parts0 := []*D2V{d}
+			if d.split != nil {
+				parts0 = d.split.parts
+			}
+			for _, p := range parts0 {
+				if p.tf.vm == nil {
+					t.Fatalf("%v parts=%d: no teacher-from-features graph", dt, parts)
+				}
+			}
+			d.Init(5)
+			if dt == tensor.Float64 {
+				gcPerturb(d, 5)
+			}
+			x64, mask := splitBatch(s, s.Batch, rand.New(rand.NewPCG(5, 5)))
+			var x any = x64
+			if dt == tensor.Float32 {
+				x32 := make([]float32, len(x64))
+				for i, v := range x64 {
+					x32[i] = float32(v)
+				}
+				x = x32
+			}
+			y, err := d.Targets(x, mask)
+			if err != nil {
+				t.Fatal(err)
+			}
+			y = cloneAny(y)
+			seq, err := d.StudentPass(x, mask, y)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, wantG := seq.Loss, cloneAny(seq.Grads[3])
+			for run := 0; run < 2; run++ {
+				out, err := d.ForwardPair(x, x, mask)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if out.Loss != want || !equalAny(out.Targets, y) || !equalAny(out.Grads[3], wantG) {
+					t.Fatalf("%v parts=%d run %d: shared-features pass differs (loss %v vs %v)", dt, parts, run, out.Loss, want)
+				}
+			}
+			bad := mask[:len(mask)-1]
+			if _, err := d.ForwardPair(x, x, bad); err == nil {
+				t.Fatalf("%v parts=%d: a short mask was accepted", dt, parts)
+			}
+			if out, err := d.ForwardPair(x, x, mask); err != nil || out.Loss != want {
+				t.Fatalf("%v parts=%d: the pass after a failed one: loss %v (want %v), err %v", dt, parts, out.Loss, want, err)
+			}
+			d.Close()
+		}
+	}
+}
+
+func cloneAny(v any) any {
+	switch x := v.(type) {
+	case []float32:
+		return slices.Clone(x)
+	case []float64:
+		return slices.Clone(x)
+	}
+	return nil
+}
+
+func equalAny(a, b any) bool {
+	switch x := a.(type) {
+	case []float32:
+		y, ok := b.([]float32)
+		return ok && slices.Equal(x, y)
+	case []float64:
+		y, ok := b.([]float64)
+		return ok && slices.Equal(x, y)
+	}
+	return false
+}

@@ -67,6 +67,17 @@ type D2V struct {
 		buf32   teacher.Buffers[float32] // the targets' memory, reused
 		buf64   teacher.Buffers[float64]
 	}
+	// tf is a second teacher graph that starts from the student's local
+	// features (speech with scope blocks: the conv feature encoder is shared
+	// and sees the same unmasked waveform), handed over by an ops.Emit in
+	// the student's graph; ForwardPair uses it when both inputs are the same.
+	tf struct {
+		vm     G.VM
+		local  *tensor.Dense // the features, written by the student's Emit
+		ready  chan struct{}
+		layers G.Nodes
+		layerC []dataCache
+	}
 }
 
 // Output is what one forward/backward pass produced (views valid until the next pass).
@@ -131,13 +142,30 @@ func New(s Setup) (*D2V, error) {
 
 // build makes the student and teacher graphs over d's parameters.
 func (d *D2V) build() error {
+	if d.sharesLocal() {
+		d.tf.local = tensor.New(tensor.Of(d.Dtype), tensor.WithShape(d.Batch*d.Mod.NumTokens(), d.Spec.Dim))
+		d.tf.ready = make(chan struct{}, 1)
+	}
 	if err := d.buildStudent(); err != nil {
 		return fmt.Errorf("student graph: %w", err)
 	}
 	if err := d.buildTeacher(); err != nil {
 		return fmt.Errorf("teacher graph: %w", err)
 	}
+	if d.sharesLocal() {
+		if err := d.buildTeacherLocal(); err != nil {
+			return fmt.Errorf("teacher graph from the student's features: %w", err)
+		}
+	}
 	return nil
+}
+
+// sharesLocal: the teacher can take the student's local features (speech,
+// scope blocks: the same conv encoder on the same waveform; only the
+// masking, applied after it, differs).
+func (d *D2V) sharesLocal() bool {
+	_, audio := d.Mod.(model.Audio)
+	return audio && d.Scope == "blocks" && !d.KeepInput
 }
 
 // Init draws the student and head from seed and copies the student into the
@@ -158,7 +186,11 @@ func (d *D2V) buildStudent() error {
 	x, xt := g.Input("student.in.x", d.Mod.InputShape(B)...)
 	mask, mt := g.Input("student.in.mask", B*T)
 	idx, it := g.Input("student.in.masked_rows", M)
-	h, err := d.embedding().Build(g, "student", x, mask)
+	var tap func(*G.Node) (*G.Node, error)
+	if d.tf.local != nil {
+		tap = func(loc *G.Node) (*G.Node, error) { return ops.Emit(loc, d.tf.local.Data(), d.tf.ready) }
+	}
+	h, err := d.embedding().BuildTap(g, "student", x, mask, tap)
 	if err != nil {
 		return err
 	}
@@ -210,19 +242,47 @@ func (d *D2V) buildTeacher() error {
 	if err != nil {
 		return err
 	}
-	L, err := model.Encoder{Spec: d.Spec}.Build(g, "teacher", h, B)
+	outs, err := d.teacherLayers(g, h)
 	if err != nil {
 		return err
+	}
+	d.tc.layers, d.tc.layerC = outs, make([]dataCache, len(outs))
+	d.tc.x, d.tc.mask, d.tc.in = xt, mt, xt.Data()
+	d.tc.vm = G.NewTapeMachine(g.G)
+	return nil
+}
+
+// buildTeacherLocal builds tf: the teacher from the student's features.
+func (d *D2V) buildTeacherLocal() error {
+	B, T := d.Batch, d.Mod.NumTokens()
+	g := model.NewGraph(d.Dtype, d.Teacher, d.Student)
+	loc := G.NodeFromAny(g.G, d.tf.local, G.WithName("teacher.in.local"))
+	mask, _ := g.Input("teacher.in.mask", B*T) // all zero
+	h, err := d.embedding().BuildLocal(g, "student", loc, mask)
+	if err != nil {
+		return err
+	}
+	outs, err := d.teacherLayers(g, h)
+	if err != nil {
+		return err
+	}
+	d.tf.layers, d.tf.layerC = outs, make([]dataCache, len(outs))
+	d.tf.vm = G.NewTapeMachine(g.G)
+	return nil
+}
+
+// teacherLayers runs the teacher's blocks on h and returns the top-K
+// target layers.
+func (d *D2V) teacherLayers(g *model.Graph, h *G.Node) (G.Nodes, error) {
+	L, err := model.Encoder{Spec: d.Spec}.Build(g, "teacher", h, d.Batch)
+	if err != nil {
+		return nil, err
 	}
 	outs := L.Blocks
 	if d.TargetLayer == "ffn" {
 		outs = L.FFNs
 	}
-	outs = outs[len(outs)-d.Target.TopK:]
-	d.tc.layers, d.tc.layerC = outs, make([]dataCache, len(outs))
-	d.tc.x, d.tc.mask, d.tc.in = xt, mt, xt.Data()
-	d.tc.vm = G.NewTapeMachine(g.G)
-	return nil
+	return outs[len(outs)-d.Target.TopK:], nil
 }
 
 // dataCache returns a graph value's backing slice, boxed once: Gorgonia's
@@ -315,10 +375,16 @@ func (d *D2V) Targets(x any, mask []bool) (any, error) {
 	if err := d.tc.vm.RunAll(); err != nil {
 		return nil, fmt.Errorf("teacher forward: %w", err)
 	}
+	return d.targetsFrom(d.tc.layers, d.tc.layerC, mask)
+}
+
+// targetsFrom builds the targets at mask from a teacher graph's top-K
+// layer values (read in place after its run).
+func (d *D2V) targetsFrom(layers G.Nodes, caches []dataCache, mask []bool) (any, error) {
 	B, T, D := d.Batch, d.Mod.NumTokens(), d.Spec.Dim
-	vals := make([]any, len(d.tc.layers))
-	for i, n := range d.tc.layers {
-		if vals[i] = d.tc.layerC[i].of(n.Value()); vals[i] == nil {
+	vals := make([]any, len(layers))
+	for i, n := range layers {
+		if vals[i] = caches[i].of(n.Value()); vals[i] == nil {
 			return nil, fmt.Errorf("teacher forward: no value for its layer %s", n.Name())
 		}
 	}
@@ -338,13 +404,28 @@ func (d *D2V) Targets(x any, mask []bool) (any, error) {
 	}
 }
 
+// targetsLocal runs tf once the student's Emit has handed over its
+// features (or gives up when the student stopped before them).
+func (d *D2V) targetsLocal(mask []bool, abort <-chan struct{}) (any, error) {
+	select {
+	case <-d.tf.ready:
+	case <-abort:
+		return nil, fmt.Errorf("teacher: the student stopped before its features")
+	}
+	defer d.tf.vm.Reset()
+	if err := d.tf.vm.RunAll(); err != nil {
+		return nil, fmt.Errorf("teacher forward: %w", err)
+	}
+	return d.targetsFrom(d.tf.layers, d.tf.layerC, mask)
+}
+
 // StudentPass runs the student forward and backward on x with mask (B*T)
 // against fixed targets (M, D).
 func (d *D2V) StudentPass(x any, mask []bool, targets any) (*Output, error) {
 	if d.split != nil {
 		return d.split.studentPass(x, mask, targets)
 	}
-	return d.studentRun(x, mask, func() (any, error) { return targets, nil })
+	return d.studentRun(x, mask, func(<-chan struct{}) (any, error) { return targets, nil }, true)
 }
 
 // Forward is one data2vec forward/backward: teacher targets, then the student.
@@ -362,12 +443,17 @@ func (d *D2V) ForwardPair(student, teacherIn any, mask []bool) (*Output, error) 
 	if d.split != nil {
 		return d.split.forwardPair(student, teacherIn, mask)
 	}
-	return d.studentRun(student, mask, func() (any, error) { return d.Targets(teacherIn, mask) })
+	if d.tf.vm != nil && sameSlice(student, teacherIn) { // the teacher starts from the student's features
+		return d.studentRun(student, mask, func(abort <-chan struct{}) (any, error) { return d.targetsLocal(mask, abort) }, false)
+	}
+	return d.studentRun(student, mask, func(<-chan struct{}) (any, error) { return d.Targets(teacherIn, mask) }, true)
 }
 
 // studentRun fills the student's inputs and runs it, with the targets made
 // by targets() on another goroutine and handed over through d.st.tgt.
-func (d *D2V) studentRun(x any, mask []bool, targets func() (any, error)) (*Output, error) {
+// targets runs on its own goroutine unless inline is allowed and no core
+// is spare; it must return once abort is closed (the student's run ended).
+func (d *D2V) studentRun(x any, mask []bool, targets func(abort <-chan struct{}) (any, error), inline bool) (*Output, error) {
 	T := d.Mod.NumTokens()
 	if len(mask) != d.Batch*T {
 		return nil, fmt.Errorf("mask has %d entries, want %d", len(mask), d.Batch*T)
@@ -390,24 +476,31 @@ func (d *D2V) studentRun(x any, mask []bool, targets func() (any, error)) (*Outp
 			return nil, fmt.Errorf("student input %d: %w", i, err)
 		}
 	}
+	if d.tf.ready != nil {
+		select { // a pass that stopped after the student's Emit left a stale signal
+		case <-d.tf.ready:
+		default:
+		}
+	}
 	var y any
 	var terr error
-	done := make(chan struct{})
+	done, abort := make(chan struct{}), make(chan struct{})
 	teach := func() {
 		defer close(done)
-		y, terr = targets()
+		y, terr = targets(abort)
 		if n := d.Batch * d.NMask * d.Spec.Dim; terr == nil && valuesLen(y) != n {
 			terr = fmt.Errorf("targets have %d values, want %d", valuesLen(y), n)
 		}
 		d.st.tgt <- ops.Arrival{Values: y, Err: terr}
 	}
-	if par.Workers() > 1 {
-		go teach() // a spare core: the teacher runs beside the student's forward
+	if !inline || par.Workers() > 1 {
+		go teach() // a spare core (or the student's features needed): beside the student
 	} else {
 		teach() // every core busy (one, or a split batch's parts): in turn, caches warm
 	}
 	defer d.st.vm.Reset()
 	err := d.st.vm.RunAll()
+	close(abort)
 	<-done
 	select { // a run that failed before the Await node left the targets unread
 	case <-d.st.tgt:
@@ -429,6 +522,19 @@ func (d *D2V) studentRun(x any, mask []bool, targets func() (any, error)) (*Outp
 		}
 	}
 	return out, nil
+}
+
+// sameSlice reports whether a and b are the same []float32 or []float64.
+func sameSlice(a, b any) bool {
+	switch x := a.(type) {
+	case []float32:
+		y, ok := b.([]float32)
+		return ok && len(x) == len(y) && len(x) > 0 && &x[0] == &y[0]
+	case []float64:
+		y, ok := b.([]float64)
+		return ok && len(x) == len(y) && len(x) > 0 && &x[0] == &y[0]
+	}
+	return false
 }
 
 func valuesLen(v any) int {
@@ -453,4 +559,7 @@ func (d *D2V) Close() {
 	}
 	d.st.vm.Close()
 	d.tc.vm.Close()
+	if d.tf.vm != nil {
+		d.tf.vm.Close()
+	}
 }
