@@ -42,6 +42,24 @@ if [[ -f "$ref" ]] && /usr/bin/python3 -c 'import torch' 2>/dev/null; then
 	export LD_LIBRARY_PATH="$PWD/$ob/usr/lib/x86_64-linux-gnu/openblas-openmp${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 fi
 
+# The host's state: the FMA rate of one GEMM micro-kernel alone and of two
+# copies at once. Two real cores give ~2x; a second tenant on the sibling
+# hardware thread gives ~1x, and then no timing here is representative.
+fma_probe() {
+	local t=.cache/gemm-kernel.test
+	[[ -x $t ]] || go test -c -o "$t" ./pkg/gemm >/dev/null
+	local k=Kernel/avx2
+	grep -q avx512f /proc/cpuinfo 2>/dev/null && k=Kernel/avx512
+	local one two
+	one=$("$t" -test.run '^$' -test.bench "$k" -test.cpu 1 -test.benchtime 0.3s 2>/dev/null | awk '/GFLOP/ {print $(NF-1)}')
+	two=$( ("$t" -test.run '^$' -test.bench "$k" -test.cpu 1 -test.benchtime 0.3s 2>/dev/null &
+		"$t" -test.run '^$' -test.bench "$k" -test.cpu 1 -test.benchtime 0.3s 2>/dev/null
+		wait) | awk '/GFLOP/ {s += $(NF-1)} END {print s}')
+	echo "host FMA probe ($1): one kernel ${one:-?} GFLOP/s, two at once ${two:-?} GFLOP/s in all (two real cores: ~2x)" >&2
+}
+mkdir -p .cache
+fma_probe before
+
 declare -A d2v torch
 for r in $(seq "$rounds"); do
 	for c in "${configs[@]}"; do
@@ -59,6 +77,7 @@ for r in $(seq "$rounds"); do
 	done
 done
 
+fma_probe after
 printf '%-10s %14s %14s %7s\n' config "d2v ms/step" "torch ms/step" ratio
 line="ratio"
 for c in "${configs[@]}"; do
