@@ -132,8 +132,12 @@ func Pretrain(ctx context.Context, o PretrainOptions) error {
 			return err
 		}
 	}
+	parts := d.PartsNote()
+	if gs != nil { // the device runs the whole batch; the CPU parts are unused
+		parts = ""
+	}
 	fmt.Fprintf(o.Log, "d2v pretrain: %s; %d params, batch %d%s, %d tokens (%d masked), %d steps -> %s\n",
-		src.Name(), d.Student.Count(nil), cfg.Data.BatchSize, d.PartsNote(), d.Mod.NumTokens(), d.NMask, cfg.Run.Steps, o.RunDir)
+		src.Name(), d.Student.Count(nil), cfg.Data.BatchSize, parts, d.Mod.NumTokens(), d.NMask, cfg.Run.Steps, o.RunDir)
 	if n := rep.c.Size(); n > 1 {
 		fmt.Fprintf(o.Log, "data-parallel: %d ranks x %d examples\n", n, B)
 	}
