@@ -3,6 +3,8 @@ package ops
 import (
 	"fmt"
 
+	"github.com/d2v/d2v/internal/floats"
+
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -18,7 +20,7 @@ func Emit(x *G.Node, dst any, ready chan<- struct{}) (*G.Node, error) {
 	if cap(ready) < 1 {
 		return nil, fmt.Errorf("emit: ready must be buffered")
 	}
-	if n := valuesLen(dst); n != x.Shape().TotalSize() {
+	if n := floats.Len(dst); n != x.Shape().TotalSize() {
 		return nil, fmt.Errorf("emit: destination has %d values, x %v", n, x.Shape())
 	}
 	return apply(emit{shape: x.Shape().Clone(), dst: dst, ready: ready}, x)

@@ -7,6 +7,8 @@ import (
 	"unsafe"
 
 	"github.com/chewxy/hm"
+
+	"github.com/d2v/d2v/internal/floats"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -214,9 +216,9 @@ func (o bwdOp) Do(vals ...G.Value) (G.Value, error) {
 	for _, sz := range b.gsz {
 		total += sz
 	}
-	had := b.data
+	fresh := b.data == nil || b.dt != dt // get allocates: the views below must follow
 	packed := b.get(dt, total)
-	if b.gin == nil || had == nil || b.dt != dt || !sameData(had, packed) {
+	if fresh || b.gin == nil {
 		b.gin = make([]any, n)
 		off := 0
 		for i, sz := range b.gsz {
@@ -228,19 +230,6 @@ func (o bwdOp) Do(vals ...G.Value) (G.Value, error) {
 	}
 	o.k.bwd(b.gin, all[:n], all[n], all[n+1])
 	return b.out.wrap(dt, tensor.Shape{total}, packed), nil
-}
-
-// sameData reports whether a and b are the same slice (same first element and length).
-func sameData(a, b any) bool {
-	switch x := a.(type) {
-	case []float32:
-		y, ok := b.([]float32)
-		return ok && len(x) == len(y) && (len(x) == 0 || &x[0] == &y[0])
-	case []float64:
-		y, ok := b.([]float64)
-		return ok && len(x) == len(y) && (len(x) == 0 || &x[0] == &y[0])
-	}
-	return false
 }
 
 // unpackOp exposes one input's gradient inside a packed vector.
@@ -386,22 +375,12 @@ func (c *wrapCache) wrap(dt tensor.Dtype, shape tensor.Shape, data any) G.Value 
 	if shape.IsScalar() {
 		return wrap(dt, shape, data)
 	}
-	if t := c.t; t != nil && t.Dtype() == dt && t.Shape().Eq(shape) && sameView(t, data, 0, valuesLen(data)) {
+	if t := c.t; t != nil && t.Dtype() == dt && t.Shape().Eq(shape) && sameView(t, data, 0, floats.Len(data)) {
 		return t
 	}
 	v := wrap(dt, shape, data)
 	c.t, _ = v.(*tensor.Dense)
 	return v
-}
-
-func valuesLen(s any) int {
-	switch x := s.(type) {
-	case []float32:
-		return len(x)
-	case []float64:
-		return len(x)
-	}
-	return 0
 }
 
 // dispatch runs f32 or f64 depending on the slice type of probe.

@@ -10,6 +10,7 @@ import (
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
+	"github.com/d2v/d2v/internal/floats"
 	"github.com/d2v/d2v/pkg/model"
 	"github.com/d2v/d2v/pkg/ops"
 )
@@ -198,7 +199,7 @@ func newEncoderSplit(s Setup, params *model.Params, batch, classes int, train bo
 
 func (sp *encoderSplit) run(x any, w []float32, targets []float64) (feats, logits []float32, loss float64, grads []any, err error) {
 	B, C := sp.lo[len(sp.parts)], sp.parts[0].Classes
-	if n := valuesLen(x); n != B*sp.perX {
+	if n := floats.Len(x); n != B*sp.perX {
 		return nil, nil, 0, nil, fmt.Errorf("input has %d values, want %d", n, B*sp.perX)
 	}
 	if len(w) != B*sp.T {

@@ -3,6 +3,7 @@ package train
 import (
 	"math"
 
+	"github.com/d2v/d2v/internal/floats"
 	"github.com/d2v/d2v/internal/par"
 	"github.com/d2v/d2v/pkg/config"
 	"github.com/d2v/d2v/pkg/model"
@@ -99,7 +100,7 @@ func split(n int, f func(lo, hi int)) { par.For(n, 1<<13, func(_, lo, hi int) { 
 func GradNorm(grads []any) float64 {
 	sizes := make([]int, len(grads))
 	for i, g := range grads {
-		sizes[i] = max(valuesLen(g), 0)
+		sizes[i] = max(floats.Len(g), 0)
 	}
 	const block = 1 << 14
 	total := 0

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/d2v/d2v/internal/floats"
 	"github.com/d2v/d2v/internal/par"
 	"github.com/d2v/d2v/pkg/model"
 	"github.com/d2v/d2v/pkg/vmath"
@@ -84,7 +85,7 @@ func (sp *batchSplit) samples(v any, k, per int) any {
 
 // checkLen refuses an input of the wrong size before it is cut into parts.
 func (sp *batchSplit) checkLen(what string, v any, per int) error {
-	if n := valuesLen(v); n != sp.d.Batch*per {
+	if n := floats.Len(v); n != sp.d.Batch*per {
 		return fmt.Errorf("%s has %d values, want %d", what, n, sp.d.Batch*per)
 	}
 	return nil

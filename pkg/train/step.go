@@ -8,6 +8,7 @@ import (
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
+	"github.com/d2v/d2v/internal/floats"
 	"github.com/d2v/d2v/internal/par"
 	"github.com/d2v/d2v/pkg/loss"
 	"github.com/d2v/d2v/pkg/model"
@@ -443,7 +444,7 @@ func (d *D2V) ForwardPair(student, teacherIn any, mask []bool) (*Output, error) 
 	if d.split != nil {
 		return d.split.forwardPair(student, teacherIn, mask)
 	}
-	if d.tf.vm != nil && sameSlice(student, teacherIn) { // the teacher starts from the student's features
+	if d.tf.vm != nil && floats.Same(student, teacherIn) { // the teacher starts from the student's features
 		return d.studentRun(student, mask, func(abort <-chan struct{}) (any, error) { return d.targetsLocal(mask, abort) }, false)
 	}
 	return d.studentRun(student, mask, func(<-chan struct{}) (any, error) { return d.Targets(teacherIn, mask) }, true)
@@ -488,8 +489,8 @@ func (d *D2V) studentRun(x any, mask []bool, targets func(abort <-chan struct{})
 	teach := func() {
 		defer close(done)
 		y, terr = targets(abort)
-		if n := d.Batch * d.NMask * d.Spec.Dim; terr == nil && valuesLen(y) != n {
-			terr = fmt.Errorf("targets have %d values, want %d", valuesLen(y), n)
+		if n := d.Batch * d.NMask * d.Spec.Dim; terr == nil && floats.Len(y) != n {
+			terr = fmt.Errorf("targets have %d values, want %d", floats.Len(y), n)
 		}
 		d.st.tgt <- ops.Arrival{Values: y, Err: terr}
 	}
@@ -522,29 +523,6 @@ func (d *D2V) studentRun(x any, mask []bool, targets func(abort <-chan struct{})
 		}
 	}
 	return out, nil
-}
-
-// sameSlice reports whether a and b are the same []float32 or []float64.
-func sameSlice(a, b any) bool {
-	switch x := a.(type) {
-	case []float32:
-		y, ok := b.([]float32)
-		return ok && len(x) == len(y) && len(x) > 0 && &x[0] == &y[0]
-	case []float64:
-		y, ok := b.([]float64)
-		return ok && len(x) == len(y) && len(x) > 0 && &x[0] == &y[0]
-	}
-	return false
-}
-
-func valuesLen(v any) int {
-	switch x := v.(type) {
-	case []float32:
-		return len(x)
-	case []float64:
-		return len(x)
-	}
-	return -1
 }
 
 // Decayed reports whether a parameter gets weight decay: linear and embedding
