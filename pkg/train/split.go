@@ -91,6 +91,14 @@ func (sp *batchSplit) checkLen(what string, v any, per int) error {
 	return nil
 }
 
+// checkMask refuses a mask (B*T) of the wrong size.
+func (sp *batchSplit) checkMask(mask []bool) error {
+	if n := sp.d.Batch * sp.d.Mod.NumTokens(); len(mask) != n {
+		return fmt.Errorf("mask has %d entries, want %d", len(mask), n)
+	}
+	return nil
+}
+
 // run calls f for every part at once, each part's ops on its share of the
 // cores; with fewer cores than parts, in turn.
 func (sp *batchSplit) run(f func(k int, p *D2V) error) error {
@@ -138,8 +146,8 @@ func partBounds(b, n int) []int {
 
 func (sp *batchSplit) forwardPair(student, teacherIn any, mask []bool) (*Output, error) {
 	T := sp.d.Mod.NumTokens()
-	if len(mask) != sp.d.Batch*T {
-		return nil, fmt.Errorf("mask has %d entries, want %d", len(mask), sp.d.Batch*T)
+	if err := sp.checkMask(mask); err != nil {
+		return nil, err
 	}
 	if err := sp.checkLen("student input", student, sp.perX); err != nil {
 		return nil, err
@@ -160,8 +168,8 @@ func (sp *batchSplit) forwardPair(student, teacherIn any, mask []bool) (*Output,
 
 func (sp *batchSplit) studentPass(x any, mask []bool, targets any) (*Output, error) {
 	T, rowVals := sp.d.Mod.NumTokens(), sp.d.NMask*sp.d.Spec.Dim
-	if len(mask) != sp.d.Batch*T {
-		return nil, fmt.Errorf("mask has %d entries, want %d", len(mask), sp.d.Batch*T)
+	if err := sp.checkMask(mask); err != nil {
+		return nil, err
 	}
 	if err := sp.checkLen("student input", x, sp.perX); err != nil {
 		return nil, err
@@ -181,9 +189,9 @@ func (sp *batchSplit) studentPass(x any, mask []bool, targets any) (*Output, err
 }
 
 func (sp *batchSplit) targets(x any, mask []bool) (any, error) {
-	T, rowVals := sp.d.Mod.NumTokens(), sp.d.NMask*sp.d.Spec.Dim
-	if len(mask) != sp.d.Batch*T {
-		return nil, fmt.Errorf("mask has %d entries, want %d", len(mask), sp.d.Batch*T)
+	T := sp.d.Mod.NumTokens()
+	if err := sp.checkMask(mask); err != nil {
+		return nil, err
 	}
 	if err := sp.checkLen("teacher input", x, sp.perX); err != nil {
 		return nil, err
@@ -196,7 +204,7 @@ func (sp *batchSplit) targets(x any, mask []bool) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return concat(ys, sp.d.Batch*rowVals), nil
+	return concat(nil, ys), nil
 }
 
 // combine makes the batch's output from the parts': the weighted loss and
@@ -208,9 +216,11 @@ func (sp *batchSplit) combine(outs []*Output) *Output {
 	for k, po := range outs {
 		o.Loss += sp.w[k] * po.Loss
 	}
-	n := sp.d.Batch * sp.d.NMask * sp.d.Spec.Dim
-	o.Pred = concatInto(o.Pred, outs, func(po *Output) any { return po.Pred }, n)
-	o.Targets = concatInto(o.Targets, outs, func(po *Output) any { return po.Targets }, n)
+	preds, tgts := make([]any, len(outs)), make([]any, len(outs))
+	for k, po := range outs {
+		preds[k], tgts[k] = po.Pred, po.Targets
+	}
+	o.Pred, o.Targets = concat(o.Pred, preds), concat(o.Targets, tgts)
 	if o.Grads == nil {
 		o.Grads = zerosLikeAll(outs[0].Grads)
 	}
@@ -281,42 +291,22 @@ func perSample(m model.Modality) int {
 	return n
 }
 
-// concatInto copies the parts' (rows, D) values, in order, into buf (made
-// on first use with n values).
-func concatInto(buf any, outs []*Output, get func(*Output) any, n int) any {
-	vs := make([]any, len(outs))
-	for k, po := range outs {
-		vs[k] = get(po)
-	}
-	if buf == nil {
-		return concat(vs, n)
-	}
-	off := 0
-	for _, v := range vs {
-		switch x := v.(type) {
-		case []float32:
-			off += copy(buf.([]float32)[off:], x)
-		case []float64:
-			off += copy(buf.([]float64)[off:], x)
-		}
-	}
-	return buf
-}
-
-// concat joins the parts' values (n in all) into a new slice.
-func concat(vs []any, n int) any {
+// concat appends the parts' values, in order, to buf[:0] (buf may be
+// nil: a new slice), so a buffer kept from the last pass is reused.
+func concat(buf any, vs []any) any {
 	switch vs[0].(type) {
 	case []float32:
-		out := make([]float32, 0, n)
-		for _, v := range vs {
-			out = append(out, v.([]float32)...)
-		}
-		return out
+		out, _ := buf.([]float32)
+		return concatOf(out[:0], vs)
 	default:
-		out := make([]float64, 0, n)
-		for _, v := range vs {
-			out = append(out, v.([]float64)...)
-		}
-		return out
+		out, _ := buf.([]float64)
+		return concatOf(out[:0], vs)
 	}
+}
+
+func concatOf[F float32 | float64](out []F, vs []any) []F {
+	for _, v := range vs {
+		out = append(out, v.([]F)...)
+	}
+	return out
 }
