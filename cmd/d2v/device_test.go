@@ -56,6 +56,10 @@ func TestPretrainDeviceEmu(t *testing.T) {
 		if dev == "emu" && !strings.Contains(stderr, "device: emu") {
 			t.Errorf("--device emu: the log does not name the device: %s", stderr)
 		}
+		// the CPU splits its batch over the cores; the device runs it whole
+		if split := strings.Contains(stderr, " parts of "); split != (dev == "cpu") {
+			t.Errorf("--device %s: header says the batch is split: %v: %s", dev, split, stderr)
+		}
 	}
 	mc, me := readMetrics(t, filepath.Join(dir, "cpu", "metrics.jsonl")), readMetrics(t, filepath.Join(dir, "emu", "metrics.jsonl"))
 	if len(mc) != len(me) || len(mc) == 0 {

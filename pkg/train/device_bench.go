@@ -23,6 +23,7 @@ func BenchDevice(cfg *config.Config, name string, steps, warmup int, device stri
 	}
 	B := cfg.Data.BatchSize
 	s := SetupFor(cfg, B)
+	s.Parts = 1 // the device runs the whole batch
 	d, err := New(s)
 	if err != nil {
 		dev.Close()

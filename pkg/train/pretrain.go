@@ -78,7 +78,11 @@ func Pretrain(ctx context.Context, o PretrainOptions) error {
 	if err != nil {
 		return bad(fmt.Errorf("data.batch_size: %w", err))
 	}
-	d, err := New(src.Setup())
+	setup := src.Setup()
+	if o.Device != "" && o.Device != DeviceCPU {
+		setup.Parts = 1 // the device runs the whole batch; CPU parts would go unused
+	}
+	d, err := New(setup)
 	if err != nil {
 		return err
 	}
@@ -132,12 +136,8 @@ func Pretrain(ctx context.Context, o PretrainOptions) error {
 			return err
 		}
 	}
-	parts := d.PartsNote()
-	if gs != nil { // the device runs the whole batch; the CPU parts are unused
-		parts = ""
-	}
 	fmt.Fprintf(o.Log, "d2v pretrain: %s; %d params, batch %d%s, %d tokens (%d masked), %d steps -> %s\n",
-		src.Name(), d.Student.Count(nil), cfg.Data.BatchSize, parts, d.Mod.NumTokens(), d.NMask, cfg.Run.Steps, o.RunDir)
+		src.Name(), d.Student.Count(nil), cfg.Data.BatchSize, d.PartsNote(), d.Mod.NumTokens(), d.NMask, cfg.Run.Steps, o.RunDir)
 	if n := rep.c.Size(); n > 1 {
 		fmt.Fprintf(o.Log, "data-parallel: %d ranks x %d examples\n", n, B)
 	}
