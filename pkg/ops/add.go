@@ -56,7 +56,7 @@ func (o addOp) Do(vals ...G.Value) (G.Value, error) {
 	} else {
 		addInto(out.([]float64), in[0].([]float64), in[1].([]float64))
 	}
-	return o.buf.out.wrap(dt, o.shape, out), nil
+	return o.buf.out.view(dt, o.shape, out, 0, o.shape.TotalSize()), nil
 }
 
 func addInto[T Float](y, a, b []T) {

@@ -8,7 +8,6 @@ import (
 
 	"github.com/chewxy/hm"
 
-	"github.com/d2v/d2v/internal/floats"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -133,7 +132,7 @@ func (o fwdOp) Do(vals ...G.Value) (G.Value, error) {
 	shape := o.buf.shape
 	out := o.buf.get(dt, shape.TotalSize())
 	o.k.fwd(out, in)
-	return o.buf.out.wrap(dt, shape, out), nil
+	return o.buf.out.view(dt, shape, out, 0, shape.TotalSize()), nil
 }
 
 // SymDiff emits one node computing every input gradient (packed in a vector)
@@ -229,7 +228,7 @@ func (o bwdOp) Do(vals ...G.Value) (G.Value, error) {
 		}
 	}
 	o.k.bwd(b.gin, all[:n], all[n], all[n+1])
-	return b.out.wrap(dt, tensor.Shape{total}, packed), nil
+	return b.out.view(dt, tensor.Shape{total}, packed, 0, total), nil
 }
 
 // unpackOp exposes one input's gradient inside a packed vector.
@@ -269,11 +268,7 @@ func (o unpackOp) Do(vals ...G.Value) (G.Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	lo, hi := o.off, o.off+o.shape.TotalSize()
-	if t := c.out.t; t != nil && t.Dtype() == dt && sameView(t, in[0], lo, hi) && t.Shape().Eq(o.shape) {
-		return t, nil
-	}
-	return c.out.wrap(dt, o.shape, sub(in[0], lo, hi)), nil
+	return c.out.view(dt, o.shape, in[0], o.off, o.off+o.shape.TotalSize()), nil
 }
 
 // sameView reports whether t's memory is s[lo:hi].
@@ -369,16 +364,17 @@ func wrap(dt tensor.Dtype, shape tensor.Shape, data any) G.Value {
 	return tensor.New(tensor.WithShape(shape.Clone()...), tensor.WithBacking(data))
 }
 
-// wrap is wrap, returning last run's tensor while it still is data with
-// this shape (nothing may have resized or re-pointed it).
-func (c *wrapCache) wrap(dt tensor.Dtype, shape tensor.Shape, data any) G.Value {
+// view returns data[lo:hi] as a tensor of shape: last run's tensor while
+// it is still that memory with that shape and dtype (nothing resized or
+// re-pointed it), else a new one (slicing data boxes, so only then).
+func (c *wrapCache) view(dt tensor.Dtype, shape tensor.Shape, data any, lo, hi int) G.Value {
 	if shape.IsScalar() {
-		return wrap(dt, shape, data)
+		return wrap(dt, shape, sub(data, lo, hi))
 	}
-	if t := c.t; t != nil && t.Dtype() == dt && t.Shape().Eq(shape) && sameView(t, data, 0, floats.Len(data)) {
+	if t := c.t; t != nil && t.Dtype() == dt && t.Shape().Eq(shape) && sameView(t, data, lo, hi) {
 		return t
 	}
-	v := wrap(dt, shape, data)
+	v := wrap(dt, shape, sub(data, lo, hi))
 	c.t, _ = v.(*tensor.Dense)
 	return v
 }
