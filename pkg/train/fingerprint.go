@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"hash"
-	"math"
 )
 
 // A data fingerprint is the SHA-256 of the training examples exactly as a
@@ -18,26 +17,21 @@ type fingerprint struct{ h hash.Hash }
 
 func newFingerprint() *fingerprint { return &fingerprint{h: sha256.New()} }
 
+// ints and floats hash the length (uint64) and then the values,
+// little-endian: ints as uint64, floats by their float32 bits.
 func (f *fingerprint) ints(v []int) {
-	var b [8]byte
-	binary.LittleEndian.PutUint64(b[:], uint64(len(v)))
-	f.h.Write(b[:])
-	buf := make([]byte, 8*len(v))
+	u := make([]uint64, len(v))
 	for i, x := range v {
-		binary.LittleEndian.PutUint64(buf[8*i:], uint64(x))
+		u[i] = uint64(x)
 	}
-	f.h.Write(buf)
+	f.put(len(v), u)
 }
 
-func (f *fingerprint) floats(v []float32) {
-	var b [8]byte
-	binary.LittleEndian.PutUint64(b[:], uint64(len(v)))
-	f.h.Write(b[:])
-	buf := make([]byte, 4*len(v))
-	for i, x := range v {
-		binary.LittleEndian.PutUint32(buf[4*i:], math.Float32bits(x))
-	}
-	f.h.Write(buf)
+func (f *fingerprint) floats(v []float32) { f.put(len(v), v) }
+
+func (f *fingerprint) put(n int, v any) {
+	binary.Write(f.h, binary.LittleEndian, uint64(n)) // a hash.Hash never fails a write
+	binary.Write(f.h, binary.LittleEndian, v)
 }
 
 func (f *fingerprint) sum() string { return hex.EncodeToString(f.h.Sum(nil)) }
