@@ -63,18 +63,21 @@ var benchShapes = func() []benchShape {
 	return s
 }()
 
+// operands allocates a, b and c for sh (zero).
+func (sh benchShape) operands() (a, b, c []float32) {
+	ar, br := sh.m, sh.k
+	if sh.ta {
+		ar = sh.k
+	}
+	if sh.tb {
+		br = sh.n
+	}
+	return make([]float32, ar*sh.lda), make([]float32, br*sh.ldb), make([]float32, sh.m*sh.ldc)
+}
+
 func BenchmarkSgemm(b *testing.B) {
 	for _, sh := range benchShapes {
-		ar, br := sh.m, sh.k
-		if sh.ta {
-			ar = sh.k
-		}
-		if sh.tb {
-			br = sh.n
-		}
-		a := make([]float32, ar*sh.lda)
-		bb := make([]float32, br*sh.ldb)
-		c := make([]float32, sh.m*sh.ldc)
+		a, bb, c := sh.operands()
 		for i := range a {
 			a[i] = float32(i%7) * 0.1
 		}

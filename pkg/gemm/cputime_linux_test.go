@@ -41,16 +41,7 @@ func TestShapesCPUTime(t *testing.T) {
 		if !strings.Contains(sh.name, "512") && !strings.Contains(sh.name, "attn") {
 			continue
 		}
-		ar, br := sh.m, sh.k
-		if sh.ta {
-			ar = sh.k
-		}
-		if sh.tb {
-			br = sh.n
-		}
-		a := make([]float32, ar*sh.lda)
-		bb := make([]float32, br*sh.ldb)
-		c := make([]float32, sh.m*sh.ldc)
+		a, bb, c := sh.operands()
 		flops := 2 * float64(sh.m) * float64(sh.n) * float64(sh.k)
 		best := make([]time.Duration, len(ks))
 		n := int(2e8/flops) + 1
