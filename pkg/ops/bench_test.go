@@ -44,6 +44,12 @@ func benchKernel(b *testing.B, k kernel) {
 			idx[i] = float32(i % g.r)
 		}
 	}
+	if g, ok := k.(gatherFill); ok { // every 5th row filled
+		idx := in[2].([]float32)
+		for i := range idx {
+			idx[i] = float32(i%g.r - boolInt(i%5 == 0)*(i%g.r+1))
+		}
+	}
 	out := make([]float32, max(1, k.outShape().TotalSize()))
 	gout := rand32(len(out))
 	b.Run("fwd", func(b *testing.B) {
@@ -70,6 +76,7 @@ func BenchmarkKernels(b *testing.B) {
 		attention{b: bB, t: bT, tk: bT, d: bD, h: bH},
 		maskPos{n: N, t: bT, d: bD},
 		gather{r: N, d: bD, m: bB * 29},
+		gatherFill{r: N, d: bD, m: N},
 		regLoss{m: bB * 29, d: bD, beta: 2, coef: 1},
 		softmaxCE{b: bB, c: 10},
 		weightedPool{b: bB, t: bT, d: bD},
@@ -99,4 +106,11 @@ func BenchmarkGraphOverhead(b *testing.B) {
 		}
 		m.Reset()
 	}
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

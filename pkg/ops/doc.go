@@ -6,7 +6,11 @@
 // exact GELU, multi-head attention (with its own stable softmax), the
 // mask-embedding/position mix, row gathers, the regression loss of data2vec
 // (smooth L1 / L2 with mean or d2v reduction), softmax cross-entropy and
-// weighted pooling (the mean over real tokens).
+// weighted pooling (the mean over real tokens). data2vec 2.0 adds the
+// decoder's grouped "same" convolutions over time or the patch grid
+// (ConvSame1D, ConvSame2D) and the gather with a learned fill vector that
+// moves tokens between the full and the visible-only layouts (GatherFill,
+// indexed by CloneIndex).
 //
 // Each op is a kernel with a forward and a hand-written vector-Jacobian
 // product over flat float32 or float64 slices. The adapter in op.go turns a
