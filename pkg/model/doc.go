@@ -2,7 +2,8 @@
 // local encoder (patch or token embedding), the shared Transformer encoder
 // (pre- or post-LN blocks of multi-head attention and an exact-GELU FFN, each
 // exposing its block output and its FFN output before the last residual),
-// and the regression head. It knows nothing about teachers, masks or losses
+// the regression head, and data2vec 2.0's convolutional decoder (Decoder,
+// 1-D over time or 2-D over the patch grid). It knows nothing about teachers, masks or losses
 // beyond the inputs it is handed.
 //
 // Parameters live in Params, an ordered registry of named tensors outside any
