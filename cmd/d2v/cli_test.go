@@ -12,7 +12,7 @@ import (
 
 	"github.com/d2v/d2v/pkg/checkpoint"
 	"github.com/d2v/d2v/pkg/data"
-	"github.com/d2v/d2v/pkg/train"
+	"github.com/d2v/d2v/pkg/feed"
 )
 
 // run invokes the CLI in-process and returns its exit code, stdout and stderr.
@@ -290,8 +290,8 @@ func TestTokenize(t *testing.T) {
 // embedded Opticks with the byte tokenizer, then eval and fine-tuning on the
 // WordNet fixture (real format, a few glosses).
 func TestTextPretrainEvalFinetune(t *testing.T) {
-	defer func(o data.WordNetOptions) { train.WordNetTask = o }(train.WordNetTask)
-	train.WordNetTask = data.WordNetOptions{POS: []string{"noun", "verb"}, MinPerClass: 1}
+	defer func(o data.WordNetOptions) { feed.WordNetTask = o }(feed.WordNetTask)
+	feed.WordNetTask = data.WordNetOptions{POS: []string{"noun", "verb"}, MinPerClass: 1}
 	dir := t.TempDir()
 	small := []string{"-c", "../../configs/text-tiny.yaml", "--set", "run.dir=" + dir, "--set", "model.dim=32",
 		"--set", "model.ffn_dim=64", "--set", "model.depth=2", "--set", "teacher.top_k=2", "--set", "modalities.text.seq_len=32",

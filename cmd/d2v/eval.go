@@ -10,6 +10,7 @@ import (
 
 	"github.com/d2v/d2v/pkg/checkpoint"
 	"github.com/d2v/d2v/pkg/config"
+	"github.com/d2v/d2v/pkg/downstream"
 	"github.com/d2v/d2v/pkg/train"
 )
 
@@ -45,40 +46,40 @@ func newEvalCmd(runF func(*evalOptions, *cobra.Command) error) *cobra.Command {
 }
 
 // weightsConfig resolves --checkpoint/--random-init into weights and a config.
-func weightsConfig(cf *configFlags, ckpt string, random bool, data string) (*config.Config, train.Weights, string, error) {
+func weightsConfig(cf *configFlags, ckpt string, random bool, data string) (*config.Config, downstream.Weights, string, error) {
 	var extra []string
 	if data != "" {
 		extra = append(extra, "data.source=idx", "data.path="+data)
 	}
 	if random == (ckpt != "") {
-		return nil, train.Weights{}, "", usageError{fmt.Errorf("give exactly one of --checkpoint or --random-init")}
+		return nil, downstream.Weights{}, "", usageError{fmt.Errorf("give exactly one of --checkpoint or --random-init")}
 	}
 	if random {
 		cfg, err := cf.load(extra...)
 		if err != nil {
-			return nil, train.Weights{}, "", err
+			return nil, downstream.Weights{}, "", err
 		}
-		return cfg, train.Weights{Seed: uint64(cfg.Run.Seed)}, filepath.Join(cfg.Run.Dir, "random-init"), nil
+		return cfg, downstream.Weights{Seed: uint64(cfg.Run.Seed)}, filepath.Join(cfg.Run.Dir, "random-init"), nil
 	}
 	if st, err := os.Stat(ckpt); err == nil && st.IsDir() {
 		if ckpt, err = checkpoint.Latest(ckpt); err != nil {
-			return nil, train.Weights{}, "", usageError{err}
+			return nil, downstream.Weights{}, "", usageError{err}
 		}
 	}
 	_, saved, err := train.Open(ckpt)
 	if err != nil {
-		return nil, train.Weights{}, "", usageError{err}
+		return nil, downstream.Weights{}, "", usageError{err}
 	}
 	// the checkpoint's settings < --config (e.g. fine-tuning or data keys) < --set
 	cfg, err := config.LoadOn(saved, cf.path, append(extra, cf.sets...))
 	if err != nil {
-		return nil, train.Weights{}, "", usageError{err}
+		return nil, downstream.Weights{}, "", usageError{err}
 	}
 	if !sameArch(saved, cfg) {
-		return nil, train.Weights{}, "", usageError{fmt.Errorf("--config/--set cannot change the model or modalities keys of checkpoint %s", ckpt)}
+		return nil, downstream.Weights{}, "", usageError{fmt.Errorf("--config/--set cannot change the model or modalities keys of checkpoint %s", ckpt)}
 	}
 	out := strings.TrimSuffix(ckpt, ".safetensors") + "-eval"
-	return cfg, train.Weights{Checkpoint: ckpt}, out, nil
+	return cfg, downstream.Weights{Checkpoint: ckpt}, out, nil
 }
 
 func sameArch(a, b *config.Config) bool { return a.Model == b.Model && a.Modalities == b.Modalities }
@@ -94,7 +95,7 @@ func evalRun(o *evalOptions, cmd *cobra.Command) error {
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
 	}
-	rep, err := train.Evaluate(cfg, w, out, o.k, cmd.ErrOrStderr())
+	rep, err := downstream.Evaluate(cfg, w, out, o.k, cmd.ErrOrStderr())
 	if err != nil {
 		return err
 	}

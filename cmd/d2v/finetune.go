@@ -7,7 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/d2v/d2v/pkg/train"
+	"github.com/d2v/d2v/pkg/downstream"
 )
 
 type finetuneOptions struct {
@@ -51,7 +51,7 @@ func finetuneRun(o *finetuneOptions, cmd *cobra.Command) error {
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
 	}
-	rep, err := train.Finetune(cmd.Context(), cfg, w, out, cmd.ErrOrStderr())
+	rep, err := downstream.Finetune(cmd.Context(), cfg, w, out, cmd.ErrOrStderr())
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/d2v/d2v/internal/fixture"
 	"github.com/d2v/d2v/pkg/gpu"
 	"github.com/d2v/d2v/pkg/teacher"
 	"github.com/d2v/d2v/pkg/train"
@@ -61,7 +62,7 @@ func relErr(got []float32, want []float64, abs bool) float64 {
 // replay mirrors pkg/train's TestParity on an Engine; afterTol applies to
 // the weights after the last step, parityTol to everything else.
 func replay(t *testing.T, path string, dev gpu.Device, afterTol float64) {
-	fx, err := train.ReadFixture(path)
+	fx, err := fixture.Read(path)
 	if err != nil {
 		t.Fatal(err)
 	}

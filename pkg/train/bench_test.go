@@ -5,6 +5,7 @@ import (
 
 	"github.com/d2v/d2v/pkg/config"
 	"github.com/d2v/d2v/pkg/data"
+	"github.com/d2v/d2v/pkg/feed"
 )
 
 // BenchmarkStep times one full pretraining step (teacher forward, student
@@ -17,7 +18,7 @@ func BenchmarkStep(b *testing.B) {
 	}
 	set = set.Subset(512)
 	B := cfg.Data.BatchSize
-	bt, err := NewBatcher(cfg, set, B)
+	bt, err := feed.NewBatcher(cfg, set, B)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,36 +1,13 @@
 package train
 
 import (
-	"github.com/d2v/d2v/pkg/config"
 	"math"
 	"os"
 	"path/filepath"
 	"testing"
-)
 
-func TestLayerScale(t *testing.T) {
-	const depth = 4
-	tests := []struct {
-		name string
-		id   int
-	}{
-		{"student.patch.w", 0}, {"student.pos", 0}, {"student.mask_emb", 0},
-		{"student.blocks.0.attn.q.w", 1}, {"student.blocks.3.ffn.fc2.b", 4},
-		{"student.final_ln.g", 5}, {"cls.fc.w", 5}, {"cls.norm.b", 5},
-	}
-	scale := LayerScale(0.5, depth)
-	for _, tt := range tests {
-		if got := LayerID(tt.name, depth); got != tt.id {
-			t.Errorf("LayerID(%s) = %d, want %d", tt.name, got, tt.id)
-		}
-		if got, want := scale(tt.name), math.Pow(0.5, float64(depth+1-tt.id)); got != want {
-			t.Errorf("scale(%s) = %g, want %g", tt.name, got, want)
-		}
-	}
-	if LayerScale(1, depth)("student.patch.w") != 1 {
-		t.Error("layer decay 1 must leave every lr unchanged")
-	}
-}
+	"github.com/d2v/d2v/pkg/config"
+)
 
 func TestMetricsTruncate(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "metrics.jsonl")
@@ -55,37 +32,6 @@ func TestMetricsTruncate(t *testing.T) {
 	}
 	if len(m.All) != 3 {
 		t.Fatal("append did not record the metric")
-	}
-}
-
-// TestRandomInitBaselineIsStepZero: `d2v eval --random-init` evaluates
-// exactly the encoder a pretraining run with the same seed starts from.
-func TestRandomInitBaselineIsStepZero(t *testing.T) {
-	cfg := tinyConfig(t)
-	s := SetupFor(cfg, 2)
-	d, err := New(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
-	d.Init(7)
-	p := EncoderParams(s, 3)
-	InitEncoder(p, s, 7)
-	n := 0
-	for _, name := range p.Names() {
-		if d.Student.Get(name) == nil {
-			continue // cls.* exist only downstream
-		}
-		a, b := d.Student.Values(name), p.Values(name)
-		for i := range a {
-			if a[i] != b[i] {
-				t.Fatalf("%s[%d]: pretraining init %v, baseline %v", name, i, a[i], b[i])
-			}
-		}
-		n++
-	}
-	if n == 0 || n != d.Student.Len()-len(headNames(d)) {
-		t.Fatalf("compared %d tensors", n)
 	}
 }
 

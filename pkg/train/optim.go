@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"github.com/d2v/d2v/internal/floats"
+	"github.com/d2v/d2v/internal/graphrun"
 	"github.com/d2v/d2v/internal/par"
 	"github.com/d2v/d2v/pkg/config"
 	"github.com/d2v/d2v/pkg/model"
@@ -40,8 +41,8 @@ func (o *AdamW) Step(p *model.Params, names []string, grads []any, lr, coef floa
 	for i, name := range names {
 		t := p.Get(name)
 		if o.M[name] == nil {
-			o.M[name] = zerosLike(t.Data()) // moments in the parameter's dtype
-			o.V[name] = zerosLike(t.Data())
+			o.M[name] = graphrun.ZerosLike(t.Data()) // moments in the parameter's dtype
+			o.V[name] = graphrun.ZerosLike(t.Data())
 		}
 		plr := lr
 		if o.LRScale != nil {
@@ -65,11 +66,11 @@ func (o *AdamW) Step(p *model.Params, names []string, grads []any, lr, coef floa
 func update32(o *AdamW, w, g, m, v []float32, lr, coef, shrink, bc1, bc2 float64) {
 	c := vmath.AdamWConst{B1: float32(o.Beta1), B2: float32(o.Beta2), Eps: float32(o.Eps), Step: float32(lr / bc1),
 		Coef: float32(coef), Shrink: float32(shrink), BC2: float32(bc2)}
-	split(len(w), func(lo, hi int) { vmath.AdamW(w[lo:hi], g[lo:hi], m[lo:hi], v[lo:hi], c) })
+	chunks(len(w), func(lo, hi int) { vmath.AdamW(w[lo:hi], g[lo:hi], m[lo:hi], v[lo:hi], c) })
 }
 
 func update[F float32 | float64](o *AdamW, w, g, m, v []F, lr, coef, shrink, bc1, bc2 float64) {
-	split(len(w), func(lo, hi int) {
+	chunks(len(w), func(lo, hi int) {
 		adamw(w[lo:hi], g[lo:hi], m[lo:hi], v[lo:hi], F(o.Beta1), F(o.Beta2), F(o.Eps), F(lr/bc1), F(coef), F(shrink), F(bc2))
 	})
 }
@@ -83,16 +84,9 @@ func adamw[F float32 | float64](w, g, m, v []F, b1, b2, eps, step, coef, shrink,
 	}
 }
 
-func zerosLike(s any) any {
-	if x, ok := s.([]float32); ok {
-		return make([]float32, len(x))
-	}
-	return make([]float64, len(s.([]float64)))
-}
-
-// split runs f over [0,n) in contiguous chunks, one per core, inline when
+// chunks runs f over [0,n) in contiguous chunks, one per core, inline when
 // small. Elementwise updates give the same bits however they are split.
-func split(n int, f func(lo, hi int)) { par.For(n, 1<<13, func(_, lo, hi int) { f(lo, hi) }) }
+func chunks(n int, f func(lo, hi int)) { par.For(n, 1<<13, func(_, lo, hi int) { f(lo, hi) }) }
 
 // GradNorm is the global L2 norm of all gradients: squares summed in
 // float64 in fixed blocks of 16K elements split over the cores, then the

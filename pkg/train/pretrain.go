@@ -15,6 +15,7 @@ import (
 	"github.com/d2v/d2v/pkg/config"
 	"github.com/d2v/d2v/pkg/data"
 	"github.com/d2v/d2v/pkg/dist"
+	"github.com/d2v/d2v/pkg/feed"
 	"github.com/d2v/d2v/pkg/teacher"
 )
 
@@ -69,7 +70,7 @@ func Pretrain(ctx context.Context, o PretrainOptions) error {
 	if err != nil {
 		return bad(err)
 	}
-	src, err := newSource(cfg, B)
+	src, err := feed.New(cfg, B)
 	if err != nil {
 		return bad(err)
 	}
@@ -78,7 +79,7 @@ func Pretrain(ctx context.Context, o PretrainOptions) error {
 	if err != nil {
 		return bad(fmt.Errorf("data.batch_size: %w", err))
 	}
-	setup := src.Setup()
+	setup := SetupWith(cfg, B, src.Input())
 	if o.Device != "" && o.Device != DeviceCPU {
 		setup.Parts = 1 // the device runs the whole batch; CPU parts would go unused
 	}
@@ -141,7 +142,7 @@ func Pretrain(ctx context.Context, o PretrainOptions) error {
 	if n := rep.c.Size(); n > 1 {
 		fmt.Fprintf(o.Log, "data-parallel: %d ranks x %d examples\n", n, B)
 	}
-	bar := newProgress(o.Log, cfg.Run.Progress, int64(cfg.Run.Steps), start)
+	bar := NewProgress(o.Log, cfg.Run.Progress, int64(cfg.Run.Steps), start)
 	idx, first := make([]int, cfg.Data.BatchSize), rep.c.Rank()*B // global batch; this rank's first row
 	steps := int64(cfg.Run.Steps)
 	save := func(done int64) error {
@@ -210,7 +211,7 @@ func Pretrain(ctx context.Context, o PretrainOptions) error {
 		done := step + 1
 		m := Metric{Step: done, Loss: st.Loss, LR: lr, EMADecay: dec, TargetVar: st.TargetVar, PredVar: st.PredVar,
 			GradNorm: norm, StepMS: float64(time.Since(t0).Microseconds()) / 1000, CommMS: rep.lastMS()}
-		bar.update(done, m)
+		bar.Update(done, m)
 		if lead && (done%int64(cfg.Run.LogEvery) == 0 || done == steps) {
 			if err := metrics.Append(m); err != nil {
 				return err
@@ -237,7 +238,7 @@ func Pretrain(ctx context.Context, o PretrainOptions) error {
 			}
 		}
 		if stop {
-			bar.finish()
+			bar.Finish()
 			fmt.Fprintf(o.Log, "stopped after step %d; checkpoint written; continue with: d2v pretrain --resume %s\n", done, o.RunDir)
 			if st.Interrupted {
 				return ErrInterrupted
@@ -245,7 +246,7 @@ func Pretrain(ctx context.Context, o PretrainOptions) error {
 			return nil
 		}
 	}
-	bar.finish()
+	bar.Finish()
 	last, _ := checkpoint.Latest(o.RunDir)
 	fmt.Fprintf(o.Log, "done: %d steps; checkpoint %s; metrics %s; plots %s\n", steps, last, metrics.Path,
 		filepath.Join(o.RunDir, "curves.png"))

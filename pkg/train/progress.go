@@ -10,9 +10,9 @@ import (
 	"golang.org/x/term"
 )
 
-// progress shows a bar on a terminal, or a plain line every few seconds
+// Progress shows a bar on a terminal, or a plain line every few seconds
 // otherwise (CI logs, redirected output).
-type progress struct {
+type Progress struct {
 	bar   *progressbar.ProgressBar
 	w     io.Writer
 	total int64
@@ -21,8 +21,10 @@ type progress struct {
 	last  time.Time
 }
 
-func newProgress(w io.Writer, enabled bool, total, done int64) *progress {
-	p := &progress{w: w, total: total, start: time.Now(), first: done}
+// NewProgress shows steps done of total on w (a bar on a terminal); enabled
+// false shows nothing.
+func NewProgress(w io.Writer, enabled bool, total, done int64) *Progress {
+	p := &Progress{w: w, total: total, start: time.Now(), first: done}
 	if !enabled {
 		p.w = nil
 		return p
@@ -36,7 +38,8 @@ func newProgress(w io.Writer, enabled bool, total, done int64) *progress {
 	return p
 }
 
-func (p *progress) update(done int64, m Metric) {
+// Update shows step done and its metrics.
+func (p *Progress) Update(done int64, m Metric) {
 	desc := fmt.Sprintf("loss %.4f lr %.2e ema %.5f tvar %.3f pvar %.3f", m.Loss, m.LR, m.EMADecay, m.TargetVar, m.PredVar)
 	if p.bar != nil {
 		p.bar.Describe(desc)
@@ -53,7 +56,8 @@ func (p *progress) update(done int64, m Metric) {
 	fmt.Fprintf(p.w, "step %d/%d %s %.2f steps/s eta %s\n", done, p.total, desc, rate, eta.Round(time.Second))
 }
 
-func (p *progress) finish() {
+// Finish ends the bar.
+func (p *Progress) Finish() {
 	if p.bar != nil {
 		_ = p.bar.Finish()
 		fmt.Fprintln(p.w)

@@ -1,14 +1,13 @@
 package train
 
 import (
-	"fmt"
+	"math/rand/v2"
 
 	"gorgonia.org/tensor"
 
 	"github.com/d2v/d2v/pkg/config"
-	"github.com/d2v/d2v/pkg/data"
+	"github.com/d2v/d2v/pkg/feed"
 	"github.com/d2v/d2v/pkg/loss"
-	"github.com/d2v/d2v/pkg/masking"
 	"github.com/d2v/d2v/pkg/model"
 	"github.com/d2v/d2v/pkg/teacher"
 )
@@ -26,9 +25,12 @@ func Spec(c *config.Config) model.Spec {
 	}
 }
 
-// Modality builds the configured local encoder.
-func Modality(c *config.Config) model.Modality {
+// Modality builds the configured local encoder; text's vocabulary comes
+// from the data (in.Vocab: the tokenizer's).
+func Modality(c *config.Config, in feed.Input) model.Modality {
 	switch c.Model.Modality {
+	case config.ModalityText:
+		return model.Tokens{T: c.Modalities.Text.SeqLen, Vocab: in.Vocab, Dim: c.Model.Dim}
 	case config.ModalityTokens:
 		return model.Tokens{T: c.Modalities.Tokens.SeqLen, Vocab: c.Modalities.Tokens.Vocab, Dim: c.Model.Dim}
 	case config.ModalityAudio:
@@ -40,10 +42,21 @@ func Modality(c *config.Config) model.Modality {
 	return model.Patches{T: g * g, PatchDim: c.PatchDim(), Dim: c.Model.Dim, GridH: g, GridW: g}
 }
 
-// SetupFor translates a config into the step's static settings.
-func SetupFor(c *config.Config, batch int) Setup {
+// SetupFor translates a config into the step's static settings, for input
+// the config fixes (images, audio, tokens); text needs SetupWith.
+func SetupFor(c *config.Config, batch int) Setup { return SetupWith(c, batch, feed.Input{}) }
+
+// SetupWith translates a config and what the data decides (feed.Input:
+// text's vocabulary and masked count) into the step's static settings.
+func SetupWith(c *config.Config, batch int, in feed.Input) Setup {
+	nMask := c.NumMasked()
+	if in.NMask > 0 {
+		nMask = in.NMask
+	}
 	return Setup{
-		Spec: Spec(c), Mod: Modality(c), Batch: batch, NMask: c.NumMasked(),
+		Spec: Spec(c), Mod: Modality(c, in), Batch: batch, NMask: nMask,
+		// text: the student input already carries BERT/span corruption
+		KeepInput:   c.Model.Modality == config.ModalityText,
 		TargetLayer: string(c.Teacher.TargetLayer), Scope: string(c.Teacher.Scope),
 		Target: teacher.TargetSpec{TopK: c.Teacher.TopK, LayerNorm: teacher.Norm(c.Teacher.LayerNorm),
 			Final: teacher.Norm(c.Teacher.FinalNorm), Eps: 1e-5},
@@ -53,103 +66,10 @@ func SetupFor(c *config.Config, batch int) Setup {
 	}
 }
 
-// LoadImages reads the configured image split ("train" or "test"),
-// checks its size against the config and normalises the pixels.
-func LoadImages(c *config.Config, split string) (*data.ImageSet, error) {
-	im := c.Modalities.Image
-	var set *data.ImageSet
-	var err error
-	switch c.Data.Source {
-	case config.SourceEmbedded:
-		set, err = data.Embedded(split)
-	case config.SourceIdx:
-		set, err = data.LoadMNISTDir(c.Data.Path, split)
-	case config.SourceFolder:
-		dir := c.Data.Path
-		if split == "test" {
-			if dir = c.Data.TestPath; dir == "" {
-				return nil, fmt.Errorf("data.test_path: required for evaluation with data.source folder")
-			}
-		}
-		set, err = data.LoadImageFolder(dir, im.Size, im.Size, im.Channels == 1)
-	default:
-		return nil, fmt.Errorf("data.source: unknown %q", c.Data.Source)
-	}
-	if err != nil {
-		return nil, err
-	}
-	if set.H != im.Size || set.W != im.Size || set.C != im.Channels {
-		return nil, fmt.Errorf("%s: images are %dx%dx%d, config modalities.image wants %dx%dx%d",
-			set.Source, set.H, set.W, set.C, im.Size, im.Size, im.Channels)
-	}
-	if split == "train" && c.Data.Limit > 0 {
-		set = set.Subset(c.Data.Limit)
-	}
-	set.Normalize(float32(im.Mean), float32(im.Std))
-	return set, nil
-}
-
-// Batcher turns dataset rows into the step's inputs: patches and masks that
-// depend only on (seed, step, sample), so a resumed run sees the same ones.
-type Batcher struct {
-	Set        *data.ImageSet
-	Cfg        *config.Config
-	Batch      int
-	gh, gw, nm int
-	x          []float32
-	mask       []bool
-}
-
-// NewBatcher validates the patch grid and mask settings once.
-func NewBatcher(c *config.Config, set *data.ImageSet, batch int) (*Batcher, error) {
-	p := c.Modalities.Image.PatchSize
-	gh, gw, err := set.GridSize(p)
-	if err != nil {
-		return nil, err
-	}
-	b := &Batcher{Set: set, Cfg: c, Batch: batch, gh: gh, gw: gw, nm: c.NumMasked()}
-	m := c.Masking
-	if m.Kind == config.MaskBlock {
-		err = masking.ValidateBlock(gh, gw, b.nm, m.MinPerBlock, m.MaxPerBlock, m.MinAspect, m.MaxAspect)
-	} else {
-		err = masking.ValidateCount(gh*gw, b.nm)
-	}
-	if err != nil {
-		return nil, err
-	}
-	T := gh * gw
-	b.x = make([]float32, batch*T*set.PatchDim(p))
-	b.mask = make([]bool, batch*T)
-	return b, nil
-}
-
-// Patches fills the (len(idx)*T, P) input for dataset rows idx, reusing its
-// buffer (sized for Batch rows; grown for larger requests).
-func (b *Batcher) Patches(idx []int) []float32 {
-	p := b.Cfg.Modalities.Image.PatchSize
-	n := b.gh * b.gw * b.Set.PatchDim(p)
-	if len(b.x) < len(idx)*n {
-		b.x = make([]float32, len(idx)*n)
-	}
-	for i, r := range idx {
-		b.Set.Patches(r, p, b.x[i*n:(i+1)*n])
-	}
-	return b.x[:len(idx)*n]
-}
-
-// Mask fills the (B*T) mask of a step; row i holds sample first+i of the
-// step's global batch (first > 0 on later data-parallel ranks), whose mask
-// is a pure function of (seed, step, first+i).
-func (b *Batcher) Mask(seed, step int64, first int) []bool {
-	T, m := b.gh*b.gw, b.Cfg.Masking
-	for i := 0; i < b.Batch; i++ {
-		r := masking.NewRNG(seed, step, first+i)
-		dst := b.mask[i*T : (i+1)*T]
-		if m.Kind == config.MaskBlock {
-			masking.Block(r, b.gh, b.gw, b.nm, m.MinPerBlock, m.MaxPerBlock, m.MinAspect, m.MaxAspect, dst)
-		} else {
-			masking.Random(r, T, b.nm, dst)
-		}
-	}
-	return b.mask
+// InitEncoder draws the student encoder exactly as D2V.Init does for the
+// same seed, so a random-init baseline is the pretraining run's step 0.
+func InitEncoder(p *model.Params, s Setup, seed uint64) {
+	r := rand.New(rand.NewPCG(seed, 0x64327632))
+	model.Embedding{Mod: s.Mod, Spec: s.Spec}.Init(p, "student", r)
+	model.Encoder{Spec: s.Spec}.Init(p, "student", r)
 }

@@ -9,6 +9,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/d2v/d2v/internal/floats"
+	"github.com/d2v/d2v/internal/graphrun"
 	"github.com/d2v/d2v/internal/par"
 	"github.com/d2v/d2v/pkg/loss"
 	"github.com/d2v/d2v/pkg/model"
@@ -46,7 +47,7 @@ type D2V struct {
 	Teacher *model.Params // teacher.*
 	Names   []string      // trainable parameter order (student then head)
 	pairs   [][2]string
-	split   *batchSplit // Parts > 1: the parts, which own the graphs
+	parted  *partedBatch // Parts > 1: the parts, which own the graphs
 
 	st struct {
 		vm           G.VM
@@ -56,15 +57,15 @@ type D2V struct {
 		loss         G.Value
 		pred         *G.Node
 		grads        G.Nodes // read in place after a run (no copy): valid until the next run
-		predC        dataCache
-		gradC        []dataCache
+		predC        graphrun.Cache
+		gradC        []graphrun.Cache
 	}
 	tc struct {
 		vm      G.VM
 		x, mask *tensor.Dense
 		in      any     // x's backing slice
 		layers  G.Nodes // the top-K outputs, read in place
-		layerC  []dataCache
+		layerC  []graphrun.Cache
 		buf32   teacher.Buffers[float32] // the targets' memory, reused
 		buf64   teacher.Buffers[float64]
 	}
@@ -77,7 +78,7 @@ type D2V struct {
 		local  *tensor.Dense // the features, written by the student's Emit
 		ready  chan struct{}
 		layers G.Nodes
-		layerC []dataCache
+		layerC []graphrun.Cache
 	}
 }
 
@@ -130,7 +131,7 @@ func New(s Setup) (*D2V, error) {
 		return nil, err
 	}
 	if n := min(s.Parts, s.Batch); n > 1 {
-		if d.split, err = newSplit(d, n); err != nil {
+		if d.parted, err = newPartedBatch(d, n); err != nil {
 			return nil, err
 		}
 		return d, nil
@@ -224,7 +225,7 @@ func (d *D2V) buildStudent() error {
 	d.st.in = [3]any{xt.Data(), mt.Data(), it.Data()}
 	G.Read(cost, &d.st.loss)
 	d.st.pred, d.st.grads = pred, grads
-	d.st.gradC = make([]dataCache, len(grads))
+	d.st.gradC = make([]graphrun.Cache, len(grads))
 	d.st.vm = G.NewTapeMachine(g.G)
 	return nil
 }
@@ -247,7 +248,7 @@ func (d *D2V) buildTeacher() error {
 	if err != nil {
 		return err
 	}
-	d.tc.layers, d.tc.layerC = outs, make([]dataCache, len(outs))
+	d.tc.layers, d.tc.layerC = outs, make([]graphrun.Cache, len(outs))
 	d.tc.x, d.tc.mask, d.tc.in = xt, mt, xt.Data()
 	d.tc.vm = G.NewTapeMachine(g.G)
 	return nil
@@ -267,7 +268,7 @@ func (d *D2V) buildTeacherLocal() error {
 	if err != nil {
 		return err
 	}
-	d.tf.layers, d.tf.layerC = outs, make([]dataCache, len(outs))
+	d.tf.layers, d.tf.layerC = outs, make([]graphrun.Cache, len(outs))
 	d.tf.vm = G.NewTapeMachine(g.G)
 	return nil
 }
@@ -286,90 +287,14 @@ func (d *D2V) teacherLayers(g *model.Graph, h *G.Node) (G.Nodes, error) {
 	return outs[len(outs)-d.Target.TopK:], nil
 }
 
-// dataCache returns a graph value's backing slice, boxed once: Gorgonia's
-// Dense.Data goes through reflect and allocates, and a node's value is the
-// same memory from run to run (ops reuse their buffers).
-type dataCache struct {
-	ptr uintptr
-	n   int
-	v   any
-}
-
-func (c *dataCache) of(v G.Value) any {
-	t, ok := v.(*tensor.Dense)
-	if !ok || t.IsScalar() {
-		return valueData(v)
-	}
-	if p, n := t.Uintptr(), t.DataSize(); c.v == nil || p != c.ptr || n != c.n {
-		c.v, c.ptr, c.n = t.Data(), p, n
-	}
-	return c.v
-}
-
-// fill copies src ([]float32 or []float64) into t, converting the dtype.
-func fill(t *tensor.Dense, src any) error { return fillData(t.Data(), src) }
-
-// fillData copies src into dst ([]float32 or []float64), converting the dtype.
-func fillData(dst, src any) error {
-	switch dst := dst.(type) {
-	case []float32:
-		return convert(dst, src)
-	case []float64:
-		return convert(dst, src)
-	}
-	return fmt.Errorf("unsupported tensor type %T", dst)
-}
-
-func convert[D float32 | float64](dst []D, src any) error {
-	switch s := src.(type) {
-	case []float32:
-		return copyAs(dst, s)
-	case []float64:
-		return copyAs(dst, s)
-	}
-	return fmt.Errorf("unsupported input type %T", src)
-}
-
-func copyAs[D, S float32 | float64](dst []D, src []S) error {
-	if len(src) != len(dst) {
-		return fmt.Errorf("input has %d values, want %d", len(src), len(dst))
-	}
-	for i, v := range src {
-		dst[i] = D(v)
-	}
-	return nil
-}
-
-func valueData(v G.Value) any {
-	switch x := v.(type) {
-	case *G.F32:
-		return []float32{float32(*x)}
-	case *G.F64:
-		return []float64{float64(*x)}
-	case tensor.Tensor:
-		return x.Data()
-	}
-	return nil
-}
-
-func scalar(v G.Value) float64 {
-	switch x := v.(type) {
-	case *G.F32:
-		return float64(*x)
-	case *G.F64:
-		return float64(*x)
-	}
-	return 0
-}
-
 // Targets runs the teacher on the unmasked input x and returns the
 // data2vec targets at the masked positions of mask (B*T), (M, D), in
 // memory reused by the next pass.
 func (d *D2V) Targets(x any, mask []bool) (any, error) {
-	if d.split != nil {
-		return d.split.targets(x, mask)
+	if d.parted != nil {
+		return d.parted.targets(x, mask)
 	}
-	if err := fillData(d.tc.in, x); err != nil {
+	if err := graphrun.FillData(d.tc.in, x); err != nil {
 		return nil, fmt.Errorf("teacher input: %w", err)
 	}
 	defer d.tc.vm.Reset()
@@ -381,11 +306,11 @@ func (d *D2V) Targets(x any, mask []bool) (any, error) {
 
 // targetsFrom builds the targets at mask from a teacher graph's top-K
 // layer values (read in place after its run).
-func (d *D2V) targetsFrom(layers G.Nodes, caches []dataCache, mask []bool) (any, error) {
+func (d *D2V) targetsFrom(layers G.Nodes, caches []graphrun.Cache, mask []bool) (any, error) {
 	B, T, D := d.Batch, d.Mod.NumTokens(), d.Spec.Dim
 	vals := make([]any, len(layers))
 	for i, n := range layers {
-		if vals[i] = caches[i].of(n.Value()); vals[i] == nil {
+		if vals[i] = caches[i].Of(n.Value()); vals[i] == nil {
 			return nil, fmt.Errorf("teacher forward: no value for its layer %s", n.Name())
 		}
 	}
@@ -423,8 +348,8 @@ func (d *D2V) targetsLocal(mask []bool, abort <-chan struct{}) (any, error) {
 // StudentPass runs the student forward and backward on x with mask (B*T)
 // against fixed targets (M, D).
 func (d *D2V) StudentPass(x any, mask []bool, targets any) (*Output, error) {
-	if d.split != nil {
-		return d.split.studentPass(x, mask, targets)
+	if d.parted != nil {
+		return d.parted.studentPass(x, mask, targets)
 	}
 	return d.studentRun(x, mask, func(<-chan struct{}) (any, error) { return targets, nil }, true)
 }
@@ -441,8 +366,8 @@ func (d *D2V) Forward(x any, mask []bool) (*Output, error) { return d.ForwardPai
 // graphs share no output memory and every kernel's result is independent
 // of scheduling, so the result is the same as running them in turn.
 func (d *D2V) ForwardPair(student, teacherIn any, mask []bool) (*Output, error) {
-	if d.split != nil {
-		return d.split.forwardPair(student, teacherIn, mask)
+	if d.parted != nil {
+		return d.parted.forwardPair(student, teacherIn, mask)
 	}
 	if d.tf.vm != nil && floats.Same(student, teacherIn) { // the teacher starts from the student's features
 		return d.studentRun(student, mask, func(abort <-chan struct{}) (any, error) { return d.targetsLocal(mask, abort) }, false)
@@ -473,7 +398,7 @@ func (d *D2V) studentRun(x any, mask []bool, targets func(abort <-chan struct{})
 		return nil, fmt.Errorf("mask has %d masked positions, want %d per sample x %d", len(rows), d.NMask, d.Batch)
 	}
 	for i, src := range []any{x, mf, rows} {
-		if err := fillData(d.st.in[i], src); err != nil {
+		if err := graphrun.FillData(d.st.in[i], src); err != nil {
 			return nil, fmt.Errorf("student input %d: %w", i, err)
 		}
 	}
@@ -513,12 +438,12 @@ func (d *D2V) studentRun(x any, mask []bool, targets func(abort <-chan struct{})
 	if err != nil {
 		return nil, fmt.Errorf("student forward/backward: %w", err)
 	}
-	out := &Output{Loss: scalar(d.st.loss), Pred: d.st.predC.of(d.st.pred.Value()), Targets: y, Grads: make([]any, len(d.Names))}
+	out := &Output{Loss: graphrun.Scalar(d.st.loss), Pred: d.st.predC.Of(d.st.pred.Value()), Targets: y, Grads: make([]any, len(d.Names))}
 	if out.Pred == nil {
 		return nil, fmt.Errorf("student forward: no value for the predictions")
 	}
 	for i, g := range d.st.grads {
-		if out.Grads[i] = d.st.gradC[i].of(g.Value()); out.Grads[i] == nil {
+		if out.Grads[i] = d.st.gradC[i].Of(g.Value()); out.Grads[i] == nil {
 			return nil, fmt.Errorf("student backward: no gradient value for %s", d.Names[i])
 		}
 	}
@@ -531,8 +456,8 @@ func Decayed(name string) bool { return strings.HasSuffix(name, ".w") }
 
 // Close releases the graphs' machines.
 func (d *D2V) Close() {
-	if d.split != nil {
-		d.split.close()
+	if d.parted != nil {
+		d.parted.close()
 		return
 	}
 	d.st.vm.Close()

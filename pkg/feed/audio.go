@@ -1,4 +1,4 @@
-package train
+package feed
 
 import (
 	"fmt"
@@ -57,7 +57,6 @@ func LoadSpeech(c *config.Config, split string) (*data.SpeechSet, error) {
 // its teacher the student's unmasked features.
 type audioSource struct {
 	set          *data.SpeechSet
-	setup        Setup
 	cfg          *config.Config
 	crop, frames int
 	short        int // clips shorter than the crop (zero-padded)
@@ -70,7 +69,7 @@ func newAudioSource(cfg *config.Config, B int) (*audioSource, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &audioSource{set: set, setup: SetupFor(cfg, B), cfg: cfg,
+	s := &audioSource{set: set, cfg: cfg,
 		crop: cfg.Modalities.Audio.CropSamples, frames: cfg.Modalities.Audio.Frames()}
 	if err := validateAudioMask(cfg, s.frames); err != nil {
 		return nil, err
@@ -94,7 +93,7 @@ func validateAudioMask(cfg *config.Config, frames int) error {
 }
 
 func (s *audioSource) Len() int     { return len(s.set.Clips) }
-func (s *audioSource) Setup() Setup { return s.setup }
+func (s *audioSource) Input() Input { return Input{} }
 func (s *audioSource) Name() string {
 	return fmt.Sprintf("%s, %d clips of %d voices (%d skipped at load, %d shorter than the %d-sample crop, zero-padded), %d frames per crop",
 		s.set.Source, len(s.set.Clips), len(s.set.Voices()), s.set.Skipped, s.short, s.crop, s.frames)
@@ -120,39 +119,4 @@ func (s *audioSource) Batch(idx []int, first int, seed, step int64) (any, any, [
 		}
 	}
 	return x, x, mask
-}
-
-// audioSplit is a labelled speech split for eval and fine-tuning: each clip
-// centre-cropped (or zero-padded) to crop_samples; the pooling weights
-// average the frames computed from real samples, not the padding.
-func audioSplit(cfg *config.Config, split string) (*Split, error) {
-	set, err := LoadSpeech(cfg, split)
-	if err != nil {
-		return nil, err
-	}
-	if len(set.Classes) == 0 {
-		return nil, fmt.Errorf("%s: unlabelled clips (a flat folder): eval and fine-tuning need <class>/*.wav folders", set.Source)
-	}
-	au := cfg.Modalities.Audio
-	crop, T := au.CropSamples, au.Frames()
-	labels := make([]int, len(set.Clips))
-	for i, c := range set.Clips {
-		labels[i] = c.Label
-	}
-	inputs := func(idx []int) (any, []float32) {
-		x, w := make([]float32, len(idx)*crop), make([]float32, len(idx)*T)
-		for i, r := range idx {
-			clip := set.Clips[r].Samples
-			data.CropOrPad(x[i*crop:(i+1)*crop], clip, max(0, (len(clip)-crop)/2))
-			real := au
-			real.CropSamples = min(len(clip), crop)
-			n := min(max(real.Frames(), 1), T)
-			for t := 0; t < n; t++ {
-				w[i*T+t] = 1 / float32(n)
-			}
-		}
-		return x, w
-	}
-	return &Split{Name: fmt.Sprintf("%s (%d clips, %d voices)", set.Source, len(set.Clips), len(set.Voices())),
-		N: len(set.Clips), Labels: labels, Classes: set.Classes, Inputs: inputs}, nil
 }

@@ -2,19 +2,15 @@ package train
 
 import (
 	"fmt"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/d2v/d2v/internal/floats"
-	"github.com/d2v/d2v/internal/par"
-	"github.com/d2v/d2v/pkg/model"
-	"github.com/d2v/d2v/pkg/vmath"
+	"github.com/d2v/d2v/internal/graphrun"
 )
 
-// batchSplit runs a batch as Parts groups of whole samples at once (run.batch_split).
+// partedBatch runs a batch as Parts groups of whole samples at once (run.batch_split).
 //
 // Every quantity of a data2vec step is per sample: the teacher's target
 // norms (layer: per token; instance: per sample and channel), the masked
@@ -26,7 +22,7 @@ import (
 // between passes) and runs with its share of the cores (par.Share), so the
 // passes have no hand-offs between cores until the gradients are summed.
 // The result depends on Parts, not on the number of cores.
-type batchSplit struct {
+type partedBatch struct {
 	d     *D2V
 	parts []*D2V
 	lo    []int     // first sample of each part; lo[len(parts)] = Batch
@@ -36,9 +32,9 @@ type batchSplit struct {
 	sizes []int     // gradient lengths, per Names entry
 }
 
-func newSplit(d *D2V, n int) (*batchSplit, error) {
+func newPartedBatch(d *D2V, n int) (*partedBatch, error) {
 	B := d.Batch
-	sp := &batchSplit{d: d, lo: partBounds(B, n), w: make([]float64, n), perX: perSample(d.Mod)}
+	sp := &partedBatch{d: d, lo: graphrun.PartBounds(B, n), w: make([]float64, n), perX: graphrun.PerSample(d.Mod)}
 	for k := 0; k < n; k++ {
 		s := d.Setup
 		s.Batch, s.Parts = sp.lo[k+1]-sp.lo[k], 1
@@ -59,11 +55,11 @@ func newSplit(d *D2V, n int) (*batchSplit, error) {
 // PartsNote describes how a batch runs: "" as one, else " (as 2 parts of
 // 32 at once)" or with unequal parts their sizes.
 func (d *D2V) PartsNote() string {
-	if d.split == nil {
+	if d.parted == nil {
 		return ""
 	}
-	sizes := make([]string, len(d.split.parts))
-	for k, p := range d.split.parts {
+	sizes := make([]string, len(d.parted.parts))
+	for k, p := range d.parted.parts {
 		sizes[k] = strconv.Itoa(p.Batch)
 	}
 	if slices.Min(sizes) == slices.Max(sizes) {
@@ -72,19 +68,19 @@ func (d *D2V) PartsNote() string {
 	return fmt.Sprintf(" (as %d parts of %s at once)", len(sizes), strings.Join(sizes, "/"))
 }
 
-func (sp *batchSplit) close() {
+func (sp *partedBatch) close() {
 	for _, p := range sp.parts {
 		p.Close()
 	}
 }
 
 // samples returns part k's rows of v (per values per sample).
-func (sp *batchSplit) samples(v any, k, per int) any {
-	return partSamples(v, sp.lo[k], sp.lo[k+1], per)
+func (sp *partedBatch) samples(v any, k, per int) any {
+	return graphrun.PartSamples(v, sp.lo[k], sp.lo[k+1], per)
 }
 
 // checkLen refuses an input of the wrong size before it is cut into parts.
-func (sp *batchSplit) checkLen(what string, v any, per int) error {
+func (sp *partedBatch) checkLen(what string, v any, per int) error {
 	if n := floats.Len(v); n != sp.d.Batch*per {
 		return fmt.Errorf("%s has %d values, want %d", what, n, sp.d.Batch*per)
 	}
@@ -92,7 +88,7 @@ func (sp *batchSplit) checkLen(what string, v any, per int) error {
 }
 
 // checkMask refuses a mask (B*T) of the wrong size.
-func (sp *batchSplit) checkMask(mask []bool) error {
+func (sp *partedBatch) checkMask(mask []bool) error {
 	if n := sp.d.Batch * sp.d.Mod.NumTokens(); len(mask) != n {
 		return fmt.Errorf("mask has %d entries, want %d", len(mask), n)
 	}
@@ -101,50 +97,11 @@ func (sp *batchSplit) checkMask(mask []bool) error {
 
 // run calls f for every part at once, each part's ops on its share of the
 // cores; with fewer cores than parts, in turn.
-func (sp *batchSplit) run(f func(k int, p *D2V) error) error {
-	return runParts(len(sp.parts), func(k int) error { return f(k, sp.parts[k]) })
+func (sp *partedBatch) run(f func(k int, p *D2V) error) error {
+	return graphrun.RunParts(len(sp.parts), func(k int) error { return f(k, sp.parts[k]) })
 }
 
-// runParts runs f(0..n-1) at once with the cores shared between them
-// (par.Share), or in turn with fewer cores than parts (caches stay warm),
-// and returns the first part's error.
-func runParts(n int, f func(k int) error) error {
-	defer par.Share(n)()
-	errs := make([]error, n)
-	if runtime.GOMAXPROCS(0) < n {
-		for k := range n {
-			errs[k] = f(k)
-		}
-	} else {
-		var wg sync.WaitGroup
-		for k := 1; k < n; k++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				errs[k] = f(k)
-			}()
-		}
-		errs[0] = f(0)
-		wg.Wait()
-	}
-	for k, err := range errs {
-		if err != nil {
-			return fmt.Errorf("batch part %d of %d: %w", k+1, n, err)
-		}
-	}
-	return nil
-}
-
-// partBounds cuts b samples into n contiguous parts: part k is [lo[k], lo[k+1]).
-func partBounds(b, n int) []int {
-	lo := make([]int, n+1)
-	for k := range lo {
-		lo[k] = k * b / n
-	}
-	return lo
-}
-
-func (sp *batchSplit) forwardPair(student, teacherIn any, mask []bool) (*Output, error) {
+func (sp *partedBatch) forwardPair(student, teacherIn any, mask []bool) (*Output, error) {
 	T := sp.d.Mod.NumTokens()
 	if err := sp.checkMask(mask); err != nil {
 		return nil, err
@@ -166,7 +123,7 @@ func (sp *batchSplit) forwardPair(student, teacherIn any, mask []bool) (*Output,
 	return sp.combine(outs), nil
 }
 
-func (sp *batchSplit) studentPass(x any, mask []bool, targets any) (*Output, error) {
+func (sp *partedBatch) studentPass(x any, mask []bool, targets any) (*Output, error) {
 	T, rowVals := sp.d.Mod.NumTokens(), sp.d.NMask*sp.d.Spec.Dim
 	if err := sp.checkMask(mask); err != nil {
 		return nil, err
@@ -188,7 +145,7 @@ func (sp *batchSplit) studentPass(x any, mask []bool, targets any) (*Output, err
 	return sp.combine(outs), nil
 }
 
-func (sp *batchSplit) targets(x any, mask []bool) (any, error) {
+func (sp *partedBatch) targets(x any, mask []bool) (any, error) {
 	T := sp.d.Mod.NumTokens()
 	if err := sp.checkMask(mask); err != nil {
 		return nil, err
@@ -204,13 +161,13 @@ func (sp *batchSplit) targets(x any, mask []bool) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return concat(nil, ys), nil
+	return graphrun.Concat(nil, ys), nil
 }
 
 // combine makes the batch's output from the parts': the weighted loss and
 // gradients, and the predictions and targets in sample order. The
 // returned buffers are reused by the next pass.
-func (sp *batchSplit) combine(outs []*Output) *Output {
+func (sp *partedBatch) combine(outs []*Output) *Output {
 	o := &sp.out
 	o.Loss = 0
 	for k, po := range outs {
@@ -220,93 +177,15 @@ func (sp *batchSplit) combine(outs []*Output) *Output {
 	for k, po := range outs {
 		preds[k], tgts[k] = po.Pred, po.Targets
 	}
-	o.Pred, o.Targets = concat(o.Pred, preds), concat(o.Targets, tgts)
+	o.Pred, o.Targets = graphrun.Concat(o.Pred, preds), graphrun.Concat(o.Targets, tgts)
 	if o.Grads == nil {
-		o.Grads = zerosLikeAll(outs[0].Grads)
+		o.Grads = graphrun.ZerosLikeAll(outs[0].Grads)
 	}
 	grads := make([][]any, len(outs))
 	for k, po := range outs {
 		grads[k] = po.Grads
 	}
-	sumGrads(o.Grads, grads, sp.w, sp.sizes)
+	graphrun.SumGrads(o.Grads, grads, sp.w, sp.sizes)
 	out := *o
 	return &out
-}
-
-// sumGrads sets dst[i] = sum_k w[k] * grads[k][i] for every gradient i
-// (lengths sizes), in fixed blocks over the cores.
-func sumGrads(dst []any, grads [][]any, w []float64, sizes []int) {
-	par.ForBlocks(sizes, 1<<14, func(_, i, lo, hi int) {
-		switch d := dst[i].(type) {
-		case []float32:
-			weightedSum(d[lo:hi], grads, w, i, lo)
-		case []float64:
-			weightedSum(d[lo:hi], grads, w, i, lo)
-		}
-	})
-}
-
-// weightedSum sets dst to sum_k w[k] * grads[k][p][lo:lo+len(dst)], in
-// part order, each product rounded (vmath.AXPBY for float32).
-func weightedSum[F float32 | float64](dst []F, grads [][]any, w []float64, p, lo int) {
-	hi := lo + len(dst)
-	g := func(k int) []F { return grads[k][p].([]F)[lo:hi] }
-	if d32, ok := any(dst).([]float32); ok {
-		g32 := func(k int) []float32 { return any(g(k)).([]float32) }
-		if len(grads) == 1 {
-			vmath.AXPBY(d32, g32(0), g32(0), float32(w[0]), 0)
-			return
-		}
-		vmath.AXPBY(d32, g32(0), g32(1), float32(w[0]), float32(w[1]))
-		for k := 2; k < len(grads); k++ {
-			vmath.AXPBY(d32, d32, g32(k), 1, float32(w[k]))
-		}
-		return
-	}
-	for j, v := range g(0) {
-		dst[j] = F(w[0]) * v
-	}
-	for k := 1; k < len(grads); k++ {
-		for j, v := range g(k) {
-			dst[j] += F(w[k]) * v
-		}
-	}
-}
-
-// zerosLikeAll makes a zero slice shaped like each of gs.
-func zerosLikeAll(gs []any) []any {
-	out := make([]any, len(gs))
-	for i, g := range gs {
-		out[i] = zerosLike(g)
-	}
-	return out
-}
-
-// perSample is the number of input values per sample of m.
-func perSample(m model.Modality) int {
-	n := 1
-	for _, v := range m.InputShape(1) {
-		n *= v
-	}
-	return n
-}
-
-// concat appends the parts' values, in order, to buf[:0] (buf may be
-// nil: a new slice), so a buffer kept from the last pass is reused.
-func concat(buf any, vs []any) any {
-	switch vs[0].(type) {
-	case []float32:
-		out, _ := buf.([]float32)
-		return concatOf(out[:0], vs)
-	default:
-		out, _ := buf.([]float64)
-		return concatOf(out[:0], vs)
-	}
-}
-
-func concatOf[F float32 | float64](out []F, vs []any) []F {
-	for _, v := range vs {
-		out = append(out, v.([]F)...)
-	}
-	return out
 }

@@ -1,4 +1,4 @@
-package train
+package feed
 
 import (
 	"fmt"
@@ -6,57 +6,8 @@ import (
 	"github.com/d2v/d2v/pkg/config"
 	"github.com/d2v/d2v/pkg/data"
 	"github.com/d2v/d2v/pkg/masking"
-	"github.com/d2v/d2v/pkg/model"
 	"github.com/d2v/d2v/pkg/tokenizer"
 )
-
-// source feeds pretraining: the inputs of one step for dataset rows idx,
-// reproducible from (seed, step, sample) so a resumed run sees the same ones.
-// Row i of idx is sample first+i of the step's global batch (first > 0 on
-// data-parallel ranks after the first): its mask is keyed by first+i, so 2
-// ranks x B/2 samples draw the same masks as 1 rank x B.
-type source interface {
-	Len() int
-	Name() string
-	Setup() Setup
-	Batch(idx []int, first int, seed, step int64) (student, teacherIn any, mask []bool)
-	Fingerprint() string // SHA-256 of the examples as fed (fingerprint.go)
-}
-
-// newSource loads the configured training data for batches of B.
-func newSource(cfg *config.Config, B int) (source, error) {
-	switch cfg.Model.Modality {
-	case config.ModalityText:
-		return newTextSource(cfg, B)
-	case config.ModalityAudio:
-		return newAudioSource(cfg, B)
-	case config.ModalityImage:
-	default:
-		return nil, fmt.Errorf("model.modality: pretraining reads image, text or audio data, got %q (tokens input is for the parity fixtures and benchmarks)", cfg.Model.Modality)
-	}
-	set, err := LoadImages(cfg, "train")
-	if err != nil {
-		return nil, err
-	}
-	b, err := NewBatcher(cfg, set, B)
-	if err != nil {
-		return nil, err
-	}
-	return &imageSource{b: b, setup: SetupFor(cfg, B)}, nil
-}
-
-type imageSource struct {
-	b     *Batcher
-	setup Setup
-}
-
-func (s *imageSource) Len() int     { return s.b.Set.N }
-func (s *imageSource) Name() string { return fmt.Sprintf("%s, %d images", s.b.Set.Source, s.b.Set.N) }
-func (s *imageSource) Setup() Setup { return s.setup }
-func (s *imageSource) Batch(idx []int, first int, seed, step int64) (any, any, []bool) {
-	x := s.b.Patches(idx)
-	return x, x, s.b.Mask(seed, step, first)
-}
 
 // LoadTokenizer returns the configured text tokenizer.
 func LoadTokenizer(cfg *config.Config) (tokenizer.Tokenizer, error) {
@@ -72,7 +23,6 @@ func LoadTokenizer(cfg *config.Config) (tokenizer.Tokenizer, error) {
 type textSource struct {
 	name          string
 	seqs          [][]int
-	setup         Setup
 	sp            tokenizer.Specials
 	kind          config.MaskKind
 	n, spanLen    int
@@ -135,10 +85,6 @@ func newTextSource(cfg *config.Config, B int) (*textSource, error) {
 	if err := masking.ValidateText(fewest, s.n); err != nil {
 		return nil, fmt.Errorf("masking.ratio: %w", err)
 	}
-	s.setup = SetupFor(cfg, B)
-	s.setup.Mod = model.Tokens{T: T, Vocab: s.vocab, Dim: cfg.Model.Dim}
-	s.setup.NMask = s.n
-	s.setup.KeepInput = true
 	s.student, s.orig = make([]float32, B*T), make([]float32, B*T)
 	s.mask, s.masked, s.corrupt = make([]bool, B*T), make([]bool, T), make([]int, T)
 	return s, nil
@@ -148,9 +94,12 @@ func (s *textSource) special(id int) bool {
 	return id == s.sp.BOS || id == s.sp.EOS || id == s.sp.PAD || id == s.sp.MASK
 }
 
-func (s *textSource) Len() int     { return len(s.seqs) }
+func (s *textSource) Len() int { return len(s.seqs) }
+
 func (s *textSource) Name() string { return s.name }
-func (s *textSource) Setup() Setup { return s.setup }
+
+// Input: the tokenizer's vocabulary and the masked count of every sample.
+func (s *textSource) Input() Input { return Input{Vocab: s.vocab, NMask: s.n} }
 
 func (s *textSource) Batch(idx []int, first int, seed, step int64) (any, any, []bool) {
 	T := len(s.masked)
@@ -168,4 +117,39 @@ func (s *textSource) Batch(idx []int, first int, seed, step int64) (any, any, []
 		}
 	}
 	return s.student, s.orig, s.mask
+}
+
+// WordNetTask is the text task: WordNet glosses (nouns and verbs) labelled
+// with their lexicographer class, classes with at least 200 glosses, at most
+// 300 per class (evenly spaced), 10% stratified test split.
+var WordNetTask = data.WordNetOptions{POS: []string{"noun", "verb"}, MinPerClass: 200, MaxPerClass: 300}
+
+// taskCorpus is in-domain pretraining text for the WordNet task (data.source
+// task): the definitions of every noun, verb, adjective and adverb synset,
+// unlabelled, one document each, minus every text of the task's test split
+// (the split LoadTask makes), so no test gloss is seen in pretraining.
+func taskCorpus(cfg *config.Config) ([]data.Doc, error) {
+	all, err := data.LoadWordNet(cfg.Data.TaskPath, data.WordNetOptions{POS: []string{"noun", "verb", "adj", "adv"}, MinPerClass: -1})
+	if err != nil {
+		return nil, err
+	}
+	set, err := data.LoadWordNet(cfg.Data.TaskPath, WordNetTask)
+	if err != nil {
+		return nil, err
+	}
+	_, test := data.SplitTextSet(set, 0.1, cfg.Run.Seed)
+	held := make(map[string]bool, len(test.Texts))
+	for _, t := range test.Texts {
+		held[t] = true
+	}
+	docs := make([]data.Doc, 0, len(all.Texts))
+	for i, t := range all.Texts {
+		if !held[t] {
+			docs = append(docs, data.Doc{Text: t, Source: fmt.Sprintf("%s gloss %d", all.Source, i)})
+		}
+	}
+	if len(docs) == 0 {
+		return nil, fmt.Errorf("data.task_path: %s: no gloss left for pretraining", all.Source)
+	}
+	return docs, nil
 }

@@ -1,12 +1,14 @@
-package train
+package downstream
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/d2v/d2v/pkg/checkpoint"
@@ -14,6 +16,7 @@ import (
 	"github.com/d2v/d2v/pkg/data"
 	"github.com/d2v/d2v/pkg/model"
 	"github.com/d2v/d2v/pkg/plot"
+	"github.com/d2v/d2v/pkg/train"
 )
 
 // FinetuneReport is what `d2v finetune` prints and writes as finetune.json.
@@ -35,47 +38,47 @@ type FinetuneReport struct {
 func Finetune(ctx context.Context, cfg *config.Config, w Weights, outDir string, log io.Writer) (*FinetuneReport, error) {
 	ft := cfg.Finetune
 	B := ft.BatchSize
-	train, test, s, err := LoadTask(cfg, B)
+	trainSet, test, s, err := LoadTask(cfg, B)
 	if err != nil {
 		return nil, bad(err)
 	}
-	train.Limit(ft.Limit)
-	C := len(train.Classes)
-	p := EncoderParams(s, C)
+	trainSet.Limit(ft.Limit)
+	C := len(trainSet.Classes)
+	p := ClassifierParams(s, C)
 	label, err := LoadEncoder(p, s, w)
 	if err != nil {
 		return nil, bad(err)
 	}
-	enc, err := NewEncoder(s, p, B, C, true)
+	enc, err := NewClassifier(s, p, B, C, true)
 	if err != nil {
 		return nil, err
 	}
 	defer enc.Close()
-	sampler, err := data.NewSampler(train.N, B, cfg.Run.Seed)
+	sampler, err := data.NewSampler(trainSet.N, B, cfg.Run.Seed)
 	if err != nil {
 		return nil, bad(fmt.Errorf("finetune.batch_size: %w", err))
 	}
-	opt := NewAdamW(cfg.Optim.Beta1, cfg.Optim.Beta2, cfg.Optim.Eps, ft.WeightDecay, Decayed)
+	opt := train.NewAdamW(cfg.Optim.Beta1, cfg.Optim.Beta2, cfg.Optim.Eps, ft.WeightDecay, train.Decayed)
 	opt.LRScale = LayerScale(ft.LayerDecay, s.Spec.Depth)
-	fmt.Fprintf(log, "d2v finetune: %s; %s -> %s, %d classes, %d steps\n", label, train.Name, test.Name, C, ft.Steps)
+	fmt.Fprintf(log, "d2v finetune: %s; %s -> %s, %d classes, %d steps\n", label, trainSet.Name, test.Name, C, ft.Steps)
 	idx := make([]int, B)
 	y := make([]float64, B*C)
-	bar := newProgress(log, cfg.Run.Progress, int64(ft.Steps), 0)
+	bar := train.NewProgress(log, cfg.Run.Progress, int64(ft.Steps), 0)
 	t0 := time.Now()
-	rep := &FinetuneReport{Weights: label, Steps: ft.Steps, TrainN: train.N, TestN: test.N}
+	rep := &FinetuneReport{Weights: label, Steps: ft.Steps, TrainN: trainSet.N, TestN: test.N}
 	for step := 0; step < ft.Steps; step++ {
 		if ctx.Err() != nil {
-			return nil, ErrInterrupted
+			return nil, train.ErrInterrupted
 		}
-		lr := LR(step, ft.WarmupSteps, ft.Steps, ft.LR, ft.LR*0.01, true)
+		lr := train.LR(step, ft.WarmupSteps, ft.Steps, ft.LR, ft.LR*0.01, true)
 		sampler.Indices(int64(step), idx)
 		for i, r := range idx { // label smoothing: (1-eps) one-hot + eps/C
 			for c := 0; c < C; c++ {
 				y[i*C+c] = ft.LabelSmoothing / float64(C)
 			}
-			y[i*C+train.Labels[r]] += 1 - ft.LabelSmoothing
+			y[i*C+trainSet.Labels[r]] += 1 - ft.LabelSmoothing
 		}
-		x, pw := train.Inputs(idx)
+		x, pw := trainSet.Inputs(idx)
 		_, _, loss, grads, err := enc.Run(x, pw, y)
 		if err != nil {
 			return nil, fmt.Errorf("finetune step %d: %w", step+1, err)
@@ -83,11 +86,11 @@ func Finetune(ctx context.Context, cfg *config.Config, w Weights, outDir string,
 		if err := checkFinite(step+1, loss); err != nil {
 			return nil, err
 		}
-		opt.Step(p, enc.Names, grads, lr, ClipCoef(GradNorm(grads), cfg.Optim.Clip))
+		opt.Step(p, enc.Names, grads, lr, train.ClipCoef(train.GradNorm(grads), cfg.Optim.Clip))
 		rep.FinalLoss = loss
-		bar.update(int64(step+1), Metric{Loss: loss, LR: lr})
+		bar.Update(int64(step+1), train.Metric{Loss: loss, LR: lr})
 	}
-	bar.finish()
+	bar.Finish()
 	rep.Seconds = time.Since(t0).Seconds()
 	if rep.Accuracy, rep.Confusion, err = classify(s, p, C, test); err != nil {
 		return nil, err
@@ -106,9 +109,9 @@ func Finetune(ctx context.Context, cfg *config.Config, w Weights, outDir string,
 
 // classify returns test accuracy and the confusion matrix of the fine-tuned
 // model, with a forward-only graph sharing the trained tensors.
-func classify(s Setup, p *model.Params, C int, test *Split) (float64, [][]int, error) {
+func classify(s train.Setup, p *model.Params, C int, test *Labelled) (float64, [][]int, error) {
 	s.Batch = EvalBatch
-	enc, err := NewEncoder(s, p, EvalBatch, C, false)
+	enc, err := NewClassifier(s, p, EvalBatch, C, false)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -150,15 +153,44 @@ func classify(s Setup, p *model.Params, C int, test *Split) (float64, [][]int, e
 func saveFinetune(path string, cfg *config.Config, p *model.Params, rep *FinetuneReport) error {
 	var ts []checkpoint.Tensor
 	for _, n := range p.Names() {
-		ts = append(ts, f32Tensor(n, p.Get(n)))
+		t := p.Get(n)
+		ts = append(ts, checkpoint.F32(n, []int(t.Shape()), t.Data().([]float32)))
 	}
 	y, err := cfg.YAML()
 	if err != nil {
 		return err
 	}
 	return checkpoint.Write(path, ts, map[string]string{
-		"format_version": FormatVersion, "kind": "finetune", "config": string(y),
+		"format_version": train.FormatVersion, "kind": "finetune", "config": string(y),
 		"step": strconv.Itoa(rep.Steps), "test_accuracy": strconv.FormatFloat(rep.Accuracy, 'f', 6, 64),
 		"weights": rep.Weights,
 	})
+}
+
+// LayerID is the layer-wise lr-decay depth of a parameter: embeddings 0,
+// block i -> i+1, final LN and the classification head depth+1.
+func LayerID(name string, depth int) int {
+	if rest, ok := strings.CutPrefix(name, "student.blocks."); ok {
+		i, err := strconv.Atoi(strings.SplitN(rest, ".", 2)[0])
+		if err == nil {
+			return i + 1
+		}
+	}
+	if strings.HasPrefix(name, "student.final_ln.") || strings.HasPrefix(name, "cls.") {
+		return depth + 1
+	}
+	return 0
+}
+
+// LayerScale is decay^(depth+1-LayerID): the BEiT/data2vec layer-wise lr decay.
+func LayerScale(decay float64, depth int) func(string) float64 {
+	return func(name string) float64 { return math.Pow(decay, float64(depth+1-LayerID(name, depth))) }
+}
+
+// checkFinite errors on a NaN or Inf loss.
+func checkFinite(step int, loss float64) error {
+	if math.IsNaN(loss) || math.IsInf(loss, 0) {
+		return &train.DivergedError{Step: int64(step), Reason: fmt.Sprintf("fine-tuning loss %v", loss)}
+	}
+	return nil
 }

@@ -1,4 +1,4 @@
-package train
+package feed
 
 import (
 	"testing"
@@ -44,20 +44,5 @@ func TestTaskCorpusHoldsOutTheTestSplit(t *testing.T) {
 	cfg.Data.TaskPath = t.TempDir()
 	if _, err := taskCorpus(cfg); err == nil {
 		t.Error("an empty WordNet folder gave no error")
-	}
-}
-
-// TestAudioFramesAgree: the config's frame count (validation, masking) and
-// the model's (graph shapes) are computed separately; they must agree.
-func TestAudioFramesAgree(t *testing.T) {
-	cfg := config.Default()
-	cfg.Model.Modality = config.ModalityAudio
-	for _, layers := range []int{1, 3, 7} {
-		for _, crop := range []int{400, 401, 720, 9600, 16000, 16321} {
-			cfg.Modalities.Audio.ConvLayers, cfg.Modalities.Audio.CropSamples = layers, crop
-			if a, b := cfg.Modalities.Audio.Frames(), Modality(cfg).NumTokens(); a != b {
-				t.Errorf("%d layers, %d samples: config %d frames, model %d", layers, crop, a, b)
-			}
-		}
 	}
 }

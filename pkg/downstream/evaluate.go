@@ -1,4 +1,4 @@
-package train
+package downstream
 
 import (
 	"encoding/json"
@@ -11,8 +11,10 @@ import (
 	"github.com/d2v/d2v/pkg/checkpoint"
 	"github.com/d2v/d2v/pkg/config"
 	"github.com/d2v/d2v/pkg/eval"
+	"github.com/d2v/d2v/pkg/feed"
 	"github.com/d2v/d2v/pkg/model"
 	"github.com/d2v/d2v/pkg/plot"
+	"github.com/d2v/d2v/pkg/train"
 )
 
 // EvalBatch is the batch size of feature extraction (the last partial batch is padded).
@@ -26,9 +28,9 @@ type Weights struct {
 
 // LoadEncoder fills encoder params (student.* only; cls.* keep their init)
 // from a checkpoint, or draws them randomly. It returns a label for reports.
-func LoadEncoder(p *model.Params, s Setup, w Weights) (string, error) {
+func LoadEncoder(p *model.Params, s train.Setup, w Weights) (string, error) {
 	if w.Checkpoint == "" {
-		InitEncoder(p, s, w.Seed)
+		train.InitEncoder(p, s, w.Seed)
 		return fmt.Sprintf("random init (seed %d)", w.Seed), nil
 	}
 	f, err := checkpoint.Read(w.Checkpoint)
@@ -41,7 +43,7 @@ func LoadEncoder(p *model.Params, s Setup, w Weights) (string, error) {
 			sub.Add(n, []int(p.Get(n).Shape())...)
 		}
 	}
-	if err := LoadParams(f, w.Checkpoint, sub); err != nil {
+	if err := train.LoadParams(f, w.Checkpoint, sub); err != nil {
 		return "", err
 	}
 	for _, n := range sub.Names() {
@@ -53,7 +55,7 @@ func LoadEncoder(p *model.Params, s Setup, w Weights) (string, error) {
 }
 
 // Features runs the encoder over every example of a split, (N, D) pooled.
-func Features(enc *Encoder, sp *Split) ([]float32, error) {
+func Features(enc *Classifier, sp *Labelled) ([]float32, error) {
 	D := enc.Setup.Spec.Dim
 	out := make([]float32, sp.N*D)
 	idx := make([]int, enc.batch)
@@ -88,29 +90,29 @@ type EvalReport struct {
 // splits and reports linear-probe and k-NN accuracy; it writes eval.json,
 // a confusion-matrix PNG and a PNG of test images with their block masks.
 func Evaluate(cfg *config.Config, w Weights, outDir string, k int, log io.Writer) (*EvalReport, error) {
-	train, test, s, err := LoadTask(cfg, EvalBatch)
+	trainSet, test, s, err := LoadTask(cfg, EvalBatch)
 	if err != nil {
 		return nil, bad(err)
 	}
-	p := EncoderParams(s, 0)
+	p := ClassifierParams(s, 0)
 	label, err := LoadEncoder(p, s, w)
 	if err != nil {
 		return nil, bad(err)
 	}
-	enc, err := NewEncoder(s, p, EvalBatch, 0, false)
+	enc, err := NewClassifier(s, p, EvalBatch, 0, false)
 	if err != nil {
 		return nil, err
 	}
 	defer enc.Close()
-	rep := &EvalReport{Weights: label, Train: train.Name, Test: test.Name, TrainN: train.N, TestN: test.N}
-	fmt.Fprintf(log, "d2v eval: %s; features of %d train and %d test examples\n", label, train.N, test.N)
+	rep := &EvalReport{Weights: label, Train: trainSet.Name, Test: test.Name, TrainN: trainSet.N, TestN: test.N}
+	fmt.Fprintf(log, "d2v eval: %s; features of %d train and %d test examples\n", label, trainSet.N, test.N)
 	var feats [2]eval.Features
-	for i, sp := range []*Split{train, test} {
+	for i, sp := range []*Labelled{trainSet, test} {
 		x, err := Features(enc, sp)
 		if err != nil {
 			return nil, err
 		}
-		feats[i] = eval.Features{X: x, N: sp.N, D: s.Spec.Dim, Labels: sp.Labels, Classes: len(train.Classes)}
+		feats[i] = eval.Features{X: x, N: sp.N, D: s.Spec.Dim, Labels: sp.Labels, Classes: len(trainSet.Classes)}
 	}
 	if rep.Probe, err = eval.LinearProbe(feats[0], feats[1], eval.ProbeOptions{}); err != nil {
 		return nil, err
@@ -128,7 +130,7 @@ func Evaluate(cfg *config.Config, w Weights, outDir string, k int, log io.Writer
 	return rep, nil
 }
 
-func writeEvalPictures(cfg *config.Config, rep *EvalReport, sp *Split, dir string) error {
+func writeEvalPictures(cfg *config.Config, rep *EvalReport, sp *Labelled, dir string) error {
 	cm := filepath.Join(dir, "confusion_linear_probe.png")
 	if err := plot.Confusion(cm, rep.Probe.Confusion, sp.Classes,
 		fmt.Sprintf("linear probe, test accuracy %.2f%%", 100*rep.Probe.Accuracy)); err != nil {
@@ -140,12 +142,12 @@ func writeEvalPictures(cfg *config.Config, rep *EvalReport, sp *Split, dir strin
 		return nil // mask pictures are for grey images
 	}
 	const n = 6
-	b, err := NewBatcher(cfg, test, n)
+	b, err := feed.NewBatcher(cfg, test, n)
 	if err != nil {
 		return err
 	}
 	mask := b.Mask(cfg.Run.Seed, 0, 0)
-	T := b.gh * b.gw
+	T := b.Tokens()
 	im := cfg.Modalities.Image
 	imgs, masks := make([][]float32, n), make([][]bool, n)
 	for i := 0; i < n && i < test.N; i++ {
@@ -173,4 +175,12 @@ func (r *EvalReport) Table() string {
 		fmt.Fprintf(&sb, "%-24s %s%%\n", res.Method, strconv.FormatFloat(100*res.Accuracy, 'f', 2, 64))
 	}
 	return sb.String()
+}
+
+// bad marks err as bad input (the CLI exits 2 for it).
+func bad(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &train.InputError{Err: err}
 }

@@ -1,4 +1,4 @@
-package train
+package feed
 
 import (
 	"crypto/sha256"

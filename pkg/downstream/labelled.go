@@ -1,18 +1,19 @@
-package train
+package downstream
 
 import (
 	"fmt"
 
 	"github.com/d2v/d2v/pkg/config"
 	"github.com/d2v/d2v/pkg/data"
-	"github.com/d2v/d2v/pkg/model"
+	"github.com/d2v/d2v/pkg/feed"
 	"github.com/d2v/d2v/pkg/tokenizer"
+	"github.com/d2v/d2v/pkg/train"
 )
 
-// Split is one labelled split for evaluation and fine-tuning, in whatever
+// Labelled is one labelled split for evaluation and fine-tuning, in whatever
 // modality: Inputs gives the encoder input of rows idx and the pooling
 // weights (B*T) that turn token outputs into one feature per example.
-type Split struct {
+type Labelled struct {
 	Name    string
 	N       int
 	Labels  []int
@@ -21,13 +22,8 @@ type Split struct {
 	Image   *data.ImageSet // nil for text
 }
 
-// WordNetTask is the text task: WordNet glosses (nouns and verbs) labelled
-// with their lexicographer class, classes with at least 200 glosses, at most
-// 300 per class (evenly spaced), 10% stratified test split.
-var WordNetTask = data.WordNetOptions{POS: []string{"noun", "verb"}, MinPerClass: 200, MaxPerClass: 300}
-
 // Limit keeps the first n examples (n <= 0 or >= N keeps all).
-func (sp *Split) Limit(n int) {
+func (sp *Labelled) Limit(n int) {
 	if n > 0 && n < sp.N {
 		sp.N, sp.Labels = n, sp.Labels[:n]
 	}
@@ -36,55 +32,55 @@ func (sp *Split) Limit(n int) {
 // LoadTask loads the train and test splits of the configured labelled task
 // and the encoder setup for batches of `batch` (the text vocabulary comes
 // from the tokenizer). Inputs accepts any batch size.
-func LoadTask(cfg *config.Config, batch int) (train, test *Split, s Setup, err error) {
-	s = SetupFor(cfg, batch)
+func LoadTask(cfg *config.Config, batch int) (trainSet, test *Labelled, s train.Setup, err error) {
+	s = train.SetupFor(cfg, batch)
 	switch cfg.Model.Modality {
 	case config.ModalityImage:
-		if train, err = imageSplit(cfg, "train"); err != nil {
+		if trainSet, err = imageSplit(cfg, "train"); err != nil {
 			return nil, nil, s, err
 		}
 		test, err = imageSplit(cfg, "test")
-		return train, test, s, err
+		return trainSet, test, s, err
 	case config.ModalityText:
 		if cfg.Data.TaskPath == "" {
 			return nil, nil, s, fmt.Errorf("data.task_path: set it to the WordNet database folder (scripts/get-wordnet.sh) for text eval and fine-tuning")
 		}
-		tok, err := LoadTokenizer(cfg)
+		tok, err := feed.LoadTokenizer(cfg)
 		if err != nil {
 			return nil, nil, s, err
 		}
-		set, err := data.LoadWordNet(cfg.Data.TaskPath, WordNetTask)
+		set, err := data.LoadWordNet(cfg.Data.TaskPath, feed.WordNetTask)
 		if err != nil {
 			return nil, nil, s, err
 		}
 		tr, te := data.SplitTextSet(set, 0.1, cfg.Run.Seed)
 		T := cfg.Modalities.Text.SeqLen
-		s.Mod = model.Tokens{T: T, Vocab: tok.VocabSize(), Dim: cfg.Model.Dim}
-		if train, err = textSplit(tr, "train", tok, T); err != nil {
+		s = train.SetupWith(cfg, batch, feed.Input{Vocab: tok.VocabSize()})
+		if trainSet, err = textSplit(tr, "train", tok, T); err != nil {
 			return nil, nil, s, err
 		}
 		test, err = textSplit(te, "test", tok, T)
-		return train, test, s, err
+		return trainSet, test, s, err
 	case config.ModalityAudio:
-		if train, err = audioSplit(cfg, "train"); err != nil {
+		if trainSet, err = audioSplit(cfg, "train"); err != nil {
 			return nil, nil, s, err
 		}
 		test, err = audioSplit(cfg, "test")
-		return train, test, s, err
+		return trainSet, test, s, err
 	}
 	return nil, nil, s, fmt.Errorf("model.modality: eval and fine-tuning read image, text or audio data, got %q", cfg.Model.Modality)
 }
 
-func imageSplit(cfg *config.Config, split string) (*Split, error) {
-	set, err := LoadImages(cfg, split)
+func imageSplit(cfg *config.Config, split string) (*Labelled, error) {
+	set, err := feed.LoadImages(cfg, split)
 	if err != nil {
 		return nil, err
 	}
-	b, err := NewBatcher(cfg, set, 1) // validates the patch grid; Patches serves any batch size
+	b, err := feed.NewBatcher(cfg, set, 1) // validates the patch grid; Patches serves any batch size
 	if err != nil {
 		return nil, err
 	}
-	T := b.gh * b.gw
+	T := b.Tokens()
 	inputs := func(idx []int) (any, []float32) {
 		w := make([]float32, len(idx)*T)
 		for i := range w {
@@ -92,13 +88,13 @@ func imageSplit(cfg *config.Config, split string) (*Split, error) {
 		}
 		return b.Patches(idx), w
 	}
-	return &Split{Name: fmt.Sprintf("%s (%d images)", set.Source, set.N), N: set.N, Labels: set.Labels, Classes: set.Classes,
+	return &Labelled{Name: fmt.Sprintf("%s (%d images)", set.Source, set.N), N: set.N, Labels: set.Labels, Classes: set.Classes,
 		Inputs: inputs, Image: set}, nil
 }
 
 // textSplit tokenises each text as <s> ids </s>, truncated to T and padded;
 // the pooling weights average the real tokens (not the padding).
-func textSplit(set *data.TextSet, split string, tok tokenizer.Tokenizer, T int) (*Split, error) {
+func textSplit(set *data.TextSet, split string, tok tokenizer.Tokenizer, T int) (*Labelled, error) {
 	sp := tok.Special()
 	seqs := make([][]int, len(set.Texts))
 	for i, text := range set.Texts {
@@ -131,36 +127,41 @@ func textSplit(set *data.TextSet, split string, tok tokenizer.Tokenizer, T int) 
 		}
 		return x, w
 	}
-	return &Split{Name: fmt.Sprintf("%s (%d texts)", set.Source, len(seqs)), N: len(seqs),
+	return &Labelled{Name: fmt.Sprintf("%s (%d texts)", set.Source, len(seqs)), N: len(seqs),
 		Labels: set.Labels, Classes: set.Classes, Inputs: inputs}, nil
 }
 
-// taskCorpus is in-domain pretraining text for the WordNet task (data.source
-// task): the definitions of every noun, verb, adjective and adverb synset,
-// unlabelled, one document each, minus every text of the task's test split
-// (the split LoadTask makes), so no test gloss is seen in pretraining.
-func taskCorpus(cfg *config.Config) ([]data.Doc, error) {
-	all, err := data.LoadWordNet(cfg.Data.TaskPath, data.WordNetOptions{POS: []string{"noun", "verb", "adj", "adv"}, MinPerClass: -1})
+// audioSplit is a labelled speech split for eval and fine-tuning: each clip
+// centre-cropped (or zero-padded) to crop_samples; the pooling weights
+// average the frames computed from real samples, not the padding.
+func audioSplit(cfg *config.Config, split string) (*Labelled, error) {
+	set, err := feed.LoadSpeech(cfg, split)
 	if err != nil {
 		return nil, err
 	}
-	set, err := data.LoadWordNet(cfg.Data.TaskPath, WordNetTask)
-	if err != nil {
-		return nil, err
+	if len(set.Classes) == 0 {
+		return nil, fmt.Errorf("%s: unlabelled clips (a flat folder): eval and fine-tuning need <class>/*.wav folders", set.Source)
 	}
-	_, test := data.SplitTextSet(set, 0.1, cfg.Run.Seed)
-	held := make(map[string]bool, len(test.Texts))
-	for _, t := range test.Texts {
-		held[t] = true
+	au := cfg.Modalities.Audio
+	crop, T := au.CropSamples, au.Frames()
+	labels := make([]int, len(set.Clips))
+	for i, c := range set.Clips {
+		labels[i] = c.Label
 	}
-	docs := make([]data.Doc, 0, len(all.Texts))
-	for i, t := range all.Texts {
-		if !held[t] {
-			docs = append(docs, data.Doc{Text: t, Source: fmt.Sprintf("%s gloss %d", all.Source, i)})
+	inputs := func(idx []int) (any, []float32) {
+		x, w := make([]float32, len(idx)*crop), make([]float32, len(idx)*T)
+		for i, r := range idx {
+			clip := set.Clips[r].Samples
+			data.CropOrPad(x[i*crop:(i+1)*crop], clip, max(0, (len(clip)-crop)/2))
+			real := au
+			real.CropSamples = min(len(clip), crop)
+			n := min(max(real.Frames(), 1), T)
+			for t := 0; t < n; t++ {
+				w[i*T+t] = 1 / float32(n)
+			}
 		}
+		return x, w
 	}
-	if len(docs) == 0 {
-		return nil, fmt.Errorf("data.task_path: %s: no gloss left for pretraining", all.Source)
-	}
-	return docs, nil
+	return &Labelled{Name: fmt.Sprintf("%s (%d clips, %d voices)", set.Source, len(set.Clips), len(set.Voices())),
+		N: len(set.Clips), Labels: labels, Classes: set.Classes, Inputs: inputs}, nil
 }

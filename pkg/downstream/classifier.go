@@ -1,25 +1,23 @@
-package train
+package downstream
 
 import (
 	"fmt"
-	"math"
-	"math/rand/v2"
-	"strconv"
-	"strings"
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
 	"github.com/d2v/d2v/internal/floats"
+	"github.com/d2v/d2v/internal/graphrun"
 	"github.com/d2v/d2v/pkg/model"
 	"github.com/d2v/d2v/pkg/ops"
+	"github.com/d2v/d2v/pkg/train"
 )
 
-// Encoder is the student encoder used downstream: unmasked input ->
+// Classifier is the student encoder used downstream: unmasked input ->
 // mean-pooled features (B, D), optionally followed by the classification head
 // cls.norm (LayerNorm) + cls.fc (Linear) and a softmax cross-entropy loss.
-type Encoder struct {
-	Setup   Setup
+type Classifier struct {
+	Setup   train.Setup
 	Params  *model.Params // student.* (+ cls.* when Classes > 0)
 	Names   []string      // trainable names, in order
 	Classes int
@@ -31,15 +29,15 @@ type Encoder struct {
 	loss    G.Value
 	grads   G.Nodes
 	cache   struct {
-		feats, logits dataCache
-		grads         []dataCache
+		feats, logits graphrun.Cache
+		grads         []graphrun.Cache
 	}
-	split *encoderSplit // Setup.Parts > 1: the parts, which own the graphs
+	parted *classifierParts // Setup.Parts > 1: the parts, which own the graphs
 }
 
-// EncoderParams declares the student encoder's parameters and, for
+// ClassifierParams declares the student encoder's parameters and, for
 // classes > 0, the classification head (LN gain 1, zero weights).
-func EncoderParams(s Setup, classes int) *model.Params {
+func ClassifierParams(s train.Setup, classes int) *model.Params {
 	p := model.NewParams(s.Dtype)
 	model.Embedding{Mod: s.Mod, Spec: s.Spec}.Declare(p, "student")
 	model.Encoder{Spec: s.Spec}.Declare(p, "student")
@@ -53,23 +51,15 @@ func EncoderParams(s Setup, classes int) *model.Params {
 	return p
 }
 
-// InitEncoder draws the student encoder exactly as D2V.Init does for the
-// same seed, so a random-init baseline is the pretraining run's step 0.
-func InitEncoder(p *model.Params, s Setup, seed uint64) {
-	r := rand.New(rand.NewPCG(seed, 0x64327632))
-	model.Embedding{Mod: s.Mod, Spec: s.Spec}.Init(p, "student", r)
-	model.Encoder{Spec: s.Spec}.Init(p, "student", r)
-}
-
-// NewEncoder builds a graph for `batch` inputs over params (from
-// EncoderParams); train adds the loss and gradients. Graphs built over the
+// NewClassifier builds a graph for `batch` inputs over params (from
+// ClassifierParams); train adds the loss and gradients. Graphs built over the
 // same params share their tensors. With s.Parts > 1 the batch runs as that
 // many parts at once (run.batch_split), as in pretraining.
-func NewEncoder(s Setup, params *model.Params, batch, classes int, train bool) (*Encoder, error) {
+func NewClassifier(s train.Setup, params *model.Params, batch, classes int, training bool) (*Classifier, error) {
 	if n := min(s.Parts, batch); n > 1 {
-		return newEncoderSplit(s, params, batch, classes, train, n)
+		return newClassifierParts(s, params, batch, classes, training, n)
 	}
-	e := &Encoder{Setup: s, Params: params, Classes: classes, batch: batch}
+	e := &Classifier{Setup: s, Params: params, Classes: classes, batch: batch}
 	emb, enc := model.Embedding{Mod: s.Mod, Spec: s.Spec}, model.Encoder{Spec: s.Spec}
 	e.Names = e.Params.Names()
 	g := model.NewGraph(s.Dtype, e.Params)
@@ -94,7 +84,7 @@ func NewEncoder(s Setup, params *model.Params, batch, classes int, train bool) (
 		z := G.Must(ops.LayerNorm(pooled, g.Param("cls.norm.g"), g.Param("cls.norm.b"), s.Spec.LNEps))
 		logits := G.Must(ops.Linear(z, g.Param("cls.fc.w"), g.Param("cls.fc.b")))
 		e.logits = logits
-		if train {
+		if training {
 			y, yt := g.Input("in.y", batch, classes)
 			cost, err := ops.SoftmaxCE(logits, y)
 			if err != nil {
@@ -106,7 +96,7 @@ func NewEncoder(s Setup, params *model.Params, batch, classes int, train bool) (
 			}
 			e.y = yt
 			G.Read(cost, &e.loss)
-			e.grads, e.cache.grads = grads, make([]dataCache, len(grads))
+			e.grads, e.cache.grads = grads, make([]graphrun.Cache, len(grads))
 		}
 	}
 	e.vm = G.NewTapeMachine(g.G)
@@ -114,9 +104,9 @@ func NewEncoder(s Setup, params *model.Params, batch, classes int, train bool) (
 }
 
 // Close releases the graph's machine.
-func (e *Encoder) Close() {
-	if e.split != nil {
-		for _, p := range e.split.parts {
+func (e *Classifier) Close() {
+	if e.parted != nil {
+		for _, p := range e.parted.parts {
 			p.Close()
 		}
 		return
@@ -127,18 +117,18 @@ func (e *Encoder) Close() {
 // Run computes features (B, D) pooled with weights w (B*T) and, with a head,
 // logits (B, C); with targets (B, C) on a training graph also the loss and
 // gradients. The slices are valid until the next Run.
-func (e *Encoder) Run(x any, w []float32, targets []float64) (feats, logits []float32, loss float64, grads []any, err error) {
-	if e.split != nil {
-		return e.split.run(x, w, targets)
+func (e *Classifier) Run(x any, w []float32, targets []float64) (feats, logits []float32, loss float64, grads []any, err error) {
+	if e.parted != nil {
+		return e.parted.run(x, w, targets)
 	}
-	if err = fill(e.x, x); err != nil {
+	if err = graphrun.Fill(e.x, x); err != nil {
 		return
 	}
-	if err = fill(e.w, w); err != nil {
+	if err = graphrun.Fill(e.w, w); err != nil {
 		return
 	}
 	if e.y != nil {
-		if err = fill(e.y, targets); err != nil {
+		if err = graphrun.Fill(e.y, targets); err != nil {
 			return
 		}
 	}
@@ -146,26 +136,26 @@ func (e *Encoder) Run(x any, w []float32, targets []float64) (feats, logits []fl
 	if err = e.vm.RunAll(); err != nil {
 		return
 	}
-	feats = e.cache.feats.of(e.feats.Value()).([]float32)
+	feats = e.cache.feats.Of(e.feats.Value()).([]float32)
 	if e.logits != nil {
-		logits = e.cache.logits.of(e.logits.Value()).([]float32)
+		logits = e.cache.logits.Of(e.logits.Value()).([]float32)
 	}
 	if e.loss != nil {
-		loss = scalar(e.loss)
+		loss = graphrun.Scalar(e.loss)
 		grads = make([]any, len(e.grads))
 		for i, g := range e.grads {
-			grads[i] = e.cache.grads[i].of(g.Value())
+			grads[i] = e.cache.grads[i].Of(g.Value())
 		}
 	}
 	return
 }
 
-// encoderSplit runs an Encoder's batch as parts at once, each part a graph
+// classifierParts runs a Classifier's batch as parts at once, each part a graph
 // over the same parameters (see batchSplit): the features and logits are
 // the parts' in sample order, the loss (a mean over samples) and its
 // gradients the parts' weighted by their share of the samples.
-type encoderSplit struct {
-	parts         []*Encoder
+type classifierParts struct {
+	parts         []*Classifier
 	lo            []int
 	w             []float64
 	perX, T       int
@@ -174,13 +164,13 @@ type encoderSplit struct {
 	sizes         []int
 }
 
-func newEncoderSplit(s Setup, params *model.Params, batch, classes int, train bool, n int) (*Encoder, error) {
-	e := &Encoder{Setup: s, Params: params, Names: params.Names(), Classes: classes, batch: batch}
-	sp := &encoderSplit{lo: partBounds(batch, n), perX: perSample(s.Mod), T: s.Mod.NumTokens()}
+func newClassifierParts(s train.Setup, params *model.Params, batch, classes int, training bool, n int) (*Classifier, error) {
+	e := &Classifier{Setup: s, Params: params, Names: params.Names(), Classes: classes, batch: batch}
+	sp := &classifierParts{lo: graphrun.PartBounds(batch, n), perX: graphrun.PerSample(s.Mod), T: s.Mod.NumTokens()}
 	ps := s
 	ps.Parts = 1
 	for k := range n {
-		p, err := NewEncoder(ps, params, sp.lo[k+1]-sp.lo[k], classes, train)
+		p, err := NewClassifier(ps, params, sp.lo[k+1]-sp.lo[k], classes, training)
 		if err != nil {
 			for _, q := range sp.parts {
 				q.Close()
@@ -193,11 +183,11 @@ func newEncoderSplit(s Setup, params *model.Params, batch, classes int, train bo
 	for _, name := range e.Names {
 		sp.sizes = append(sp.sizes, params.Get(name).Shape().TotalSize())
 	}
-	e.split = sp
+	e.parted = sp
 	return e, nil
 }
 
-func (sp *encoderSplit) run(x any, w []float32, targets []float64) (feats, logits []float32, loss float64, grads []any, err error) {
+func (sp *classifierParts) run(x any, w []float32, targets []float64) (feats, logits []float32, loss float64, grads []any, err error) {
 	B, C := sp.lo[len(sp.parts)], sp.parts[0].Classes
 	if n := floats.Len(x); n != B*sp.perX {
 		return nil, nil, 0, nil, fmt.Errorf("input has %d values, want %d", n, B*sp.perX)
@@ -205,8 +195,8 @@ func (sp *encoderSplit) run(x any, w []float32, targets []float64) (feats, logit
 	if len(w) != B*sp.T {
 		return nil, nil, 0, nil, fmt.Errorf("pooling weights have %d values, want %d", len(w), B*sp.T)
 	}
-	train := sp.parts[0].y != nil
-	if train && len(targets) != B*C {
+	training := sp.parts[0].y != nil
+	if training && len(targets) != B*C {
 		return nil, nil, 0, nil, fmt.Errorf("targets have %d values, want %d", len(targets), B*C)
 	}
 	type result struct {
@@ -215,15 +205,15 @@ func (sp *encoderSplit) run(x any, w []float32, targets []float64) (feats, logit
 		grads         []any
 	}
 	res := make([]result, len(sp.parts))
-	err = runParts(len(sp.parts), func(k int) error {
+	err = graphrun.RunParts(len(sp.parts), func(k int) error {
 		lo, hi := sp.lo[k], sp.lo[k+1]
 		var t []float64
-		if train {
+		if training {
 			t = targets[lo*C : hi*C]
 		}
 		r := &res[k]
 		var err error
-		r.feats, r.logits, r.loss, r.grads, err = sp.parts[k].Run(partSamples(x, lo, hi, sp.perX), w[lo*sp.T:hi*sp.T], t)
+		r.feats, r.logits, r.loss, r.grads, err = sp.parts[k].Run(graphrun.PartSamples(x, lo, hi, sp.perX), w[lo*sp.T:hi*sp.T], t)
 		return err
 	})
 	if err != nil {
@@ -242,51 +232,12 @@ func (sp *encoderSplit) run(x any, w []float32, targets []float64) (feats, logit
 	if C > 0 {
 		logits = sp.logits
 	}
-	if train {
+	if training {
 		if sp.grads == nil {
-			sp.grads = zerosLikeAll(gs[0])
+			sp.grads = graphrun.ZerosLikeAll(gs[0])
 		}
-		sumGrads(sp.grads, gs, sp.w, sp.sizes)
+		graphrun.SumGrads(sp.grads, gs, sp.w, sp.sizes)
 		grads = sp.grads
 	}
 	return feats, logits, loss, grads, nil
-}
-
-// partSamples returns samples [lo, hi) of v (per values each).
-func partSamples(v any, lo, hi, per int) any {
-	switch x := v.(type) {
-	case []float32:
-		return x[lo*per : hi*per]
-	case []float64:
-		return x[lo*per : hi*per]
-	}
-	return v
-}
-
-// LayerID is the layer-wise lr-decay depth of a parameter: embeddings 0,
-// block i -> i+1, final LN and the classification head depth+1.
-func LayerID(name string, depth int) int {
-	if rest, ok := strings.CutPrefix(name, "student.blocks."); ok {
-		i, err := strconv.Atoi(strings.SplitN(rest, ".", 2)[0])
-		if err == nil {
-			return i + 1
-		}
-	}
-	if strings.HasPrefix(name, "student.final_ln.") || strings.HasPrefix(name, "cls.") {
-		return depth + 1
-	}
-	return 0
-}
-
-// LayerScale is decay^(depth+1-LayerID): the BEiT/data2vec layer-wise lr decay.
-func LayerScale(decay float64, depth int) func(string) float64 {
-	return func(name string) float64 { return math.Pow(decay, float64(depth+1-LayerID(name, depth))) }
-}
-
-// checkFinite errors on a NaN or Inf loss.
-func checkFinite(step int, loss float64) error {
-	if math.IsNaN(loss) || math.IsInf(loss, 0) {
-		return &DivergedError{Step: int64(step), Reason: fmt.Sprintf("fine-tuning loss %v", loss)}
-	}
-	return nil
 }

@@ -1,0 +1,83 @@
+package downstream
+
+import (
+	"math"
+	"testing"
+
+	"github.com/d2v/d2v/pkg/config"
+	"github.com/d2v/d2v/pkg/train"
+)
+
+func TestLayerScale(t *testing.T) {
+	const depth = 4
+	tests := []struct {
+		name string
+		id   int
+	}{
+		{"student.patch.w", 0}, {"student.pos", 0}, {"student.mask_emb", 0},
+		{"student.blocks.0.attn.q.w", 1}, {"student.blocks.3.ffn.fc2.b", 4},
+		{"student.final_ln.g", 5}, {"cls.fc.w", 5}, {"cls.norm.b", 5},
+	}
+	scale := LayerScale(0.5, depth)
+	for _, tt := range tests {
+		if got := LayerID(tt.name, depth); got != tt.id {
+			t.Errorf("LayerID(%s) = %d, want %d", tt.name, got, tt.id)
+		}
+		if got, want := scale(tt.name), math.Pow(0.5, float64(depth+1-tt.id)); got != want {
+			t.Errorf("scale(%s) = %g, want %g", tt.name, got, want)
+		}
+	}
+	if LayerScale(1, depth)("student.patch.w") != 1 {
+		t.Error("layer decay 1 must leave every lr unchanged")
+	}
+}
+
+// TestRandomInitBaselineIsStepZero: `d2v eval --random-init` evaluates
+// exactly the encoder a pretraining run with the same seed starts from.
+func TestRandomInitBaselineIsStepZero(t *testing.T) {
+	cfg := tinyConfig(t)
+	s := train.SetupFor(cfg, 2)
+	d, err := train.New(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	d.Init(7)
+	p := ClassifierParams(s, 3)
+	train.InitEncoder(p, s, 7)
+	n := 0
+	for _, name := range p.Names() {
+		if d.Student.Get(name) == nil {
+			continue // cls.* exist only downstream
+		}
+		a, b := d.Student.Values(name), p.Values(name)
+		for i := range a {
+			if a[i] != b[i] {
+				t.Fatalf("%s[%d]: pretraining init %v, baseline %v", name, i, a[i], b[i])
+			}
+		}
+		n++
+	}
+	if n == 0 || n != d.Student.Len()-len(headNames(d)) {
+		t.Fatalf("compared %d tensors", n)
+	}
+}
+
+func headNames(d *train.D2V) []string {
+	var out []string
+	for _, n := range d.Names {
+		if len(n) > 5 && n[:5] == "head." {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+func tinyConfig(t *testing.T) *config.Config {
+	t.Helper()
+	cfg, err := config.Load("../../configs/tiny.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}

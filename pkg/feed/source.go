@@ -1,0 +1,44 @@
+package feed
+
+import (
+	"fmt"
+
+	"github.com/d2v/d2v/pkg/config"
+)
+
+// Source feeds pretraining: the inputs of one step for dataset rows idx,
+// reproducible from (seed, step, sample) so a resumed run sees the same ones.
+// Row i of idx is sample first+i of the step's global batch (first > 0 on
+// data-parallel ranks after the first): its mask is keyed by first+i, so 2
+// ranks x B/2 samples draw the same masks as 1 rank x B.
+type Source interface {
+	Len() int
+	Name() string
+	// Input is what the data decides about the step's input beyond the
+	// config (train.SetupWith reads it).
+	Input() Input
+	Batch(idx []int, first int, seed, step int64) (student, teacherIn any, mask []bool)
+	Fingerprint() string // SHA-256 of the examples as fed (fingerprint.go)
+}
+
+// Input is what only the data can tell about a step's input: for text, the
+// tokenizer's vocabulary and the masked count per sample (a ratio of the
+// fewest maskable tokens of any sequence). The zero Input means "the
+// config fixes it" (images, audio, the tokens benchmark input).
+type Input struct {
+	Vocab int // token vocabulary; 0: not token input
+	NMask int // masked positions per sample; 0: the config's count
+}
+
+// New loads the configured training data for batches of B.
+func New(cfg *config.Config, B int) (Source, error) {
+	switch cfg.Model.Modality {
+	case config.ModalityText:
+		return newTextSource(cfg, B)
+	case config.ModalityAudio:
+		return newAudioSource(cfg, B)
+	case config.ModalityImage:
+		return newImageSource(cfg, B)
+	}
+	return nil, fmt.Errorf("model.modality: pretraining reads image, text or audio data, got %q (tokens input is for the parity fixtures and benchmarks)", cfg.Model.Modality)
+}

@@ -1,0 +1,16 @@
+// Package train pretrains: the data2vec step (D2V: student and EMA
+// teacher graphs, one forward/backward, the targets; step.go), the batch
+// run as parts over the cores (parts.go), AdamW with the learning-rate
+// schedules and clipping (optim.go), the loop that feeds, steps, logs,
+// checkpoints and resumes (pretrain.go, ckpt.go, resume.go, metrics.go,
+// progress.go), data-parallel replicas over MPI (replicas.go), the
+// translation of a config into the step's static Setup (setup.go), the
+// benchmark (bench.go) and the adapter to the GPU step (device*.go).
+//
+// Pretraining data comes from pkg/feed; evaluation, linear probes and
+// fine-tuning live in pkg/downstream, which imports this package.
+//
+// It may import pkg/config, pkg/feed, pkg/model, pkg/teacher, pkg/loss,
+// pkg/ops, pkg/masking, pkg/data, pkg/checkpoint, pkg/dist, pkg/gpu,
+// pkg/cuda, pkg/vmath and internal/*; never pkg/downstream or cmd.
+package train
