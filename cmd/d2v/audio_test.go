@@ -48,6 +48,7 @@ func TestAudioPretrainEvalFinetune(t *testing.T) {
 	if code != exitOK || !strings.Contains(stdout, "linear_probe") {
 		t.Fatalf("audio eval exit %d: %s %s", code, stdout, stderr)
 	}
+	checkEvalRows(t, filepath.Join(dir, "ev", "eval.json"), "encoder", "random_init", "raw")
 	code, stdout, stderr = run(t, "finetune", "--checkpoint", rd, "--out", filepath.Join(dir, "ft"),
 		"--set", "finetune.steps=3", "--set", "finetune.batch_size=4")
 	if code != exitOK || !strings.Contains(stdout, "test accuracy") {

@@ -131,6 +131,7 @@ func TestPretrainEvalFinetune(t *testing.T) {
 	if !strings.Contains(stdout, "linear_probe") || !strings.Contains(stdout, "knn_k20") {
 		t.Errorf("eval table: %s", stdout)
 	}
+	checkEvalRows(t, filepath.Join(out, "eval.json"), "encoder", "random_init", "raw")
 	for _, f := range []string{"eval.json", "confusion_linear_probe.png", "masks.png"} {
 		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
 			t.Errorf("eval output lacks %s", f)
@@ -316,6 +317,7 @@ func TestTextPretrainEvalFinetune(t *testing.T) {
 	if code != exitOK || !strings.Contains(stdout, "linear_probe") {
 		t.Fatalf("text eval exit %d: %s %s", code, stdout, stderr)
 	}
+	checkEvalRows(t, filepath.Join(dir, "ev", "eval.json"), "encoder", "random_init", "raw")
 	code, stdout, stderr = run(t, "finetune", "--checkpoint", rd, task, "--out", filepath.Join(dir, "ft"),
 		"--set", "finetune.steps=3", "--set", "finetune.batch_size=2")
 	if code != exitOK || !strings.Contains(stdout, "test accuracy") {
@@ -366,6 +368,36 @@ func TestDeterminism(t *testing.T) {
 		delete(metrics[1][i], "step_ms")
 		if fmt.Sprint(metrics[0][i]) != fmt.Sprint(metrics[1][i]) {
 			t.Fatalf("metrics line %d differs: %v vs %v", i, metrics[0][i], metrics[1][i])
+		}
+	}
+}
+
+// checkEvalRows asserts that eval.json has exactly these rows, in order,
+// each with both accuracies, under the one stated protocol.
+func checkEvalRows(t *testing.T, path string, want ...string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep struct {
+		Protocol string
+		Rows     []struct {
+			Features string
+			Dim      int
+			Probe    *struct{ Accuracy float64 } `json:"linear_probe"`
+			KNN      *struct{ Accuracy float64 } `json:"knn"`
+		}
+	}
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Protocol == "" || len(rep.Rows) != len(want) {
+		t.Fatalf("%s: protocol %q, %d rows, want %d", path, rep.Protocol, len(rep.Rows), len(want))
+	}
+	for i, r := range rep.Rows {
+		if r.Features != want[i] || r.Dim <= 0 || r.Probe == nil || r.KNN == nil {
+			t.Errorf("%s row %d: %+v, want %q with both results", path, i, r, want[i])
 		}
 	}
 }

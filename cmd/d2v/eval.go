@@ -21,13 +21,15 @@ type evalOptions struct {
 	out        string
 	random     bool
 	k          int
+	baselines  bool
+	val        bool
 }
 
 func newEvalCmd(runF func(*evalOptions, *cobra.Command) error) *cobra.Command {
 	o := &evalOptions{}
 	c := &cobra.Command{
 		Use:   "eval",
-		Short: "linear-probe and k-NN accuracy of frozen mean-pooled features",
+		Short: "linear-probe and k-NN accuracy of frozen mean-pooled features, beside the raw input's",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if runF != nil {
@@ -42,6 +44,8 @@ func newEvalCmd(runF func(*evalOptions, *cobra.Command) error) *cobra.Command {
 	c.Flags().StringVar(&o.out, "out", "", "folder for eval.json and pictures (default: next to the checkpoint)")
 	c.Flags().BoolVar(&o.random, "random-init", false, "evaluate a randomly initialised encoder of the configured shape (baseline)")
 	c.Flags().IntVar(&o.k, "k", 20, "neighbours for k-NN")
+	c.Flags().BoolVar(&o.baselines, "baselines", true, "also measure the raw input and (for a checkpoint) the random-init encoder of the same seed")
+	c.Flags().BoolVar(&o.val, "val", false, "measure on the validation split (the last sixth of train; the probe fits the rest), not the test split: for recipe choices")
 	return c
 }
 
@@ -95,7 +99,7 @@ func evalRun(o *evalOptions, cmd *cobra.Command) error {
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
 	}
-	rep, err := downstream.Evaluate(cfg, w, out, o.k, cmd.ErrOrStderr())
+	rep, err := downstream.Evaluate(cfg, w, out, downstream.EvalOptions{K: o.k, Baselines: o.baselines, Val: o.val}, cmd.ErrOrStderr())
 	if err != nil {
 		return err
 	}

@@ -76,49 +76,81 @@ func Features(enc *Classifier, sp *Labelled) ([]float32, error) {
 
 // EvalReport is what `d2v eval` prints and writes as eval.json.
 type EvalReport struct {
-	Weights  string       `json:"weights"`
-	Train    string       `json:"train_data"`
-	Test     string       `json:"test_data"`
-	TrainN   int          `json:"train_n"`
-	TestN    int          `json:"test_n"`
-	Probe    *eval.Result `json:"linear_probe"`
-	KNN      *eval.Result `json:"knn"`
-	Pictures []string     `json:"pictures"`
+	Weights  string    `json:"weights"`
+	Train    string    `json:"train_data"`
+	Test     string    `json:"test_data"`
+	Measured string    `json:"measured_on"` // "test", or "validation" (carved from train) with EvalOptions.Val
+	TrainN   int       `json:"train_n"`
+	TestN    int       `json:"test_n"`
+	Protocol string    `json:"protocol"` // ProbeProtocol, the same for every row
+	Rows     []EvalRow `json:"rows"`     // the encoder's first, then the baselines
+	Pictures []string  `json:"pictures"`
 }
 
-// Evaluate extracts frozen mean-pooled features of the train and test
-// splits and reports linear-probe and k-NN accuracy; it writes eval.json,
+// EvalRow is one set of frozen features and its two accuracies.
+type EvalRow struct {
+	Features string       `json:"features"` // "encoder", "random_init" or "raw"
+	Source   string       `json:"source"`   // the weights, or the raw front end
+	Dim      int          `json:"dim"`      // feature width given to the probe
+	Probe    *eval.Result `json:"linear_probe"`
+	KNN      *eval.Result `json:"knn"`
+}
+
+// ProbeProtocol states how every row of a report is measured.
+const ProbeProtocol = "frozen features, mean-pooled over the real tokens of the final layer (after the final LN when pre-LN); " +
+	"linear probe: each feature standardised with the fit split's mean and std (MAE's parameter-free BatchNorm), " +
+	"softmax regression with L2 1e-4 by full-batch L-BFGS; k-NN: cosine similarity, exp(sim/0.07)-weighted vote; " +
+	"raw rows get the same probe and k-NN on a fixed front end of the input"
+
+// EvalOptions are the choices of one evaluation.
+type EvalOptions struct {
+	K         int  // k-NN neighbours (0: eval.DefaultK)
+	Baselines bool // add the raw-input row and, for a checkpoint, a random-init row
+	Val       bool // fit on the train split minus its last ValFrac, measure on that part (recipe choices); never reads the test split
+}
+
+// ValFrac is the share of the train split held out as the validation split
+// (MNIST: 10,000 of 60,000, the customary split; the embedded subset: 1,000 of 6,000).
+const ValFrac = 1.0 / 6
+
+// Evaluate extracts frozen features of the fit and measure splits (train and
+// test, or train minus validation and validation) and reports linear-probe
+// and k-NN accuracy for the encoder and its baselines; it writes eval.json,
 // a confusion-matrix PNG and a PNG of test images with their block masks.
-func Evaluate(cfg *config.Config, w Weights, outDir string, k int, log io.Writer) (*EvalReport, error) {
+func Evaluate(cfg *config.Config, w Weights, outDir string, o EvalOptions, log io.Writer) (*EvalReport, error) {
 	trainSet, test, s, err := LoadTask(cfg, EvalBatch)
 	if err != nil {
 		return nil, bad(err)
 	}
-	p := ClassifierParams(s, 0)
-	label, err := LoadEncoder(p, s, w)
-	if err != nil {
-		return nil, bad(err)
+	if o.Val {
+		if trainSet, test, err = trainSet.Carve(ValFrac); err != nil {
+			return nil, bad(err)
+		}
 	}
-	enc, err := NewClassifier(s, p, EvalBatch, 0, false)
-	if err != nil {
-		return nil, err
+	rep := &EvalReport{Train: trainSet.Name, Test: test.Name, TrainN: trainSet.N, TestN: test.N, Measured: "test", Protocol: ProbeProtocol}
+	if o.Val {
+		rep.Measured = "validation"
 	}
-	defer enc.Close()
-	rep := &EvalReport{Weights: label, Train: trainSet.Name, Test: test.Name, TrainN: trainSet.N, TestN: test.N}
-	fmt.Fprintf(log, "d2v eval: %s; features of %d train and %d test examples\n", label, trainSet.N, test.N)
-	var feats [2]eval.Features
-	for i, sp := range []*Labelled{trainSet, test} {
-		x, err := Features(enc, sp)
+	encoders := []Weights{w}
+	if o.Baselines && w.Checkpoint != "" {
+		encoders = append(encoders, Weights{Seed: uint64(cfg.Run.Seed)})
+	}
+	for i, wi := range encoders {
+		row, err := encoderRow(s, wi, trainSet, test, o.K, log)
 		if err != nil {
 			return nil, err
 		}
-		feats[i] = eval.Features{X: x, N: sp.N, D: s.Spec.Dim, Labels: sp.Labels, Classes: len(trainSet.Classes)}
+		if i == 0 {
+			rep.Weights = row.Source
+		}
+		rep.Rows = append(rep.Rows, *row)
 	}
-	if rep.Probe, err = eval.LinearProbe(feats[0], feats[1], eval.ProbeOptions{}); err != nil {
-		return nil, err
-	}
-	if rep.KNN, err = eval.KNN(feats[0], feats[1], k); err != nil {
-		return nil, err
+	if o.Baselines {
+		row, err := rawRow(trainSet, test, o.K)
+		if err != nil {
+			return nil, err
+		}
+		rep.Rows = append(rep.Rows, *row)
 	}
 	if err := writeEvalPictures(cfg, rep, test, outDir); err != nil {
 		return nil, err
@@ -130,10 +162,68 @@ func Evaluate(cfg *config.Config, w Weights, outDir string, k int, log io.Writer
 	return rep, nil
 }
 
+// encoderRow measures the frozen features of the encoder with weights w.
+func encoderRow(s train.Setup, w Weights, trainSet, test *Labelled, k int, log io.Writer) (*EvalRow, error) {
+	p := ClassifierParams(s, 0)
+	label, err := LoadEncoder(p, s, w)
+	if err != nil {
+		return nil, bad(err)
+	}
+	enc, err := NewClassifier(s, p, EvalBatch, 0, false)
+	if err != nil {
+		return nil, err
+	}
+	defer enc.Close()
+	fmt.Fprintf(log, "d2v eval: %s; features of %d train and %d test examples\n", label, trainSet.N, test.N)
+	var feats [2]eval.Features
+	for i, sp := range []*Labelled{trainSet, test} {
+		x, err := Features(enc, sp)
+		if err != nil {
+			return nil, err
+		}
+		feats[i] = eval.Features{X: x, N: sp.N, D: s.Spec.Dim, Labels: sp.Labels, Classes: len(trainSet.Classes)}
+	}
+	kind := "encoder"
+	if w.Checkpoint == "" {
+		kind = "random_init"
+	}
+	return measure(kind, label, feats, k)
+}
+
+// rawRow measures the splits' raw front end (Split.Raw).
+func rawRow(trainSet, test *Labelled, k int) (*EvalRow, error) {
+	var feats [2]eval.Features
+	for i, sp := range []*Labelled{trainSet, test} {
+		if sp.Raw == nil {
+			return nil, fmt.Errorf("%s: no raw-input baseline for this data", sp.Name)
+		}
+		x := make([]float32, sp.N*sp.RawDim)
+		for r := range sp.N {
+			sp.Raw(r, x[r*sp.RawDim:(r+1)*sp.RawDim])
+		}
+		feats[i] = eval.Features{X: x, N: sp.N, D: sp.RawDim, Labels: sp.Labels, Classes: len(trainSet.Classes)}
+	}
+	return measure("raw", trainSet.RawDesc, feats, k)
+}
+
+// measure runs the probe and k-NN: fit on feats[0], measured on feats[1].
+func measure(kind, source string, feats [2]eval.Features, k int) (*EvalRow, error) {
+	row := &EvalRow{Features: kind, Source: source, Dim: feats[0].D}
+	var err error
+	if row.Probe, err = eval.LinearProbe(feats[0], feats[1], eval.ProbeOptions{}); err != nil {
+		return nil, err
+	}
+	if row.KNN, err = eval.KNN(feats[0], feats[1], k); err != nil {
+		return nil, err
+	}
+	return row, nil
+}
+
 func writeEvalPictures(cfg *config.Config, rep *EvalReport, sp *Labelled, dir string) error {
 	cm := filepath.Join(dir, "confusion_linear_probe.png")
-	if err := plot.Confusion(cm, rep.Probe.Confusion, sp.Classes,
-		fmt.Sprintf("linear probe, test accuracy %.2f%%", 100*rep.Probe.Accuracy)); err != nil {
+	probe := rep.Rows[0].Probe
+	if err := plot.Confusion(cm, probe.Confusion, sp.Classes,
+		fmt.Sprintf("linear probe, %s accuracy %.2f%%", rep.Measured, 100*probe.Accuracy)); err != nil {
 		return err
 	}
 	rep.Pictures = append(rep.Pictures, cm)
@@ -169,10 +259,11 @@ func writeEvalPictures(cfg *config.Config, rep *EvalReport, sp *Labelled, dir st
 // Table formats an eval report for the terminal.
 func (r *EvalReport) Table() string {
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "weights   %s\ntrain     %s\ntest      %s\n", r.Weights, r.Train, r.Test)
-	fmt.Fprintf(&sb, "%-24s %s\n", "method", "test accuracy")
-	for _, res := range []*eval.Result{r.Probe, r.KNN} {
-		fmt.Fprintf(&sb, "%-24s %s%%\n", res.Method, strconv.FormatFloat(100*res.Accuracy, 'f', 2, 64))
+	fmt.Fprintf(&sb, "weights   %s\nfit on    %s\n%-9s %s\n", r.Weights, r.Train, r.Measured, r.Test)
+	fmt.Fprintf(&sb, "%-12s %5s %13s %13s  %s\n", "features", "dim", r.Rows[0].Probe.Method, r.Rows[0].KNN.Method, "source")
+	pct := func(x float64) string { return strconv.FormatFloat(100*x, 'f', 2, 64) + "%" }
+	for _, row := range r.Rows {
+		fmt.Fprintf(&sb, "%-12s %5d %13s %13s  %s\n", row.Features, row.Dim, pct(row.Probe.Accuracy), pct(row.KNN.Accuracy), row.Source)
 	}
 	return sb.String()
 }

@@ -2,9 +2,11 @@ package downstream
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/d2v/d2v/pkg/config"
 	"github.com/d2v/d2v/pkg/data"
+	"github.com/d2v/d2v/pkg/eval"
 	"github.com/d2v/d2v/pkg/feed"
 	"github.com/d2v/d2v/pkg/tokenizer"
 	"github.com/d2v/d2v/pkg/train"
@@ -20,6 +22,12 @@ type Labelled struct {
 	Classes []string
 	Inputs  func(idx []int) (x any, w []float32)
 	Image   *data.ImageSet // nil for text
+	// Raw writes the trivial baseline's features of example i into dst
+	// (RawDim,): a fixed front end of the raw input, described by RawDesc.
+	Raw     func(i int, dst []float32)
+	RawDim  int
+	RawDesc string
+	seqs    [][]int // text: padded token ids, for the baseline's vocabulary
 }
 
 // Limit keeps the first n examples (n <= 0 or >= N keeps all).
@@ -59,8 +67,16 @@ func LoadTask(cfg *config.Config, batch int) (trainSet, test *Labelled, s train.
 		if trainSet, err = textSplit(tr, "train", tok, T); err != nil {
 			return nil, nil, s, err
 		}
-		test, err = textSplit(te, "test", tok, T)
-		return trainSet, test, s, err
+		if test, err = textSplit(te, "test", tok, T); err != nil {
+			return nil, nil, s, err
+		}
+		pad := tok.Special().PAD
+		vocab := eval.NewTokenVocab(trainSet.seqs, RawTextVocab, pad)
+		for _, sp := range []*Labelled{trainSet, test} {
+			sp.Raw, sp.RawDim = textRaw(sp.seqs, vocab, pad), vocab.Dim
+			sp.RawDesc = fmt.Sprintf("bag of token ids: term frequencies of the %d most frequent train ids + 1 other", vocab.Dim-1)
+		}
+		return trainSet, test, s, nil
 	case config.ModalityAudio:
 		if trainSet, err = audioSplit(cfg, "train"); err != nil {
 			return nil, nil, s, err
@@ -88,8 +104,10 @@ func imageSplit(cfg *config.Config, split string) (*Labelled, error) {
 		}
 		return b.Patches(idx), w
 	}
+	raw := func(i int, dst []float32) { copy(dst, set.Image(i)) }
 	return &Labelled{Name: fmt.Sprintf("%s (%d images)", set.Source, set.N), N: set.N, Labels: set.Labels, Classes: set.Classes,
-		Inputs: inputs, Image: set}, nil
+		Inputs: inputs, Image: set, Raw: raw, RawDim: set.ImageLen(),
+		RawDesc: fmt.Sprintf("pixels normalised as the encoder's input (x-%g)/%g", cfg.Modalities.Image.Mean, cfg.Modalities.Image.Std)}, nil
 }
 
 // textSplit tokenises each text as <s> ids </s>, truncated to T and padded;
@@ -128,7 +146,15 @@ func textSplit(set *data.TextSet, split string, tok tokenizer.Tokenizer, T int) 
 		return x, w
 	}
 	return &Labelled{Name: fmt.Sprintf("%s (%d texts)", set.Source, len(seqs)), N: len(seqs),
-		Labels: set.Labels, Classes: set.Classes, Inputs: inputs}, nil
+		Labels: set.Labels, Classes: set.Classes, Inputs: inputs, seqs: seqs}, nil
+}
+
+// RawTextVocab is the number of token ids (the most frequent in the train
+// split) that get their own column in the text baseline's bag of tokens.
+const RawTextVocab = 2048
+
+func textRaw(seqs [][]int, v eval.TokenVocab, pad int) func(int, []float32) {
+	return func(i int, dst []float32) { v.Bag(seqs[i], dst, pad) }
 }
 
 // audioSplit is a labelled speech split for eval and fine-tuning: each clip
@@ -162,6 +188,49 @@ func audioSplit(cfg *config.Config, split string) (*Labelled, error) {
 		}
 		return x, w
 	}
+	mel, err := eval.NewLogMel(data.AudioRate)
+	if err != nil {
+		return nil, err
+	}
+	raw := func(i int, dst []float32) { // the clip as the encoder sees it: centre crop, no padding
+		clip := set.Clips[i].Samples
+		off := max(0, (len(clip)-crop)/2)
+		mel.MeanFrames(clip[off:off+min(len(clip), crop)], dst)
+	}
 	return &Labelled{Name: fmt.Sprintf("%s (%d clips, %d voices)", set.Source, len(set.Clips), len(set.Voices())),
-		N: len(set.Clips), Labels: labels, Classes: set.Classes, Inputs: inputs}, nil
+		N: len(set.Clips), Labels: labels, Classes: set.Classes, Inputs: inputs, Raw: raw, RawDim: eval.MelBands,
+		RawDesc: fmt.Sprintf("log-mel: mean over 25 ms frames (10 ms hop) of %d log mel energies of the centre crop", eval.MelBands)}, nil
+}
+
+// Carve holds out the last frac of the split (at least one example on each
+// side) as a validation split: recipe choices are measured on it, fitted on
+// the rest, and the test split is never read. The carved splits have no
+// Image (no mask pictures).
+func (sp *Labelled) Carve(frac float64) (fit, val *Labelled, err error) {
+	nv := int(math.Round(frac * float64(sp.N)))
+	if nv < 1 || nv >= sp.N {
+		return nil, nil, fmt.Errorf("%s: %d examples: too few to hold out %.3g of them for validation", sp.Name, sp.N, frac)
+	}
+	return sp.rows(0, sp.N-nv, "fit"), sp.rows(sp.N-nv, sp.N, "validation"), nil
+}
+
+// rows is the view of examples [lo,hi) as a split of its own.
+func (sp *Labelled) rows(lo, hi int, what string) *Labelled {
+	v := *sp
+	v.Name = fmt.Sprintf("%s: %s rows %d-%d", sp.Name, what, lo, hi-1)
+	v.N, v.Labels, v.Image = hi-lo, sp.Labels[lo:hi], nil
+	v.Inputs = func(idx []int) (any, []float32) {
+		shifted := make([]int, len(idx))
+		for i, r := range idx {
+			shifted[i] = lo + r
+		}
+		return sp.Inputs(shifted)
+	}
+	if sp.Raw != nil {
+		v.Raw = func(i int, dst []float32) { sp.Raw(lo+i, dst) }
+	}
+	if sp.seqs != nil {
+		v.seqs = sp.seqs[lo:hi]
+	}
+	return &v
 }

@@ -1,0 +1,106 @@
+package downstream
+
+import (
+	"reflect"
+	"slices"
+	"testing"
+
+	"github.com/d2v/d2v/pkg/config"
+	"github.com/d2v/d2v/pkg/train"
+)
+
+// smallTask is the embedded image task cut to n train and n test images.
+func smallTask(t *testing.T, n int) (*Labelled, *Labelled, train.Setup) {
+	t.Helper()
+	cfg := config.Default()
+	cfg.Model.Dim, cfg.Model.Heads, cfg.Model.FFNDim, cfg.Model.Depth = 16, 2, 32, 1
+	trainSet, test, s, err := LoadTask(cfg, EvalBatch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trainSet.Limit(n)
+	test.Limit(n)
+	return trainSet, test, s
+}
+
+// The raw row goes through the same probe and k-NN as the encoder's: raw
+// features equal to the encoder's give the identical row.
+func TestEvalRowsSameProtocol(t *testing.T) {
+	trainSet, test, s := smallTask(t, 300)
+	enc, err := encoderRow(s, Weights{Seed: 3}, trainSet, test, 5, &testWriter{t})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sp := range []*Labelled{trainSet, test} {
+		p := ClassifierParams(s, 0)
+		if _, err := LoadEncoder(p, s, Weights{Seed: 3}); err != nil {
+			t.Fatal(err)
+		}
+		e, err := NewClassifier(s, p, EvalBatch, 0, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := Features(e, sp)
+		e.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		D := s.Spec.Dim
+		sp.Raw, sp.RawDim = func(i int, dst []float32) { copy(dst, f[i*D:(i+1)*D]) }, D
+	}
+	raw, err := rawRow(trainSet, test, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(raw.Probe, enc.Probe) || !reflect.DeepEqual(raw.KNN, enc.KNN) {
+		t.Errorf("same features, different rows: raw %.4f/%.4f, encoder %.4f/%.4f",
+			raw.Probe.Accuracy, raw.KNN.Accuracy, enc.Probe.Accuracy, enc.KNN.Accuracy)
+	}
+	if enc.Features != "random_init" || raw.Features != "raw" || raw.Dim != enc.Dim {
+		t.Errorf("rows: %q dim %d, %q dim %d", enc.Features, enc.Dim, raw.Features, raw.Dim)
+	}
+}
+
+// The pixel baseline of MNIST digits is far above chance (10%) on both
+// protocols: a broken front end (zeros, wrong rows) would not be.
+func TestEvalRawPixels(t *testing.T) {
+	trainSet, test, _ := smallTask(t, 500)
+	row, err := rawRow(trainSet, test, 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if row.Dim != 784 || row.Probe.Accuracy < 0.75 || row.KNN.Accuracy < 0.75 {
+		t.Errorf("raw pixels, 500 -> 500 digits: dim %d, probe %.3f, k-NN %.3f; want 784 and > 0.75",
+			row.Dim, row.Probe.Accuracy, row.KNN.Accuracy)
+	}
+}
+
+func TestCarve(t *testing.T) {
+	trainSet, _, _ := smallTask(t, 60)
+	fit, val, err := trainSet.Carve(ValFrac)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fit.N != 50 || val.N != 10 || len(fit.Labels) != 50 || !slices.Equal(val.Labels, trainSet.Labels[50:60]) {
+		t.Fatalf("carve 60 by 1/6: fit %d, val %d", fit.N, val.N)
+	}
+	x, w := val.Inputs([]int{0, 9})
+	xs := slices.Clone(x.([]float32))
+	y, v := trainSet.Inputs([]int{50, 59})
+	if !slices.Equal(xs, y.([]float32)) || !slices.Equal(w, v) {
+		t.Error("validation rows 0 and 9 are not train rows 50 and 59")
+	}
+	a, b := make([]float32, val.RawDim), make([]float32, trainSet.RawDim)
+	val.Raw(3, a)
+	trainSet.Raw(53, b)
+	if !slices.Equal(a, b) {
+		t.Error("validation raw row 3 is not train raw row 53")
+	}
+	if _, _, err := trainSet.Carve(0.001); err == nil {
+		t.Error("carving 0 examples: no error")
+	}
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w *testWriter) Write(p []byte) (int, error) { w.t.Log(string(p)); return len(p), nil }
