@@ -11,7 +11,13 @@ import (
 )
 
 // Encoder is the shared Transformer: Depth blocks and, when NormFirst, a final LN.
-type Encoder struct{ Spec Spec }
+type Encoder struct {
+	Spec Spec
+	// NoFinalLN drops the pre-LN final LayerNorm (the data2vec 2.0 teacher
+	// with scope blocks: fairseq EMAs only the blocks, and its targets never
+	// read the final LN). Layers.Out is then the last block's output.
+	NoFinalLN bool
+}
 
 // Layers holds what each block exposes: its output and its FFN output before
 // the last residual (the data2vec target candidates).
@@ -41,7 +47,7 @@ func (e Encoder) Declare(p *Params, prefix string) {
 		p.Add(b+".ffn.fc2.w", F, D)
 		p.Add(b+".ffn.fc2.b", D)
 	}
-	if e.Spec.NormFirst {
+	if e.Spec.NormFirst && !e.NoFinalLN {
 		p.Add(prefix+".final_ln.g", D)
 		p.Add(prefix+".final_ln.b", D)
 	}
@@ -88,7 +94,7 @@ func (e Encoder) BuildAt(g *Graph, prefix string, h *G.Node, batch int, idx *G.N
 		L.FFNs = append(L.FFNs, f)
 	}
 	L.Out = h
-	if e.Spec.NormFirst {
+	if e.Spec.NormFirst && !e.NoFinalLN {
 		out, err := ops.LayerNorm(h, g.Param(prefix+".final_ln.g"), g.Param(prefix+".final_ln.b"), e.Spec.LNEps)
 		if err != nil {
 			return nil, err

@@ -73,6 +73,10 @@ func (m Tokens) PosTable() []float64 { return SinCos1D(m.T, m.Dim) }
 type Embedding struct {
 	Mod  Modality
 	Spec Spec
+	// NoMaskEmb: the embedding never masks (data2vec 2.0, whose student
+	// drops its masked tokens instead): no mask_emb parameter, and Build's
+	// mask must be all zero.
+	NoMaskEmb bool
 }
 
 // Declare registers the embedding parameters under prefix.
@@ -81,7 +85,9 @@ func (e Embedding) Declare(p *Params, prefix string) {
 	if e.Spec.LearnedPos {
 		p.Add(prefix+".pos", e.Mod.NumTokens(), e.Spec.Dim)
 	}
-	p.Add(prefix+".mask_emb", e.Spec.Dim)
+	if !e.NoMaskEmb {
+		p.Add(prefix+".mask_emb", e.Spec.Dim)
+	}
 	if e.Spec.EmbedLN {
 		p.Add(prefix+".embed_ln.g", e.Spec.Dim)
 		p.Add(prefix+".embed_ln.b", e.Spec.Dim)
@@ -94,7 +100,9 @@ func (e Embedding) Init(p *Params, prefix string, r *rand.Rand) {
 	if e.Spec.LearnedPos {
 		p.TruncNormal(prefix+".pos", e.Spec.InitStd, r)
 	}
-	p.TruncNormal(prefix+".mask_emb", e.Spec.InitStd, r)
+	if !e.NoMaskEmb {
+		p.TruncNormal(prefix+".mask_emb", e.Spec.InitStd, r)
+	}
 	if e.Spec.EmbedLN {
 		p.Const(prefix+".embed_ln.g", 1)
 	}
@@ -136,7 +144,13 @@ func (e Embedding) BuildLocal(g *Graph, prefix string, loc, mask *G.Node) (*G.No
 		setFloats(t, tab)
 		pos = G.NodeFromAny(g.G, t, G.WithName(prefix+".pos_sincos"))
 	}
-	h, err := ops.MaskPos(loc, g.Param(prefix+".mask_emb"), pos, mask)
+	var memb *G.Node
+	if e.NoMaskEmb { // a zero vector that no mask selects
+		memb, _ = g.Input(prefix+".no_mask_emb", e.Spec.Dim)
+	} else {
+		memb = g.Param(prefix + ".mask_emb")
+	}
+	h, err := ops.MaskPos(loc, memb, pos, mask)
 	if err != nil {
 		return nil, err
 	}

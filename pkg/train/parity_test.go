@@ -20,9 +20,11 @@ import (
 const parityTol = 2e-5
 
 // TestParity replays every reference fixture in testdata/parity (or
-// $D2V_PARITY_DIR): same init, batches and masks; checks each step's loss,
-// targets, predictions, raw gradients, grad norm and EMA decay, and the
-// student, head and teacher weights after the last step.
+// $D2V_PARITY_DIR), data2vec 1 or 2.0 as its metadata's method says
+// (replay2 for data2vec2): same init, batches and masks; checks each
+// step's loss, targets, predictions, raw gradients, grad norm and EMA
+// decay, and the student, head (or decoder) and teacher weights after the
+// last step.
 func TestParity(t *testing.T) {
 	dir := os.Getenv("D2V_PARITY_DIR")
 	if dir == "" {
@@ -41,6 +43,10 @@ func replay(t *testing.T, path string) {
 	fx, err := fixture.Read(path)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if fx.Method == "data2vec2" {
+		replay2(t, fx)
+		return
 	}
 	d, err := train.New(fx.Setup)
 	if err != nil {
