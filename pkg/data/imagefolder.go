@@ -193,3 +193,19 @@ func appendPixels(pix []float32, img image.Image, h, w int, gray bool) []float32
 	}
 	return pix
 }
+
+// DecodeImage decodes one PNG or JPEG image b (chosen by content, as
+// LoadImageFolder does) into h*w*C float32 pixels in [0,1], HWC, resized
+// and converted exactly as LoadImageFolder converts a file; name is used in
+// error messages only.
+func DecodeImage(b []byte, name string, h, w int, gray bool) ([]float32, error) {
+	img, err := decodeImageBytes(b, name)
+	if err != nil {
+		return nil, err
+	}
+	c := 3
+	if gray {
+		c = 1
+	}
+	return appendPixels(make([]float32, 0, h*w*c), img, h, w, gray), nil
+}

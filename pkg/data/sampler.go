@@ -52,20 +52,27 @@ func (s *Sampler) Indices(step int64, dst []int) {
 	copy(dst, s.perm[pos*s.batch:(pos+1)*s.batch])
 }
 
-// fillPerm writes the permutation of epoch e with a Fisher-Yates shuffle.
-// It draws with its own bounded-integer routine rather than rand.Shuffle
-// so the order stays fixed even if the standard library changes its
-// algorithm: checkpoints must resume to identical batches.
+// fillPerm writes the permutation of epoch e.
 func (s *Sampler) fillPerm(e int64) {
-	src := rand.NewPCG(splitmix64(uint64(s.seed)), splitmix64(uint64(e)^0x9e3779b97f4a7c15))
-	for i := range s.perm {
-		s.perm[i] = i
-	}
-	for i := s.n - 1; i > 0; i-- {
-		j := int(boundedUint64(src, uint64(i+1)))
-		s.perm[i], s.perm[j] = s.perm[j], s.perm[i]
-	}
+	Permute(s.perm, uint64(s.seed), uint64(e)^0x9e3779b97f4a7c15)
 	s.epoch = e
+}
+
+// Permute fills dst with a permutation of 0..len(dst)-1 that is a pure
+// function of the key (a, b), by a Fisher-Yates shuffle over a PCG seeded
+// with the SplitMix64 of each half. It draws with its own bounded-integer
+// routine rather than rand.Shuffle so the order stays fixed even if the
+// standard library changes its algorithm: checkpoints must resume to
+// identical batches.
+func Permute(dst []int, a, b uint64) {
+	src := rand.NewPCG(splitmix64(a), splitmix64(b))
+	for i := range dst {
+		dst[i] = i
+	}
+	for i := len(dst) - 1; i > 0; i-- {
+		j := int(boundedUint64(src, uint64(i+1)))
+		dst[i], dst[j] = dst[j], dst[i]
+	}
 }
 
 // boundedUint64 returns a uniform value in [0, n) by Lemire's
