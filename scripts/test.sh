@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # scripts/test.sh: the whole test suite, the README's test command (and .ci/run's).
-# gofmt, vet + go test (pure Go), then the Open MPI tests (installs Open MPI with
+# gofmt, go mod tidy, vet + go test (pure Go), then the Open MPI tests (installs Open MPI with
 # apt-get if missing; -tags mpi, cgo), then a short fuzz run of every target.
 # `go test ./...` alone is the quick pure-Go subset.
 set -euo pipefail
@@ -8,6 +8,13 @@ cd "$(dirname "$0")/.."
 go version
 if unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go')) && [[ -n $unformatted ]]; then
 	echo "gofmt: these files need gofmt -w: $unformatted" >&2
+	exit 1
+fi
+# go.mod and go.sum stay tidy (go mod tidy -diff: non-zero and the diff when
+# tidying would change them)
+if ! tidy=$(go mod tidy -diff); then
+	echo "go.mod/go.sum are not tidy: run go mod tidy; it would change:" >&2
+	echo "$tidy" >&2
 	exit 1
 fi
 go vet ./...

@@ -1,7 +1,5 @@
 package config
 
-import "github.com/d2v/d2v/pkg/masking"
-
 // Config is the whole d2v configuration. The tree mirrors the YAML files:
 // each field's mapstructure tag is its YAML key, and a leaf's dotted path
 // (model.dim, teacher.layer_norm) is the key used by --set, Keys and Docs.
@@ -283,16 +281,4 @@ func (c *Config) PatchDim() int {
 	}
 	im := c.Modalities.Image
 	return im.PatchSize * im.PatchSize * im.Channels
-}
-
-// NumMasked returns the exact number of masked tokens per sample,
-// floor(ratio*T + 0.5), as the reference step computes it; for audio span
-// masking, ratio is wav2vec's mask_prob and the count is
-// masking.SpanCount (about 49% of the frames at 0.65). Validate keeps it
-// in [1, T-1].
-func (c *Config) NumMasked() int {
-	if c.Model.Modality == ModalityAudio && c.Masking.Kind == MaskSpan {
-		return masking.SpanCount(c.Masking.Ratio, c.NumTokens(), c.Masking.SpanLen)
-	}
-	return int(c.Masking.Ratio*float64(c.NumTokens()) + 0.5)
 }

@@ -110,8 +110,14 @@ func (c *Config) validateMasking(v *checker, tokensOK bool) {
 	v.enum("masking.kind", mk.Kind)
 	ratioOK := mk.Ratio > 0 && mk.Ratio < 1
 	v.check(ratioOK, "masking.ratio", "in (0,1)", mk.Ratio)
-	if ratioOK && tokensOK {
-		t, n := c.NumTokens(), c.NumMasked()
+	// Audio span masking's count (masking.SpanCount, wav2vec's mask_prob) is
+	// in range for any ratio once there are 2 frames; the others must be.
+	spans := c.Model.Modality == ModalityAudio && mk.Kind == MaskSpan
+	if ratioOK && tokensOK && !spans {
+		// The rounded count before masking.Count clamps it to [1,T-1]
+		// (feed.NumMasked computes the count used): a ratio that needs the
+		// clamp is a mistake.
+		t, n := c.NumTokens(), int(mk.Ratio*float64(c.NumTokens())+0.5)
 		v.check(n >= 1 && n <= t-1, "masking.ratio",
 			fmt.Sprintf("such that floor(ratio*T+0.5) is in [1,%d] for T=%d tokens (it is %d)", t-1, t, n), mk.Ratio)
 		if mk.Kind == MaskBlock && n >= 1 { // with n = 0 the ratio is the one mistake

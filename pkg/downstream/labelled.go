@@ -63,7 +63,9 @@ func LoadTask(cfg *config.Config, batch int) (trainSet, test *Labelled, s train.
 		}
 		tr, te := data.SplitTextSet(set, 0.1, cfg.Run.Seed)
 		T := cfg.Modalities.Text.SeqLen
-		s = train.SetupWith(cfg, batch, feed.Input{Vocab: tok.VocabSize()})
+		in := feed.InputFor(cfg)
+		in.Vocab = tok.VocabSize()
+		s = train.SetupWith(cfg, batch, in)
 		if trainSet, err = textSplit(tr, "train", tok, T); err != nil {
 			return nil, nil, s, err
 		}

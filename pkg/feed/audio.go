@@ -59,6 +59,7 @@ type audioSource struct {
 	set          *data.SpeechSet
 	cfg          *config.Config
 	crop, frames int
+	nMask        int // masked frames per sample
 	short        int // clips shorter than the crop (zero-padded)
 	x            []float32
 	mask         []bool
@@ -70,7 +71,7 @@ func newAudioSource(cfg *config.Config, B int) (*audioSource, error) {
 		return nil, err
 	}
 	s := &audioSource{set: set, cfg: cfg,
-		crop: cfg.Modalities.Audio.CropSamples, frames: cfg.Modalities.Audio.Frames()}
+		crop: cfg.Modalities.Audio.CropSamples, frames: cfg.Modalities.Audio.Frames(), nMask: NumMasked(cfg)}
 	if err := validateAudioMask(cfg, s.frames); err != nil {
 		return nil, err
 	}
@@ -85,7 +86,7 @@ func newAudioSource(cfg *config.Config, B int) (*audioSource, error) {
 }
 
 func validateAudioMask(cfg *config.Config, frames int) error {
-	n := cfg.NumMasked()
+	n := NumMasked(cfg)
 	if cfg.Masking.Kind == config.MaskSpan {
 		return masking.ValidateSpans(frames, n, cfg.Masking.SpanLen)
 	}
@@ -93,7 +94,7 @@ func validateAudioMask(cfg *config.Config, frames int) error {
 }
 
 func (s *audioSource) Len() int     { return len(s.set.Clips) }
-func (s *audioSource) Input() Input { return Input{} }
+func (s *audioSource) Input() Input { return Input{NMask: s.nMask} }
 func (s *audioSource) Name() string {
 	return fmt.Sprintf("%s, %d clips of %d voices (%d skipped at load, %d shorter than the %d-sample crop, zero-padded), %d frames per crop",
 		s.set.Source, len(s.set.Clips), len(s.set.Voices()), s.set.Skipped, s.short, s.crop, s.frames)
@@ -101,7 +102,7 @@ func (s *audioSource) Name() string {
 
 func (s *audioSource) Batch(idx []int, first int, seed, step int64) (any, any, []bool) {
 	m := s.cfg.Masking
-	n := s.cfg.NumMasked()
+	n := s.nMask
 	x, mask := s.x[:len(idx)*s.crop], s.mask[:len(idx)*s.frames]
 	for i, r := range idx {
 		rng := masking.NewRNG(seed, step, first+i)

@@ -62,7 +62,7 @@ func NewBatcher(c *config.Config, set *data.ImageSet, batch int) (*Batcher, erro
 	if err != nil {
 		return nil, err
 	}
-	b := &Batcher{Set: set, Cfg: c, Batch: batch, gh: gh, gw: gw, nm: c.NumMasked()}
+	b := &Batcher{Set: set, Cfg: c, Batch: batch, gh: gh, gw: gw, nm: NumMasked(c)}
 	m := c.Masking
 	if m.Kind == config.MaskBlock {
 		err = masking.ValidateBlock(gh, gw, b.nm, m.MinPerBlock, m.MaxPerBlock, m.MinAspect, m.MaxAspect)
@@ -133,7 +133,7 @@ func (s *imageSource) Len() int { return s.b.Set.N }
 
 func (s *imageSource) Name() string { return fmt.Sprintf("%s, %d images", s.b.Set.Source, s.b.Set.N) }
 
-func (s *imageSource) Input() Input { return Input{} }
+func (s *imageSource) Input() Input { return Input{NMask: s.b.nm} }
 
 func (s *imageSource) Batch(idx []int, first int, seed, step int64) (any, any, []bool) {
 	x := s.b.Patches(idx)

@@ -21,13 +21,13 @@ type Source interface {
 	Fingerprint() string // SHA-256 of the examples as fed (fingerprint.go)
 }
 
-// Input is what only the data can tell about a step's input: for text, the
-// tokenizer's vocabulary and the masked count per sample (a ratio of the
-// fewest maskable tokens of any sequence). The zero Input means "the
-// config fixes it" (images, audio, the tokens benchmark input).
+// Input is what the feed decides about a step's input: the masked count
+// per sample (NumMasked; for text a ratio of the fewest maskable tokens of
+// any sequence) and, for text, the tokenizer's vocabulary. InputFor gives
+// the config's when there is no data at hand.
 type Input struct {
-	Vocab int // token vocabulary; 0: not token input
-	NMask int // masked positions per sample; 0: the config's count
+	Vocab int // token vocabulary (text); 0 otherwise
+	NMask int // masked positions per sample
 }
 
 // New loads the configured training data for batches of B.

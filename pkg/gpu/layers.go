@@ -205,7 +205,7 @@ func (e *Engine) targets() {
 		emb = "student" // the teacher has no embedding of its own
 	}
 	e.forward(e.tc, emb, "teacher", e.in.xt, e.in.zero)
-	k := min(t.TopK, len(e.tc.blk))
+	k := t.Averaged(len(e.tc.blk))
 	d.Fill(e.avg, 0)
 	for _, b := range e.tc.blk[len(e.tc.blk)-k:] {
 		l := b.out

@@ -119,6 +119,11 @@ type TargetSpec struct {
 	Eps              float64
 }
 
+// Averaged is the number of the n top layers averaged into the targets:
+// TopK, at most n (the one place the top-K is clamped; train.New rejects a
+// TopK outside [1, depth], config.Validate a teacher.top_k outside it).
+func (s TargetSpec) Averaged(n int) int { return min(s.TopK, n) }
+
 // Targets averages the last TopK of layers (each (B*T*D), normalised by
 // LayerNorm), applies Final, and returns the rows at masked positions
 // (row-major b outer, t inner) as (M, D). It does not modify layers.
@@ -134,7 +139,7 @@ type Buffers[F Float] struct{ avg, tmp, out []F }
 // Targets is the package's Targets in buf's memory: the result is valid
 // until the next call.
 func (buf *Buffers[F]) Targets(layers [][]F, b, t, d int, spec TargetSpec, mask []bool) []F {
-	k := min(spec.TopK, len(layers))
+	k := spec.Averaged(len(layers))
 	n := b * t * d
 	if cap(buf.avg) < n {
 		buf.avg, buf.tmp = make([]F, n), make([]F, n)

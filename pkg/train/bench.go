@@ -71,7 +71,7 @@ func SkippedFLOPs(s Setup) float64 {
 
 // Bench times `steps` full data2vec steps (after `warmup`) of the configured
 // model on synthetic input drawn like shared/reference/ref_step.py's timing
-// mode: uniform token ids or N(0,1) patches, exactly NumMasked random masked
+// mode: uniform token ids or N(0,1) patches, exactly feed.NumMasked random masked
 // positions per sample.
 func Bench(cfg *config.Config, name string, steps, warmup int) (*BenchResult, error) {
 	if cfg.Run.Threads > 0 {

@@ -44,17 +44,13 @@ func Modality(c *config.Config, in feed.Input) model.Modality {
 
 // SetupFor translates a config into the step's static settings, for input
 // the config fixes (images, audio, tokens); text needs SetupWith.
-func SetupFor(c *config.Config, batch int) Setup { return SetupWith(c, batch, feed.Input{}) }
+func SetupFor(c *config.Config, batch int) Setup { return SetupWith(c, batch, feed.InputFor(c)) }
 
-// SetupWith translates a config and what the data decides (feed.Input:
-// text's vocabulary and masked count) into the step's static settings.
+// SetupWith translates a config and what the feed decides (feed.Input: the
+// masked count, text's vocabulary) into the step's static settings.
 func SetupWith(c *config.Config, batch int, in feed.Input) Setup {
-	nMask := c.NumMasked()
-	if in.NMask > 0 {
-		nMask = in.NMask
-	}
 	return Setup{
-		Spec: Spec(c), Mod: Modality(c, in), Batch: batch, NMask: nMask,
+		Spec: Spec(c), Mod: Modality(c, in), Batch: batch, NMask: in.NMask,
 		// text: the student input already carries BERT/span corruption
 		KeepInput:   c.Model.Modality == config.ModalityText,
 		TargetLayer: string(c.Teacher.TargetLayer), Scope: string(c.Teacher.Scope),
