@@ -89,7 +89,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError{fmt.Errorf("%w (see d2v %s --help)", err, c.Name())}
 	})
-	root.AddCommand(newPretrainCmd(nil), newEvalCmd(nil), newFinetuneCmd(nil), newBenchCmd(nil), newTokenizeCmd(nil), newConfigCmd())
+	root.AddCommand(newPretrainCmd(nil), newEvalCmd(nil), newFinetuneCmd(nil), newBenchCmd(nil), newTokenizeCmd(nil), newShardCmd(nil), newConfigCmd())
 	return root
 }
 

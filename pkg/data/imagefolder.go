@@ -26,7 +26,7 @@ func LoadImageFolder(dir string, h, w int, gray bool) (*ImageSet, error) {
 	if h < 0 || w < 0 {
 		return nil, fmt.Errorf("data: %s: image size must be >= 0, got %dx%d", dir, h, w)
 	}
-	classes, err := listClasses(dir)
+	classes, files, err := ListImageFolder(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -35,12 +35,8 @@ func LoadImageFolder(dir string, h, w int, gray bool) (*ImageSet, error) {
 		set.C = 1
 	}
 	fixed := h > 0 && w > 0
-	for label, class := range classes {
-		files, err := listImages(filepath.Join(dir, class))
-		if err != nil {
-			return nil, err
-		}
-		for _, f := range files {
+	for label := range classes {
+		for _, f := range files[label] {
 			img, err := decodeImage(f)
 			if err != nil {
 				return nil, err
@@ -58,6 +54,22 @@ func LoadImageFolder(dir string, h, w int, gray bool) (*ImageSet, error) {
 		}
 	}
 	return set, nil
+}
+
+// ListImageFolder lists dir as LoadImageFolder reads it: the sorted class
+// folder names, and for each class its image files in sorted order. It
+// reads no image; every class folder must hold at least one.
+func ListImageFolder(dir string) (classes []string, files [][]string, err error) {
+	if classes, err = listClasses(dir); err != nil {
+		return nil, nil, err
+	}
+	files = make([][]string, len(classes))
+	for i, class := range classes {
+		if files[i], err = listImages(filepath.Join(dir, class)); err != nil {
+			return nil, nil, err
+		}
+	}
+	return classes, files, nil
 }
 
 // listClasses returns the sorted, non-hidden subfolder names of dir.

@@ -43,48 +43,59 @@ type SpeechSet struct {
 // voice of a clip is its file name up to the first '_' (without the
 // extension if there is no '_'). Clips are in sorted path order.
 func LoadSpeechDir(dir string) (*SpeechSet, error) {
-	entries, err := os.ReadDir(dir)
+	classes, files, err := ListSpeechDir(dir)
 	if err != nil {
-		return nil, fmt.Errorf("data: speech folder: %w", err)
+		return nil, err
 	}
-	set := &SpeechSet{Source: dir}
-	var classDirs []string
-	for _, e := range entries { // ReadDir sorts by name
-		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
-			classDirs = append(classDirs, e.Name())
+	set := &SpeechSet{Source: dir, Classes: classes}
+	for label, fs := range files {
+		if len(classes) == 0 {
+			label = -1
 		}
-	}
-	if len(classDirs) == 0 { // flat, unlabelled
-		files, err := listWAVs(dir)
-		if err != nil {
-			return nil, err
-		}
-		if len(files) == 0 {
-			return nil, fmt.Errorf("data: %s: no WAV files; want <dir>/<class>/*.wav or a flat folder of .wav files", dir)
-		}
-		for _, f := range files {
-			if err := set.addFile(f, -1); err != nil {
-				return nil, err
-			}
-		}
-		return set.nonEmpty()
-	}
-	set.Classes = classDirs
-	for label, c := range classDirs {
-		files, err := listWAVs(filepath.Join(dir, c))
-		if err != nil {
-			return nil, err
-		}
-		if len(files) == 0 {
-			return nil, fmt.Errorf("data: %s: class folder has no WAV files", filepath.Join(dir, c))
-		}
-		for _, f := range files {
+		for _, f := range fs {
 			if err := set.addFile(f, label); err != nil {
 				return nil, err
 			}
 		}
 	}
 	return set.nonEmpty()
+}
+
+// ListSpeechDir lists dir as LoadSpeechDir reads it, without reading a
+// clip: the sorted class folder names and each class's files in sorted
+// order; or, for a flat unlabelled folder, no classes and one list of
+// files.
+func ListSpeechDir(dir string) (classes []string, files [][]string, err error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, nil, fmt.Errorf("data: speech folder: %w", err)
+	}
+	for _, e := range entries { // ReadDir sorts by name
+		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
+			classes = append(classes, e.Name())
+		}
+	}
+	if len(classes) == 0 { // flat, unlabelled
+		fs, err := listWAVs(dir)
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(fs) == 0 {
+			return nil, nil, fmt.Errorf("data: %s: no WAV files; want <dir>/<class>/*.wav or a flat folder of .wav files", dir)
+		}
+		return nil, [][]string{fs}, nil
+	}
+	for _, c := range classes {
+		fs, err := listWAVs(filepath.Join(dir, c))
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(fs) == 0 {
+			return nil, nil, fmt.Errorf("data: %s: class folder has no WAV files", filepath.Join(dir, c))
+		}
+		files = append(files, fs)
+	}
+	return classes, files, nil
 }
 
 // listWAVs returns the non-hidden regular files of dir, sorted by name.
@@ -121,20 +132,36 @@ const (
 // why it was skipped. A sample rate outside [minSpeechRate, maxSpeechRate]
 // is an error.
 func (s *SpeechSet) add(a *Audio, label int, voice, path string) error {
-	if a.Rate < minSpeechRate || a.Rate > maxSpeechRate {
-		return fmt.Errorf("data: %s: sample rate %d Hz is outside [%d, %d]; is the header corrupt?", path, a.Rate, minSpeechRate, maxSpeechRate)
+	x, skip, err := PrepareClip(a, path)
+	if err != nil {
+		return err
 	}
-	x := a.Samples
-	if a.Rate != AudioRate && len(x) > 0 {
-		x = Resample(x, a.Rate, AudioRate)
-	}
-	if _, _, err := Normalize(x); err != nil {
+	if skip != nil {
 		s.Skipped++
-		s.SkipReasons = append(s.SkipReasons, fmt.Sprintf("%s: skipped: %v", path, err))
+		s.SkipReasons = append(s.SkipReasons, fmt.Sprintf("%s: skipped: %v", path, skip))
 		return nil
 	}
 	s.Clips = append(s.Clips, Clip{Samples: x, Label: label, Voice: voice, Path: path})
 	return nil
+}
+
+// PrepareClip resamples a decoded clip to AudioRate and normalises it in
+// place, as every speech loader does. A sample rate outside
+// [minSpeechRate, maxSpeechRate] is an error naming path; a silent,
+// constant or empty clip comes back as skip (the reason), for the caller
+// to count.
+func PrepareClip(a *Audio, path string) (x []float32, skip, err error) {
+	if a.Rate < minSpeechRate || a.Rate > maxSpeechRate {
+		return nil, nil, fmt.Errorf("data: %s: sample rate %d Hz is outside [%d, %d]; is the header corrupt?", path, a.Rate, minSpeechRate, maxSpeechRate)
+	}
+	x = a.Samples
+	if a.Rate != AudioRate && len(x) > 0 {
+		x = Resample(x, a.Rate, AudioRate)
+	}
+	if _, _, err := Normalize(x); err != nil {
+		return nil, err, nil
+	}
+	return x, nil, nil
 }
 
 func (s *SpeechSet) nonEmpty() (*SpeechSet, error) {

@@ -1,0 +1,150 @@
+package shard
+
+import (
+	"bytes"
+	"fmt"
+	"image"
+	"image/png"
+	"os"
+	"strings"
+
+	"github.com/d2v/d2v/pkg/data"
+)
+
+// Converters write a dataset in one of the layouts the in-memory loaders
+// read as shards of perShard examples into out, one example in memory at
+// a time (IDX files excepted: they are read whole). They return the
+// manifest and, for speech, the clips skipped as the folder loader skips
+// them (silent, constant or empty).
+
+// FromImageFolder shards dir/<class>/<image>: each PNG or JPEG file's bytes
+// unchanged, with its class. Every image's header is checked, so a broken
+// file fails here rather than in training.
+func FromImageFolder(dir, out string, perShard int) (*Manifest, error) {
+	classes, files, err := data.ListImageFolder(dir)
+	if err != nil {
+		return nil, err
+	}
+	w, err := NewWriter(out, perShard, KindImage, classes, dir)
+	if err != nil {
+		return nil, err
+	}
+	for label, fs := range files {
+		for _, f := range fs {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				return nil, fmt.Errorf("shard: %w", err)
+			}
+			if _, err := data.DecodeImage(b, f, 1, 1, true); err != nil {
+				return nil, err
+			}
+			ext := "png"
+			if !bytes.HasPrefix(b, []byte("\x89PNG")) {
+				ext = "jpg"
+			}
+			if err := w.Add(ext, b, label); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return w.Close()
+}
+
+// FromIDX shards split "train" or "test" of an MNIST-style IDX folder,
+// each image as an 8-bit gray PNG holding the IDX bytes exactly.
+func FromIDX(dir, split, out string, perShard int) (*Manifest, error) {
+	set, err := data.LoadMNISTDir(dir, split)
+	if err != nil {
+		return nil, err
+	}
+	w, err := NewWriter(out, perShard, KindImage, set.Classes, dir+" ("+split+")")
+	if err != nil {
+		return nil, err
+	}
+	img := image.NewGray(image.Rect(0, 0, set.W, set.H))
+	var buf bytes.Buffer
+	for i := range set.N {
+		for p, x := range set.Image(i) { // x = byte/255 exactly: round back
+			img.Pix[p] = uint8(x*255 + 0.5)
+		}
+		buf.Reset()
+		if err := png.Encode(&buf, img); err != nil {
+			return nil, fmt.Errorf("shard: %s image %d: %w", dir, i, err)
+		}
+		if err := w.Add("png", buf.Bytes(), set.Labels[i]); err != nil {
+			return nil, err
+		}
+	}
+	return w.Close()
+}
+
+// FromSpeechDir shards a speech folder (labelled <class>/*.wav or flat):
+// each WAV file's bytes unchanged. Every clip is decoded once; a clip the
+// folder loader would skip is skipped and its reason returned.
+func FromSpeechDir(dir, out string, perShard int) (*Manifest, []string, error) {
+	classes, files, err := data.ListSpeechDir(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	w, err := NewWriter(out, perShard, KindAudio, classes, dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	var skipped []string
+	for label, fs := range files {
+		if len(classes) == 0 {
+			label = -1
+		}
+		for _, f := range fs {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				return nil, nil, fmt.Errorf("shard: %w", err)
+			}
+			a, err := data.ReadWAV(bytes.NewReader(b), f)
+			if err != nil {
+				return nil, nil, err
+			}
+			if _, skip, err := data.PrepareClip(a, f); err != nil {
+				return nil, nil, err
+			} else if skip != nil {
+				skipped = append(skipped, fmt.Sprintf("%s: skipped: %v", f, skip))
+				continue
+			}
+			if err := w.Add("wav", b, label); err != nil {
+				return nil, nil, err
+			}
+		}
+	}
+	m, err := w.Close()
+	return m, skipped, err
+}
+
+// FromText shards a .txt file or a folder of them (as data.LoadTextFiles
+// reads them, mode "paragraph" or "file"): one document per example.
+func FromText(path, mode, out string, perShard int) (*Manifest, error) {
+	docs, err := data.LoadTextFiles(path, mode)
+	if err != nil {
+		return nil, err
+	}
+	w, err := NewWriter(out, perShard, KindText, nil, path+" ("+mode+")")
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range docs {
+		if err := w.Add("txt", []byte(d.Text), -1); err != nil {
+			return nil, err
+		}
+	}
+	return w.Close()
+}
+
+// Summary is a one-line description of a manifest for logs.
+func (m *Manifest) Summary(dir string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: %d %s examples in %d shards", dir, m.Count, m.Kind, len(m.Shards))
+	if m.Labelled() {
+		fmt.Fprintf(&b, ", %d classes", len(m.Classes))
+	}
+	fmt.Fprintf(&b, " (from %s)", m.Source)
+	return b.String()
+}
