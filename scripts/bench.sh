@@ -12,7 +12,7 @@
 # and prints the median over rounds of each run's median ms/step and the
 # ratio d2v/PyTorch. The last line is `ratio S=<x.xx> M=<x.xx>`.
 # PyTorch: Debian python3-torch with the OpenMP OpenBLAS (fastest here, see
-# shared/reference/README.md); without it, only d2v's figures are printed.
+# the reference's README); without it, only d2v's figures are printed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=3 all=0

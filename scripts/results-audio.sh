@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# results-audio.sh: reproduce the README's speech table on this machine.
+# results-audio.sh: reproduce the speech table (README, docs/RESULTS.md) on this machine.
 #
 #   scripts/results-audio.sh [STEPS] [extra d2v flags...]   (default: audio-tiny's 1500 steps)
 #

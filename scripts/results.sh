@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# results.sh: reproduce the README's MNIST results table on this machine.
+# results.sh: reproduce the MNIST results table (README, docs/RESULTS.md) on this machine.
 #
 #   scripts/results.sh [STEPS]     (default: configs/mnist-full.yaml's 3000 steps)
 #

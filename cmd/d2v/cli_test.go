@@ -240,15 +240,15 @@ func TestBenchPrintsJSON(t *testing.T) {
 	}
 }
 
-// TestREADMEConfigReference keeps the README's config table equal to `d2v config keys`.
-func TestREADMEConfigReference(t *testing.T) {
-	readme, err := os.ReadFile("../../README.md")
+// TestConfigReferenceDoc keeps docs/CONFIG.md's table equal to `d2v config keys`.
+func TestConfigReferenceDoc(t *testing.T) {
+	ref, err := os.ReadFile("../../docs/CONFIG.md")
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, doc, _ := run(t, "config", "keys")
-	if !strings.Contains(string(readme), doc) {
-		t.Fatal("README.md's config reference differs from `d2v config keys`: paste its output into the README")
+	if !strings.Contains(string(ref), doc) {
+		t.Fatal("docs/CONFIG.md's config reference differs from `d2v config keys`: paste its output into docs/CONFIG.md")
 	}
 }
 

@@ -217,14 +217,14 @@ func Default() *Config {
 		},
 		Teacher: Teacher{
 			// The paper uses 0.9998 constant over 800 epochs; a run of ~1000 steps needs
-			// a faster-moving teacher (measured on embedded MNIST, README), so anneal
+			// a faster-moving teacher (measured on embedded MNIST, docs/RESULTS.md), so anneal
 			// 0.99 -> 0.999 over the run, as fairseq anneals for speech and text.
 			EMAStart: 0.99, EMAEnd: 0.999, EMAAnnealSteps: 1200,
 			Scope: ScopeAll, // the official vision code EMAs the whole model
 			TopK:  3,        // paper K=6 of 12 blocks; here 3 of 4
 			// FFN outputs (paper fn 5) with instance norm per layer and a final layer
 			// norm (data2vec 2.0 images): on embedded MNIST this beat end-of-block +
-			// layer norms by 6 points of linear probe at 400 steps (README).
+			// layer norms by 6 points of linear probe at 400 steps (docs/RESULTS.md).
 			TargetLayer: TargetFFN,
 			LayerNorm:   TargetNormInstance,
 			FinalNorm:   TargetNormLayer,
@@ -232,7 +232,7 @@ func Default() *Config {
 		Loss: Loss{Beta: 2, Scale: 0, Reduction: ReductionMean}, // official vision code: mean smooth-L1, beta 2
 		Optim: Optim{
 			LR: 1e-3, MinLR: 1e-5, WarmupSteps: 100, Schedule: ScheduleCosine, WeightDecay: 0.05,
-			// torch AdamW betas of the reference step (shared/reference/ref_step.py)
+			// torch AdamW betas of the PyTorch reference step the parity fixtures come from
 			Beta1: 0.9, Beta2: 0.98, Eps: 1e-6,
 			Clip: 3, // as the vision recipe
 		},

@@ -98,7 +98,7 @@ func Keys() []string {
 	return out
 }
 
-// KeyDoc documents one key for the CLI help and the README reference.
+// KeyDoc documents one key for the CLI help and docs/CONFIG.md.
 type KeyDoc struct {
 	Key     string // dotted key, e.g. "model.dim"
 	Type    string // "int", "float", "bool", "string" or the enum's values "pre|post"
@@ -117,7 +117,7 @@ func Docs() []KeyDoc {
 	return out
 }
 
-// Doc returns Docs as a Markdown table (key, default, meaning) for the README.
+// Doc returns Docs as a Markdown table (key, default, meaning) for docs/CONFIG.md.
 func Doc() string {
 	var b strings.Builder
 	b.WriteString("| key | default | meaning |\n|---|---|---|\n")

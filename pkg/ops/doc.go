@@ -1,7 +1,8 @@
 // Package ops holds d2v's own Gorgonia operations.
 //
 // Gorgonia's stock InverseSqrt, Dropout and float32 SoftMax are silently wrong
-// (see shared/GORGONIA.md) and its broadcasts materialise copies, so every
+// (found by checking them against plain-Go references, with the exact errors
+// written up when the project started) and its broadcasts materialise copies, so every
 // non-trivial piece of the data2vec step is a fused op here: Linear, LayerNorm,
 // exact GELU, multi-head attention (with its own stable softmax), the
 // mask-embedding/position mix, row gathers, the regression loss of data2vec

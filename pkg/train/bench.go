@@ -70,8 +70,8 @@ func SkippedFLOPs(s Setup) float64 {
 }
 
 // Bench times `steps` full data2vec steps (after `warmup`) of the configured
-// model on synthetic input drawn like shared/reference/ref_step.py's timing
-// mode: uniform token ids or N(0,1) patches, exactly feed.NumMasked random masked
+// model on synthetic input drawn like the PyTorch reference step's timing
+// mode (scripts/bench.sh runs both): uniform token ids or N(0,1) patches, exactly feed.NumMasked random masked
 // positions per sample.
 func Bench(cfg *config.Config, name string, steps, warmup int) (*BenchResult, error) {
 	if cfg.Run.Threads > 0 {
