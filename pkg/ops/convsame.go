@@ -117,9 +117,15 @@ func (k convSame) bwd(gin, in []any, _, gout any) {
 // variable so that tests can force several chunks at small sizes.
 var convChunkElems = 1 << 20
 
-// chunk is the number of samples per im2col chunk.
+// chunk is the number of samples per chunk: the im2col rows of a chunk,
+// or in the channels-first path its padded input and output planes, hold
+// at most about convChunkElems values.
 func (k convSame) chunk() int {
 	per := k.gh * k.gw * k.groups * k.kc()
+	if k.channelsFirst() {
+		_, ps, _ := k.cfGeom()
+		per = (k.cin + k.cout) * ps
+	}
 	return max(1, min(k.b, convChunkElems/max(per, 1)))
 }
 
@@ -213,6 +219,10 @@ func col2imSame[T Float](k convSame, dx, dcol []T, s0, ns int) {
 }
 
 func convSameFwd[T Float](k convSame, y, x, w, b []T) {
+	if k.channelsFirst() {
+		convSameFwdCF(k, y, x, w, b)
+		return
+	}
 	og, kc, ld, hw, ch := k.og(), k.kc(), k.groups*k.kc(), k.gh*k.gw, k.chunk()
 	wt, putW := convScratch[T](kc * k.cout)
 	defer putW()
@@ -234,6 +244,10 @@ func convSameFwd[T Float](k convSame, y, x, w, b []T) {
 }
 
 func convSameBwd[T Float](k convSame, dx, dw, db, x, w, dy []T) {
+	if k.channelsFirst() {
+		convSameBwdCF(k, dx, dw, db, x, w, dy)
+		return
+	}
 	og, kc, ld, hw, ch := k.og(), k.kc(), k.groups*k.kc(), k.gh*k.gw, k.chunk()
 	wt, putW := convScratch[T](2 * kc * k.cout)
 	defer putW()

@@ -69,7 +69,21 @@ func convSame2DCase(name string, bs, gh, gw, cin, cout, k, groups int) opCase {
 	}
 }
 
+// TestConvSame runs every case through both paths: channels-last im2col
+// and channels-first (convsame_cf.go).
 func TestConvSame(t *testing.T) {
+	old := convCFMaxCg
+	defer func() { convCFMaxCg = old }()
+	for _, path := range []struct {
+		name  string
+		maxCg int
+	}{{"last", 0}, {"first", 1 << 30}} {
+		convCFMaxCg = path.maxCg
+		t.Run(path.name, testConvSame)
+	}
+}
+
+func testConvSame(t *testing.T) {
 	for _, c := range []opCase{
 		convSame1DCase("1d-k3-g2", 2, 5, 4, 4, 3, 2),
 		convSame1DCase("1d-k5-g4-widen", 2, 6, 4, 8, 5, 4), // decoder layer 0 with Dd != D
@@ -133,9 +147,21 @@ func TestConvSameErrors(t *testing.T) {
 // size of a small image decoder layer, in several chunks, against the
 // float64 reference, and checks that two backward runs give the same bits.
 func TestConvSameFloat32(t *testing.T) {
+	old := convCFMaxCg
+	defer func() { convCFMaxCg = old }()
+	for _, path := range []struct {
+		name  string
+		maxCg int
+	}{{"last", 0}, {"first", 1 << 30}} {
+		convCFMaxCg = path.maxCg
+		t.Run(path.name, testConvSameFloat32)
+	}
+}
+
+func testConvSameFloat32(t *testing.T) {
 	k := convSame{b: 6, gh: 8, gw: 8, cin: 32, cout: 32, kh: 3, kw: 3, groups: 4}
 	old := convChunkElems
-	convChunkElems = 2 * 64 * 9 * 32 // two samples per chunk
+	convChunkElems = 2 * 64 * 9 * 32 // several chunks in either path: 2 samples (last), 5 samples (first)
 	defer func() { convChunkElems = old }()
 	r := rand.New(rand.NewPCG(7, 8))
 	in64 := make([][]float64, 3)
@@ -191,9 +217,22 @@ func BenchmarkConvSame(b *testing.B) {
 		{b: 4, gh: 8, gw: 8, cin: 32, cout: 32, kh: 3, kw: 3, groups: 4},      // d2v2_patches_2d decoder layer
 		{b: 6, gh: 1, gw: 16, cin: 48, cout: 48, kh: 1, kw: 5, groups: 4},     // d2v2_tokens_1d decoder layer 1
 		{b: 64, gh: 7, gw: 7, cin: 64, cout: 64, kh: 3, kw: 3, groups: 16},    // 2-D, B=8 x 8 clones, D=64
+		{b: 32, gh: 8, gw: 8, cin: 128, cout: 128, kh: 3, kw: 3, groups: 16},  // 2-D, bench-s-patches width, 4 clones
 		{b: 64, gh: 1, gw: 64, cin: 64, cout: 64, kh: 1, kw: 7, groups: 16},   // 1-D speech-like
 		{b: 32, gh: 1, gw: 128, cin: 128, cout: 128, kh: 1, kw: 9, groups: 1}, // 1-D text-like
+		{b: 32, gh: 8, gw: 8, cin: 128, cout: 128, kh: 3, kw: 3, groups: 4},   // Cg 32: the paths' crossover
+		{b: 16, gh: 1, gw: 64, cin: 192, cout: 192, kh: 1, kw: 7, groups: 4},  // Cg 48
 	} {
-		b.Run(fmt.Sprint(k.name()), func(b *testing.B) { benchKernel(b, k) })
+		for _, path := range []struct {
+			name  string
+			maxCg int
+		}{{"last", 0}, {"first", 1 << 30}} {
+			b.Run(fmt.Sprintf("%s/%s", k.name(), path.name), func(b *testing.B) {
+				old := convCFMaxCg
+				defer func() { convCFMaxCg = old }()
+				convCFMaxCg = path.maxCg
+				benchKernel(b, k)
+			})
+		}
 	}
 }

@@ -54,3 +54,32 @@ func axpbyGo(dst, x, y []float32, a, b float32) {
 		dst[i] = float32(a*x[i]) + float32(b*y[i])
 	}
 }
+
+// Dot returns the sum of x[i]*y[i] for i < len(x) in float32. Element i
+// goes to lane i%32 of 32 accumulators, each product and each sum rounded
+// to float32 (no fused multiply-add, on every path), and the lanes are
+// added in a fixed tree, so the assembly and Go paths give the same bits.
+// It panics if y is shorter than x.
+func Dot(x, y []float32) float32 {
+	y = y[:len(x)]
+	var acc [32]float32
+	head := 0
+	if Accelerated() && len(x) >= 32 {
+		head = len(x) &^ 31
+		dotAVX(&acc, &x[0], &y[0], head/32)
+	}
+	dotGo(&acc, x[head:], y[head:])
+	var s [8]float32
+	for i := range s {
+		s[i] = (acc[i] + acc[i+16]) + (acc[i+8] + acc[i+24])
+	}
+	return ((s[0] + s[4]) + (s[2] + s[6])) + ((s[1] + s[5]) + (s[3] + s[7]))
+}
+
+// dotGo adds x[i]*y[i] into lane i%32, as the assembly does.
+func dotGo(acc *[32]float32, x, y []float32) {
+	y = y[:len(x)]
+	for i, v := range x {
+		acc[i%32] += float32(v * y[i])
+	}
+}

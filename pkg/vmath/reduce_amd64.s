@@ -60,3 +60,43 @@ loop:
 
 	VZEROUPPER
 	RET
+
+// func dotAVX(acc *[32]float32, x, y *float32, blocks int)
+//
+// Dot (reduce.go) on blocks*32 elements: lanes 0-7, 8-15, 16-23 and 24-31
+// of acc live in Y0-Y3; products and sums rounded separately (VMULPS then
+// VADDPS), as the Go loop. blocks >= 1.
+TEXT ·dotAVX(SB), NOSPLIT, $0-32
+	MOVQ    acc+0(FP), DI
+	MOVQ    x+8(FP), SI
+	MOVQ    y+16(FP), DX
+	MOVQ    blocks+24(FP), CX
+	VMOVUPS (DI), Y0
+	VMOVUPS 32(DI), Y1
+	VMOVUPS 64(DI), Y2
+	VMOVUPS 96(DI), Y3
+
+loop:
+	VMOVUPS (SI), Y4
+	VMOVUPS 32(SI), Y5
+	VMOVUPS 64(SI), Y6
+	VMOVUPS 96(SI), Y7
+	VMULPS  (DX), Y4, Y4
+	VMULPS  32(DX), Y5, Y5
+	VMULPS  64(DX), Y6, Y6
+	VMULPS  96(DX), Y7, Y7
+	VADDPS  Y4, Y0, Y0
+	VADDPS  Y5, Y1, Y1
+	VADDPS  Y6, Y2, Y2
+	VADDPS  Y7, Y3, Y3
+	ADDQ    $128, SI
+	ADDQ    $128, DX
+	DECQ    CX
+	JNZ     loop
+
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS Y2, 64(DI)
+	VMOVUPS Y3, 96(DI)
+	VZEROUPPER
+	RET

@@ -87,3 +87,32 @@ func BenchmarkEMA(b *testing.B) {
 	t, s := make([]float32, 1<<16), make([]float32, 1<<16)
 	benchImpls(b, int64(len(t))*8, func() { EMA(t, s, 0.999, 0.001) })
 }
+
+// TestDotBits checks Dot against the plain 32-lane loop bit for bit around
+// the 32-element blocks (the assembly where the CPU has it), and against a
+// float64 sum.
+func TestDotBits(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	for _, n := range []int{0, 1, 31, 32, 33, 63, 64, 100, 1000, 65537} {
+		x, y := randScaled(rng, n), randScaled(rng, n+3) // y may be longer
+		var acc [32]float32
+		dotGo(&acc, x, y[:n])
+		var s [8]float32
+		for i := range s {
+			s[i] = (acc[i] + acc[i+16]) + (acc[i+8] + acc[i+24])
+		}
+		want := ((s[0] + s[4]) + (s[2] + s[6])) + ((s[1] + s[5]) + (s[3] + s[7]))
+		got := Dot(x, y)
+		if math.Float32bits(got) != math.Float32bits(want) {
+			t.Fatalf("n=%d: Dot = %v, plain lanes %v", n, got, want)
+		}
+		var ref, mag float64
+		for i, v := range x {
+			ref += float64(v) * float64(y[i])
+			mag += math.Abs(float64(v) * float64(y[i]))
+		}
+		if math.Abs(float64(got)-ref) > 1e-5*math.Max(mag, 1e-30) {
+			t.Fatalf("n=%d: Dot = %v, float64 sum %v", n, got, ref)
+		}
+	}
+}

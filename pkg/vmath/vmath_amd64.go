@@ -34,3 +34,6 @@ func sumSquaresAVX(acc *[16]float64, x *float32, blocks int)
 
 //go:noescape
 func axpbyAVX(dst, x, y *float32, blocks int, a, b float32)
+
+//go:noescape
+func dotAVX(acc *[32]float32, x, y *float32, blocks int)

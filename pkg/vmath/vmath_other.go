@@ -37,3 +37,7 @@ func sumSquaresAVX(acc *[16]float64, x *float32, blocks int) {
 func axpbyAVX(dst, x, y *float32, blocks int, a, b float32) {
 	axpbyGo(unsafe.Slice(dst, blocks*8), unsafe.Slice(x, blocks*8), unsafe.Slice(y, blocks*8), a, b)
 }
+
+func dotAVX(acc *[32]float32, x, y *float32, blocks int) {
+	dotGo(acc, unsafe.Slice(x, blocks*32), unsafe.Slice(y, blocks*32))
+}
