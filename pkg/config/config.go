@@ -92,6 +92,20 @@ type Image struct {
 	Channels  int     `mapstructure:"channels"`   // 1 for grey, 3 for RGB
 	Mean      float64 `mapstructure:"mean"`       // pixel normalisation (x/255 - Mean) / Std
 	Std       float64 `mapstructure:"std"`
+	Augment   Augment `mapstructure:"augment"` // pretraining only; evaluation never augments
+}
+
+// Augment configures the image augmentations of pretraining (off by
+// default): a random resized crop and a horizontal flip drawn per sample
+// from (seed, step, sample), one view shared by teacher and student as in
+// the data2vec vision recipe (BEiT's RandomResizedCrop + flip).
+type Augment struct {
+	Crop     bool    `mapstructure:"crop"`      // random resized crop, resized back to size x size
+	ScaleMin float64 `mapstructure:"scale_min"` // crop area fraction drawn uniform in [scale_min, scale_max]
+	ScaleMax float64 `mapstructure:"scale_max"`
+	RatioMin float64 `mapstructure:"ratio_min"` // crop aspect w/h drawn log-uniform in [ratio_min, ratio_max]
+	RatioMax float64 `mapstructure:"ratio_max"`
+	Flip     bool    `mapstructure:"flip"` // mirror left-right with probability 1/2
 }
 
 // Tokens configures sequences of integer token ids.
@@ -202,8 +216,11 @@ func Default() *Config {
 			LNEps:      1e-5,
 		},
 		Modalities: Modalities{
-			Image:  Image{PatchSize: 4, Size: 28, Channels: 1, Mean: 0.1307, Std: 0.3081}, // MNIST statistics
-			Tokens: Tokens{Vocab: 1000, SeqLen: 64},                                       // as ref_step.py
+			Image: Image{PatchSize: 4, Size: 28, Channels: 1, Mean: 0.1307, Std: 0.3081, // MNIST statistics
+				// off for digits (a crop or mirror can change a digit); the vision
+				// recipe's ranges are ready for crop: true
+				Augment: Augment{ScaleMin: 0.08, ScaleMax: 1, RatioMin: 3.0 / 4, RatioMax: 4.0 / 3}},
+			Tokens: Tokens{Vocab: 1000, SeqLen: 64}, // as ref_step.py
 			Text:   Text{Tokenizer: TokenizerBytes, SeqLen: 128, EmbedLN: true, Docs: DocsParagraph},
 			// data2vec base speech: 7 convs of 512, positional conv 95/16/5 (k 19);
 			// 1 s crops (the recipe crops 2-20 s; our clips are single words).

@@ -42,6 +42,12 @@ func (c *Config) Validate() error {
 		v.check(im.Channels >= 1, "modalities.image.channels", ">= 1", im.Channels)
 		v.check(!math.IsNaN(im.Mean) && !math.IsInf(im.Mean, 0), "modalities.image.mean", "finite", im.Mean)
 		v.check(im.Std > 0 && !math.IsInf(im.Std, 0), "modalities.image.std", "> 0 and finite", im.Std)
+		if a := im.Augment; a.Crop {
+			v.check(a.ScaleMin > 0 && a.ScaleMin <= a.ScaleMax, "modalities.image.augment.scale_min", "in (0, scale_max]", a.ScaleMin)
+			v.check(a.ScaleMax <= 1, "modalities.image.augment.scale_max", "<= 1", a.ScaleMax)
+			v.check(a.RatioMin > 0 && a.RatioMin <= a.RatioMax, "modalities.image.augment.ratio_min", "in (0, ratio_max]", a.RatioMin)
+			v.check(!math.IsInf(a.RatioMax, 0), "modalities.image.augment.ratio_max", "finite", a.RatioMax)
+		}
 	case ModalityTokens:
 		tk := c.Modalities.Tokens
 		tokensOK = tk.SeqLen >= 2

@@ -27,12 +27,19 @@ func (s *ImageSet) Patches(i, p int, dst []float32) {
 	if err != nil {
 		panic(err)
 	}
-	rowLen := p * s.C // values in one patch row: (px, c)
-	if want := gh * gw * p * rowLen; len(dst) != want {
+	if want := gh * gw * p * p * s.C; len(dst) != want {
 		panic(fmt.Sprintf("data: Patches: len(dst) = %d, want T*p*p*C = %d", len(dst), want))
 	}
-	img := s.Image(i) // (H, W, C)
-	stride := s.W * s.C
+	PatchImage(s.Image(i), s.H, s.W, s.C, p, dst)
+}
+
+// PatchImage writes img, an (h, w, c) image whose sides p divides, into dst
+// as ImageSet.Patches does: a (T, p*p*c) matrix, tokens in row-major grid
+// order, values (py, px, c) inside a token.
+func PatchImage(img []float32, h, w, c, p int, dst []float32) {
+	gh, gw := h/p, w/p
+	rowLen := p * c // values in one patch row: (px, c)
+	stride := w * c
 	k := 0
 	for gy := range gh {
 		for gx := range gw {

@@ -52,6 +52,7 @@ type Batcher struct {
 	Batch      int
 	gh, gw, nm int
 	x          []float32
+	view       []float32 // one augmented image (AugmentedPatches)
 	mask       []bool
 }
 
@@ -114,7 +115,8 @@ func (b *Batcher) Mask(seed, step int64, first int) []bool {
 
 // imageSource feeds image pretraining: patches and block or random masks.
 type imageSource struct {
-	b *Batcher
+	b   *Batcher
+	aug data.AugmentSpec // modalities.image.augment; off: the stored images
 }
 
 func newImageSource(cfg *config.Config, B int) (*imageSource, error) {
@@ -126,16 +128,23 @@ func newImageSource(cfg *config.Config, B int) (*imageSource, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &imageSource{b: b}, nil
+	return &imageSource{b: b, aug: AugmentSpec(cfg)}, nil
 }
 
 func (s *imageSource) Len() int { return s.b.Set.N }
 
-func (s *imageSource) Name() string { return fmt.Sprintf("%s, %d images", s.b.Set.Source, s.b.Set.N) }
+func (s *imageSource) Name() string {
+	return fmt.Sprintf("%s, %d images%s", s.b.Set.Source, s.b.Set.N, augmentNote(s.aug))
+}
 
 func (s *imageSource) Input() Input { return Input{NMask: s.b.nm} }
 
 func (s *imageSource) Batch(idx []int, first int, seed, step int64) (any, any, []bool) {
-	x := s.b.Patches(idx)
+	var x []float32
+	if s.aug.On() {
+		x = s.b.AugmentedPatches(s.aug, idx, first, seed, step)
+	} else {
+		x = s.b.Patches(idx)
+	}
 	return x, x, s.b.Mask(seed, step, first)
 }
