@@ -23,6 +23,7 @@ type evalOptions struct {
 	k          int
 	baselines  bool
 	val        bool
+	layers     int
 }
 
 func newEvalCmd(runF func(*evalOptions, *cobra.Command) error) *cobra.Command {
@@ -45,6 +46,7 @@ func newEvalCmd(runF func(*evalOptions, *cobra.Command) error) *cobra.Command {
 	c.Flags().BoolVar(&o.random, "random-init", false, "evaluate a randomly initialised encoder of the configured shape (baseline)")
 	c.Flags().IntVar(&o.k, "k", 20, "neighbours for k-NN")
 	c.Flags().BoolVar(&o.baselines, "baselines", true, "also measure the raw input and (for a checkpoint) the random-init encoder of the same seed")
+	c.Flags().IntVar(&o.layers, "layers", downstream.DefaultLayers, "concatenate the mean-pooled outputs of the last N layers (docs/EVAL.md)")
 	c.Flags().BoolVar(&o.val, "val", false, "measure on the validation split (the last sixth of train; the probe fits the rest), not the test split: for recipe choices")
 	return c
 }
@@ -99,7 +101,7 @@ func evalRun(o *evalOptions, cmd *cobra.Command) error {
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
 	}
-	rep, err := downstream.Evaluate(cfg, w, out, downstream.EvalOptions{K: o.k, Baselines: o.baselines, Val: o.val}, cmd.ErrOrStderr())
+	rep, err := downstream.Evaluate(cfg, w, out, downstream.EvalOptions{K: o.k, Layers: o.layers, Baselines: o.baselines, Val: o.val}, cmd.ErrOrStderr())
 	if err != nil {
 		return err
 	}

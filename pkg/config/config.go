@@ -162,7 +162,7 @@ type Optim struct {
 type Data struct {
 	Source    DataSource `mapstructure:"source"`
 	Path      string     `mapstructure:"path"`       // idx: folder with the 4 MNIST files; folder: root of class subfolders
-	TestPath  string     `mapstructure:"test_path"`  // folder source: root of the test split; "" = none
+	TestPath  string     `mapstructure:"test_path"`  // held-out <class>/ folder for eval and fine-tuning, any modality; "" = the data's own test split
 	TaskPath  string     `mapstructure:"task_path"`  // text: WordNet database folder for eval and fine-tuning
 	BatchSize int        `mapstructure:"batch_size"` // examples per pretraining step
 	Limit     int        `mapstructure:"limit"`      // use only the first Limit training examples, 0 = all

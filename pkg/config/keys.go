@@ -230,7 +230,7 @@ var help = map[string]string{
 	"data.source":     "training data: embedded (MNIST subset or Opticks text), MNIST idx files, image class folders, or text files",
 	"data.path":       "idx: folder with the 4 MNIST files; folder: root of class subfolders",
 	"data.task_path":  "text: WordNet database folder (data.noun, data.verb) for eval and fine-tuning",
-	"data.test_path":  "folder source: root of the test split's class subfolders; \"\" = none",
+	"data.test_path":  "held-out test folder for eval and fine-tuning, any modality: <class>/ subfolders named as the train classes; \"\" = the data's own test split",
 	"data.batch_size": "examples per pretraining step",
 	"data.limit":      "use only the first N training examples, 0 = all",
 

@@ -21,6 +21,7 @@ type Classifier struct {
 	Params  *model.Params // student.* (+ cls.* when Classes > 0)
 	Names   []string      // trainable names, in order
 	Classes int
+	Layers  int // feature layers concatenated (see NewFeatures); 1 for a classifier
 	batch   int
 	vm      G.VM
 	x, w, y *tensor.Dense
@@ -56,10 +57,28 @@ func ClassifierParams(s train.Setup, classes int) *model.Params {
 // same params share their tensors. With s.Parts > 1 the batch runs as that
 // many parts at once (run.batch_split), as in pretraining.
 func NewClassifier(s train.Setup, params *model.Params, batch, classes int, training bool) (*Classifier, error) {
-	if n := min(s.Parts, batch); n > 1 {
-		return newClassifierParts(s, params, batch, classes, training, n)
+	return newClassifier(s, params, batch, classes, training, 1)
+}
+
+// NewFeatures builds a feature extractor (no head) whose features are the
+// mean-pooled outputs of the last `layers` layers, concatenated:
+// (B, layers*D), the encoder output (after the final LN when pre-LN) last,
+// the residual stream after each earlier block before it, earliest first.
+func NewFeatures(s train.Setup, params *model.Params, batch, layers int) (*Classifier, error) {
+	if layers < 1 || layers > s.Spec.Depth {
+		return nil, fmt.Errorf("probe layers: must be in [1, model.depth=%d], got %d", s.Spec.Depth, layers)
 	}
-	e := &Classifier{Setup: s, Params: params, Classes: classes, batch: batch}
+	return newClassifier(s, params, batch, 0, false, layers)
+}
+
+// FeatDim is the width of the features Run returns per example.
+func (e *Classifier) FeatDim() int { return e.Layers * e.Setup.Spec.Dim }
+
+func newClassifier(s train.Setup, params *model.Params, batch, classes int, training bool, layers int) (*Classifier, error) {
+	if n := min(s.Parts, batch); n > 1 {
+		return newClassifierParts(s, params, batch, classes, training, n, layers)
+	}
+	e := &Classifier{Setup: s, Params: params, Classes: classes, Layers: layers, batch: batch}
 	emb, enc := model.Embedding{Mod: s.Mod, Spec: s.Spec}, model.Encoder{Spec: s.Spec}
 	e.Names = e.Params.Names()
 	g := model.NewGraph(s.Dtype, e.Params)
@@ -80,6 +99,19 @@ func NewClassifier(s train.Setup, params *model.Params, batch, classes int, trai
 	}
 	e.x, e.w = xt, wt
 	e.feats = pooled
+	if layers > 1 {
+		all := make([]*G.Node, 0, layers)
+		for i := s.Spec.Depth - layers; i < s.Spec.Depth-1; i++ {
+			p, err := ops.WeightedPool(L.Blocks[i], w, batch) // (B*T, D) -> (B, D)
+			if err != nil {
+				return nil, err
+			}
+			all = append(all, p)
+		}
+		if e.feats, err = G.Concat(1, append(all, pooled)...); err != nil { // layers x (B, D) -> (B, layers*D)
+			return nil, err
+		}
+	}
 	if classes > 0 {
 		z := G.Must(ops.LayerNorm(pooled, g.Param("cls.norm.g"), g.Param("cls.norm.b"), s.Spec.LNEps))
 		logits := G.Must(ops.Linear(z, g.Param("cls.fc.w"), g.Param("cls.fc.b")))
@@ -164,13 +196,13 @@ type classifierParts struct {
 	sizes         []int
 }
 
-func newClassifierParts(s train.Setup, params *model.Params, batch, classes int, training bool, n int) (*Classifier, error) {
-	e := &Classifier{Setup: s, Params: params, Names: params.Names(), Classes: classes, batch: batch}
+func newClassifierParts(s train.Setup, params *model.Params, batch, classes int, training bool, n, layers int) (*Classifier, error) {
+	e := &Classifier{Setup: s, Params: params, Names: params.Names(), Classes: classes, Layers: layers, batch: batch}
 	sp := &classifierParts{lo: graphrun.PartBounds(batch, n), perX: graphrun.PerSample(s.Mod), T: s.Mod.NumTokens()}
 	ps := s
 	ps.Parts = 1
 	for k := range n {
-		p, err := NewClassifier(ps, params, sp.lo[k+1]-sp.lo[k], classes, training)
+		p, err := newClassifier(ps, params, sp.lo[k+1]-sp.lo[k], classes, training, layers)
 		if err != nil {
 			for _, q := range sp.parts {
 				q.Close()

@@ -56,7 +56,7 @@ func LoadEncoder(p *model.Params, s train.Setup, w Weights) (string, error) {
 
 // Features runs the encoder over every example of a split, (N, D) pooled.
 func Features(enc *Classifier, sp *Labelled) ([]float32, error) {
-	D := enc.Setup.Spec.Dim
+	D := enc.FeatDim()
 	out := make([]float32, sp.N*D)
 	idx := make([]int, enc.batch)
 	for lo := 0; lo < sp.N; lo += enc.batch {
@@ -82,7 +82,7 @@ type EvalReport struct {
 	Measured string    `json:"measured_on"` // "test", or "validation" (carved from train) with EvalOptions.Val
 	TrainN   int       `json:"train_n"`
 	TestN    int       `json:"test_n"`
-	Protocol string    `json:"protocol"` // ProbeProtocol, the same for every row
+	Protocol string    `json:"protocol"` // Protocol(layers), the same for every row
 	Rows     []EvalRow `json:"rows"`     // the encoder's first, then the baselines
 	Pictures []string  `json:"pictures"`
 }
@@ -96,18 +96,29 @@ type EvalRow struct {
 	KNN      *eval.Result `json:"knn"`
 }
 
-// ProbeProtocol states how every row of a report is measured.
-const ProbeProtocol = "frozen features, mean-pooled over the real tokens of the final layer (after the final LN when pre-LN); " +
-	"linear probe: each feature standardised with the fit split's mean and std (MAE's parameter-free BatchNorm), " +
-	"softmax regression with L2 1e-4 by full-batch L-BFGS; k-NN: cosine similarity, exp(sim/0.07)-weighted vote; " +
-	"raw rows get the same probe and k-NN on a fixed front end of the input"
+// Protocol states how every row of a report is measured.
+func Protocol(layers int) string {
+	feats := "mean-pooled over the real tokens of the final layer (after the final LN when pre-LN)"
+	if layers > 1 {
+		feats = fmt.Sprintf("mean-pooled over the real tokens of each of the last %d layers (the final one after the final LN when pre-LN), concatenated", layers)
+	}
+	return "frozen features, " + feats + "; " +
+		"linear probe: each feature standardised with the fit split's mean and std (MAE's parameter-free BatchNorm), " +
+		"softmax regression with L2 1e-4 by full-batch L-BFGS; k-NN: cosine similarity, exp(sim/0.07)-weighted vote; " +
+		"raw rows get the same probe and k-NN on a fixed front end of the input"
+}
 
 // EvalOptions are the choices of one evaluation.
 type EvalOptions struct {
 	K         int  // k-NN neighbours (0: eval.DefaultK)
+	Layers    int  // last layers whose mean-pooled outputs are concatenated (0: DefaultLayers)
 	Baselines bool // add the raw-input row and, for a checkpoint, a random-init row
 	Val       bool // fit on the train split minus its last ValFrac, measure on that part (recipe choices); never reads the test split
 }
+
+// DefaultLayers is the number of final layers the probe reads (see
+// docs/EVAL.md and docs/RESULTS.md for why).
+const DefaultLayers = 1
 
 // ValFrac is the share of the train split held out as the validation split
 // (MNIST: 10,000 of 60,000, the customary split; the embedded subset: 1,000 of 6,000).
@@ -127,7 +138,11 @@ func Evaluate(cfg *config.Config, w Weights, outDir string, o EvalOptions, log i
 			return nil, bad(err)
 		}
 	}
-	rep := &EvalReport{Train: trainSet.Name, Test: test.Name, TrainN: trainSet.N, TestN: test.N, Measured: "test", Protocol: ProbeProtocol}
+	rep := &EvalReport{Train: trainSet.Name, Test: test.Name, TrainN: trainSet.N, TestN: test.N, Measured: "test"}
+	if o.Layers == 0 {
+		o.Layers = DefaultLayers
+	}
+	rep.Protocol = Protocol(o.Layers)
 	if o.Val {
 		rep.Measured = "validation"
 	}
@@ -136,7 +151,7 @@ func Evaluate(cfg *config.Config, w Weights, outDir string, o EvalOptions, log i
 		encoders = append(encoders, Weights{Seed: uint64(cfg.Run.Seed)})
 	}
 	for i, wi := range encoders {
-		row, err := encoderRow(s, wi, trainSet, test, o.K, log)
+		row, err := encoderRow(s, wi, trainSet, test, o, log)
 		if err != nil {
 			return nil, err
 		}
@@ -163,15 +178,15 @@ func Evaluate(cfg *config.Config, w Weights, outDir string, o EvalOptions, log i
 }
 
 // encoderRow measures the frozen features of the encoder with weights w.
-func encoderRow(s train.Setup, w Weights, trainSet, test *Labelled, k int, log io.Writer) (*EvalRow, error) {
+func encoderRow(s train.Setup, w Weights, trainSet, test *Labelled, o EvalOptions, log io.Writer) (*EvalRow, error) {
 	p := ClassifierParams(s, 0)
 	label, err := LoadEncoder(p, s, w)
 	if err != nil {
 		return nil, bad(err)
 	}
-	enc, err := NewClassifier(s, p, EvalBatch, 0, false)
+	enc, err := NewFeatures(s, p, EvalBatch, o.Layers)
 	if err != nil {
-		return nil, err
+		return nil, bad(err)
 	}
 	defer enc.Close()
 	fmt.Fprintf(log, "d2v eval: %s; features of %d train and %d test examples\n", label, trainSet.N, test.N)
@@ -181,13 +196,13 @@ func encoderRow(s train.Setup, w Weights, trainSet, test *Labelled, k int, log i
 		if err != nil {
 			return nil, err
 		}
-		feats[i] = eval.Features{X: x, N: sp.N, D: s.Spec.Dim, Labels: sp.Labels, Classes: len(trainSet.Classes)}
+		feats[i] = eval.Features{X: x, N: sp.N, D: enc.FeatDim(), Labels: sp.Labels, Classes: len(trainSet.Classes)}
 	}
 	kind := "encoder"
 	if w.Checkpoint == "" {
 		kind = "random_init"
 	}
-	return measure(kind, label, feats, k)
+	return measure(kind, label, feats, o.K)
 }
 
 // rawRow measures the splits' raw front end (Split.Raw).

@@ -27,7 +27,7 @@ func smallTask(t *testing.T, n int) (*Labelled, *Labelled, train.Setup) {
 // features equal to the encoder's give the identical row.
 func TestEvalRowsSameProtocol(t *testing.T) {
 	trainSet, test, s := smallTask(t, 300)
-	enc, err := encoderRow(s, Weights{Seed: 3}, trainSet, test, 5, &testWriter{t})
+	enc, err := encoderRow(s, Weights{Seed: 3}, trainSet, test, EvalOptions{K: 5, Layers: 1}, &testWriter{t})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,3 +104,48 @@ func TestCarve(t *testing.T) {
 type testWriter struct{ t *testing.T }
 
 func (w *testWriter) Write(p []byte) (int, error) { w.t.Log(string(p)); return len(p), nil }
+
+// NewFeatures with several layers: the last D columns are the encoder's
+// usual features, the others differ from them (earlier blocks), and the
+// batch parts give the same values as one graph.
+func TestFeaturesLayers(t *testing.T) {
+	trainSet, _, s := smallTask(t, 20)
+	s.Spec.Depth = 2
+	p := ClassifierParams(s, 0)
+	if _, err := LoadEncoder(p, s, Weights{Seed: 1}); err != nil {
+		t.Fatal(err)
+	}
+	feats := func(layers, parts int) []float32 {
+		s := s
+		s.Parts = parts
+		e, err := NewFeatures(s, p, 8, layers)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer e.Close()
+		if e.FeatDim() != layers*s.Spec.Dim {
+			t.Fatalf("FeatDim %d, want %d", e.FeatDim(), layers*s.Spec.Dim)
+		}
+		f, err := Features(e, trainSet)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	one, two, twoParts := feats(1, 1), feats(2, 1), feats(2, 2)
+	D := s.Spec.Dim
+	for i := range trainSet.N {
+		if !slices.Equal(two[(2*i+1)*D:(2*i+2)*D], one[i*D:(i+1)*D]) {
+			t.Fatalf("example %d: last layer's columns differ from the one-layer features", i)
+		}
+		if slices.Equal(two[2*i*D:(2*i+1)*D], one[i*D:(i+1)*D]) {
+			t.Fatalf("example %d: first block's columns equal the output's", i)
+		}
+	}
+	if !slices.Equal(two, twoParts) {
+		t.Error("two batch parts give other features than one graph")
+	}
+	if _, err := NewFeatures(s, p, 8, 3); err == nil {
+		t.Error("3 layers of a depth-2 model: no error")
+	}
+}

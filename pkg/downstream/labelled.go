@@ -3,6 +3,7 @@ package downstream
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/d2v/d2v/pkg/config"
 	"github.com/d2v/d2v/pkg/data"
@@ -47,8 +48,10 @@ func LoadTask(cfg *config.Config, batch int) (trainSet, test *Labelled, s train.
 		if trainSet, err = imageSplit(cfg, "train"); err != nil {
 			return nil, nil, s, err
 		}
-		test, err = imageSplit(cfg, "test")
-		return trainSet, test, s, err
+		if test, err = imageSplit(cfg, "test"); err != nil {
+			return nil, nil, s, err
+		}
+		return trainSet, test, s, sameClasses(cfg, trainSet, test)
 	case config.ModalityText:
 		if cfg.Data.TaskPath == "" {
 			return nil, nil, s, fmt.Errorf("data.task_path: set it to the WordNet database folder (scripts/get-wordnet.sh) for text eval and fine-tuning")
@@ -62,6 +65,11 @@ func LoadTask(cfg *config.Config, batch int) (trainSet, test *Labelled, s train.
 			return nil, nil, s, err
 		}
 		tr, te := data.SplitTextSet(set, 0.1, cfg.Run.Seed)
+		if cfg.Data.TestPath != "" {
+			if te, err = heldOutText(cfg); err != nil {
+				return nil, nil, s, err
+			}
+		}
 		T := cfg.Modalities.Text.SeqLen
 		in := feed.InputFor(cfg)
 		in.Vocab = tok.VocabSize()
@@ -78,19 +86,25 @@ func LoadTask(cfg *config.Config, batch int) (trainSet, test *Labelled, s train.
 			sp.Raw, sp.RawDim = textRaw(sp.seqs, vocab, pad), vocab.Dim
 			sp.RawDesc = fmt.Sprintf("bag of token ids: term frequencies of the %d most frequent train ids + 1 other", vocab.Dim-1)
 		}
-		return trainSet, test, s, nil
+		return trainSet, test, s, sameClasses(cfg, trainSet, test)
 	case config.ModalityAudio:
 		if trainSet, err = audioSplit(cfg, "train"); err != nil {
 			return nil, nil, s, err
 		}
-		test, err = audioSplit(cfg, "test")
-		return trainSet, test, s, err
+		if test, err = audioSplit(cfg, "test"); err != nil {
+			return nil, nil, s, err
+		}
+		return trainSet, test, s, sameClasses(cfg, trainSet, test)
 	}
 	return nil, nil, s, fmt.Errorf("model.modality: eval and fine-tuning read image, text or audio data, got %q", cfg.Model.Modality)
 }
 
 func imageSplit(cfg *config.Config, split string) (*Labelled, error) {
-	set, err := feed.LoadImages(cfg, split)
+	load := feed.LoadImages
+	if split == "test" && cfg.Data.TestPath != "" {
+		load = func(cfg *config.Config, _ string) (*data.ImageSet, error) { return heldOutImages(cfg) }
+	}
+	set, err := load(cfg, split)
 	if err != nil {
 		return nil, err
 	}
@@ -163,7 +177,11 @@ func textRaw(seqs [][]int, v eval.TokenVocab, pad int) func(int, []float32) {
 // centre-cropped (or zero-padded) to crop_samples; the pooling weights
 // average the frames computed from real samples, not the padding.
 func audioSplit(cfg *config.Config, split string) (*Labelled, error) {
-	set, err := feed.LoadSpeech(cfg, split)
+	load := feed.LoadSpeech
+	if split == "test" && cfg.Data.TestPath != "" {
+		load = func(cfg *config.Config, _ string) (*data.SpeechSet, error) { return heldOutSpeech(cfg) }
+	}
+	set, err := load(cfg, split)
 	if err != nil {
 		return nil, err
 	}
@@ -202,6 +220,19 @@ func audioSplit(cfg *config.Config, split string) (*Labelled, error) {
 	return &Labelled{Name: fmt.Sprintf("%s (%d clips, %d voices)", set.Source, len(set.Clips), len(set.Voices())),
 		N: len(set.Clips), Labels: labels, Classes: set.Classes, Inputs: inputs, Raw: raw, RawDim: eval.MelBands,
 		RawDesc: fmt.Sprintf("log-mel: mean over 25 ms frames (10 ms hop) of %d log mel energies of the centre crop", eval.MelBands)}, nil
+}
+
+// sameClasses gives a test split read from data.test_path the train
+// split's class ids, by class name.
+func sameClasses(cfg *config.Config, trainSet, test *Labelled) error {
+	if cfg.Data.TestPath == "" || slices.Equal(trainSet.Classes, test.Classes) {
+		return nil
+	}
+	if err := relabel(test.Labels, test.Classes, trainSet.Classes, test.Name); err != nil {
+		return err
+	}
+	test.Classes = trainSet.Classes
+	return nil
 }
 
 // Carve holds out the last frac of the split (at least one example on each
