@@ -224,11 +224,10 @@ func convSameFwd[T Float](k convSame, y, x, w, b []T) {
 		return
 	}
 	og, kc, ld, hw, ch := k.og(), k.kc(), k.groups*k.kc(), k.gh*k.gw, k.chunk()
-	wt, putW := convScratch[T](kc * k.cout)
-	defer putW()
-	permuteW(k, wt, w, false)
-	col, put := convScratch[T](ch * hw * ld)
+	buf, put := convScratch[T](2*kc*k.cout + ch*hw*ld) // the backward's size: one size per shape keeps the pool from thrashing
 	defer put()
+	wt, col := buf[:kc*k.cout], buf[2*kc*k.cout:]
+	permuteW(k, wt, w, false)
 	for r := 0; r < k.rows(); r++ {
 		copy(y[r*k.cout:(r+1)*k.cout], b)
 	}
@@ -249,12 +248,10 @@ func convSameBwd[T Float](k convSame, dx, dw, db, x, w, dy []T) {
 		return
 	}
 	og, kc, ld, hw, ch := k.og(), k.kc(), k.groups*k.kc(), k.gh*k.gw, k.chunk()
-	wt, putW := convScratch[T](2 * kc * k.cout)
-	defer putW()
-	wt, dwt := wt[:kc*k.cout], wt[kc*k.cout:]
-	permuteW(k, wt, w, false)
-	col, put := convScratch[T](ch * hw * ld)
+	buf, put := convScratch[T](2*kc*k.cout + ch*hw*ld)
 	defer put()
+	wt, dwt, col := buf[:kc*k.cout], buf[kc*k.cout:2*kc*k.cout], buf[2*kc*k.cout:]
+	permuteW(k, wt, w, false)
 	colSum(db, dy, k.rows(), k.cout)
 	for s0 := 0; s0 < k.b; s0 += ch {
 		ns := min(ch, k.b-s0)

@@ -46,19 +46,56 @@ func (k convSame) cfShift(tap int) int {
 }
 
 // cfPad writes the ns samples from s0 of x (rows, Cin) into xp (Cin rows
-// of ns*ps), zero-padded.
+// of ns*ps), zero-padded. A sample at a time, grid row by grid row and
+// channel by channel: writes are contiguous runs, and the strided reads
+// stay within the sample's values (in L1 at the decoders' sizes).
 func cfPad[T Float](k convSame, xp, x []T, s0, ns int) {
 	wp, ps, _ := k.cfGeom()
 	ph, pw := k.kh/2, k.kw/2
-	clear(xp[:k.cin*ns*ps])
-	parallel(ns*k.gh, 8, func(_, lo, hi int) {
-		for sr := lo; sr < hi; sr++ {
-			s, r := sr/k.gh, sr%k.gh
-			for c := 0; c < k.gw; c++ {
-				src := x[(((s0+s)*k.gh+r)*k.gw+c)*k.cin:][:k.cin]
-				off := s*ps + (r+ph)*wp + c + pw
-				for ch, v := range src {
-					xp[ch*ns*ps+off] = v
+	n := ns * ps
+	parallel(ns, 1, func(_, lo, hi int) {
+		for s := lo; s < hi; s++ {
+			for ch := 0; ch < k.cin; ch++ {
+				clear(xp[ch*n+s*ps:][:ps])
+			}
+			for r := 0; r < k.gh; r++ {
+				src := x[((s0+s)*k.gh+r)*k.gw*k.cin:][:k.gw*k.cin]
+				off := s*ps + (r+ph)*wp + pw
+				for ch := 0; ch < k.cin; ch++ {
+					dst := xp[ch*n+off:][:k.gw]
+					for c := range dst {
+						dst[c] = src[c*k.cin+ch]
+					}
+				}
+			}
+		}
+	})
+}
+
+// cfGrid copies the real positions of the ns samples from s0 between the
+// channels-first rows cf (C rows of ns*ps; a position's offset in its
+// sample's plane is r*Wp + c + off) and the channels-last rows cl
+// (rows, C): into cl when toLast, else into cf (whose other values are
+// left alone). A sample at a time, as cfPad.
+func cfGrid[T Float](k convSame, cl, cf []T, c, s0, ns, off int, toLast bool) {
+	wp, ps, _ := k.cfGeom()
+	n := ns * ps
+	parallel(ns, 1, func(_, lo, hi int) {
+		for s := lo; s < hi; s++ {
+			for r := 0; r < k.gh; r++ {
+				row := cl[((s0+s)*k.gh+r)*k.gw*c:][:k.gw*c]
+				o := s*ps + r*wp + off
+				for ch := 0; ch < c; ch++ {
+					plane := cf[ch*n+o:][:k.gw]
+					if toLast {
+						for j, v := range plane {
+							row[j*c+ch] = v
+						}
+					} else {
+						for j := range plane {
+							plane[j] = row[j*c+ch]
+						}
+					}
 				}
 			}
 		}
@@ -93,11 +130,10 @@ func dotT[T Float](x, y []T) T {
 
 func convSameFwdCF[T Float](k convSame, y, x, w, b []T) {
 	cg, og, taps, ch := k.cg(), k.og(), k.kh*k.kw, k.chunk()
-	wp, ps, q := k.cfGeom()
-	xp, putX := convScratch[T](k.cin * ch * ps)
-	defer putX()
-	yt, putY := convScratch[T](k.cout * ch * ps)
-	defer putY()
+	_, ps, q := k.cfGeom()
+	buf, put := convScratch[T]((2*k.cin + k.cout) * ch * ps) // the backward's size: one size per shape keeps the pool from thrashing
+	defer put()
+	xp, yt := buf[:k.cin*ch*ps], buf[k.cin*ch*ps:]
 	for s0 := 0; s0 < k.b; s0 += ch {
 		ns := min(ch, k.b-s0)
 		n, l := ns*ps, (ns-1)*ps+q
@@ -118,18 +154,7 @@ func convSameFwdCF[T Float](k convSame, y, x, w, b []T) {
 				}
 			}
 		})
-		parallel(ns*k.gh, 8, func(_, lo, hi int) { // the real positions, channels last
-			for sr := lo; sr < hi; sr++ {
-				s, r := sr/k.gh, sr%k.gh
-				for c := 0; c < k.gw; c++ {
-					dst := y[(((s0+s)*k.gh+r)*k.gw+c)*k.cout:][:k.cout]
-					off := s*ps + r*wp + c
-					for o := range dst {
-						dst[o] = yt[o*n+off]
-					}
-				}
-			}
-		})
+		cfGrid(k, y, yt, k.cout, s0, ns, 0, true) // the real positions, channels last
 	}
 }
 
@@ -137,29 +162,16 @@ func convSameBwdCF[T Float](k convSame, dx, dw, db, x, w, dy []T) {
 	cg, og, taps, ch := k.cg(), k.og(), k.kh*k.kw, k.chunk()
 	wp, ps, q := k.cfGeom()
 	ph, pw := k.kh/2, k.kw/2
-	xp, putX := convScratch[T](2 * k.cin * ch * ps)
-	defer putX()
-	xp, dxp := xp[:k.cin*ch*ps], xp[k.cin*ch*ps:]
-	dyt, putY := convScratch[T](k.cout * ch * ps)
-	defer putY()
+	buf, put := convScratch[T]((2*k.cin + k.cout) * ch * ps)
+	defer put()
+	xp, dxp, dyt := buf[:k.cin*ch*ps], buf[k.cin*ch*ps:2*k.cin*ch*ps], buf[2*k.cin*ch*ps:]
 	colSum(db, dy, k.rows(), k.cout)
 	for s0 := 0; s0 < k.b; s0 += ch {
 		ns := min(ch, k.b-s0)
 		n, l := ns*ps, (ns-1)*ps+q
 		cfPad(k, xp, x, s0, ns)
 		clear(dyt[:k.cout*n]) // zero on the dropped positions
-		parallel(ns*k.gh, 8, func(_, lo, hi int) {
-			for sr := lo; sr < hi; sr++ {
-				s, r := sr/k.gh, sr%k.gh
-				for c := 0; c < k.gw; c++ {
-					src := dy[(((s0+s)*k.gh+r)*k.gw+c)*k.cout:][:k.cout]
-					off := s*ps + r*wp + c
-					for o, v := range src {
-						dyt[o*n+off] = v
-					}
-				}
-			}
-		})
+		cfGrid(k, dy, dyt, k.cout, s0, ns, 0, false)
 		parallel(k.cout, 1, func(_, lo, hi int) { // dW, accumulated over chunks
 			for o := lo; o < hi; o++ {
 				g, d := o/og, dyt[o*n:o*n+l]
@@ -190,17 +202,6 @@ func convSameBwdCF[T Float](k convSame, dx, dw, db, x, w, dy []T) {
 				}
 			}
 		})
-		parallel(ns*k.gh, 8, func(_, lo, hi int) { // dx = the real positions of dxp
-			for sr := lo; sr < hi; sr++ {
-				s, r := sr/k.gh, sr%k.gh
-				for c := 0; c < k.gw; c++ {
-					dst := dx[(((s0+s)*k.gh+r)*k.gw+c)*k.cin:][:k.cin]
-					off := s*ps + (r+ph)*wp + c + pw
-					for ci := range dst {
-						dst[ci] = dxp[ci*n+off]
-					}
-				}
-			}
-		})
+		cfGrid(k, dx, dxp, k.cin, s0, ns, ph*wp+pw, true) // dx = the real positions of dxp
 	}
 }
