@@ -98,9 +98,12 @@ func evalRun(o *evalOptions, cmd *cobra.Command) error {
 	if o.out != "" {
 		out = o.out
 	}
-	if err := os.MkdirAll(out, 0o755); err != nil {
+	// one writer per output folder (made here; removed again if nothing is written)
+	lk, err := lockOut(out)
+	if err != nil {
 		return err
 	}
+	defer lk.Release()
 	rep, err := downstream.Evaluate(cfg, w, out, downstream.EvalOptions{K: o.k, Layers: o.layers, Baselines: o.baselines, Val: o.val}, cmd.ErrOrStderr())
 	if err != nil {
 		return err

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -48,9 +47,12 @@ func finetuneRun(o *finetuneOptions, cmd *cobra.Command) error {
 	if o.out != "" {
 		out = o.out
 	}
-	if err := os.MkdirAll(out, 0o755); err != nil {
+	// one writer per output folder (made here; removed again if nothing is written)
+	lk, err := lockOut(out)
+	if err != nil {
 		return err
 	}
+	defer lk.Release()
 	rep, err := downstream.Finetune(cmd.Context(), cfg, w, out, cmd.ErrOrStderr())
 	if err != nil {
 		return err

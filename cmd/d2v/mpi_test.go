@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/d2v/d2v/internal/runlock"
 	"github.com/d2v/d2v/pkg/checkpoint"
 	"github.com/d2v/d2v/pkg/train"
 )
@@ -186,10 +187,11 @@ func TestMPIEquivalence(t *testing.T) {
 	}
 }
 
-// TestMPIFailures: ranks started with different configs, a rank that fails
-// on its own, and a rank killed mid-run end the whole job with a message and
-// a non-zero exit instead of a hang; non-finite steps are skipped, and the run
-// stops, at the same step on every rank.
+// TestMPIFailures: ranks started with different configs and a rank that
+// fails on its own end the whole job with a message and a non-zero exit
+// instead of a hang; non-finite steps are skipped, and the run stops, at the
+// same step on every rank; a run folder locked by another process ends every
+// rank with exit 2 before any writes.
 func TestMPIFailures(t *testing.T) {
 	mpi, dir := mpiBinary(t), t.TempDir()
 	code, out := mpirun(t, "-np", "1", mpi, "pretrain", "--seed", "1", "--set", "run.dir="+dir,
@@ -214,40 +216,116 @@ func TestMPIFailures(t *testing.T) {
 		}
 	}
 
-	// kill -9 rank 1 once rank 0 has logged a few steps
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "mpirun", append([]string{"--allow-run-as-root", "--oversubscribe", "-np", "2", mpi},
-		mpiArgs(dir, "killed", "--steps", "100000")...)...)
-	var buf strings.Builder
-	cmd.Stdout, cmd.Stderr = &buf, &buf
-	if err := cmd.Start(); err != nil {
+	// rank 0 cannot get the run folder's lock: every rank ends with exit 2,
+	// none writes, and no MPI_Abort is needed (one collective told them all)
+	if code, out := mpirun(t, append([]string{"-np", "2", mpi}, mpiArgs(dir, "locked", "--steps", "2")...)...); code != 0 {
+		t.Fatalf("run to lock: exit %d\n%s", code, out)
+	}
+	locked := filepath.Join(dir, "locked")
+	lk, err := runlock.Acquire(locked, false)
+	if err != nil {
 		t.Fatal(err)
 	}
-	for !fileHasLines(filepath.Join(dir, "killed", "metrics.jsonl"), 3) {
-		if ctx.Err() != nil {
-			t.Fatalf("no metrics from the 2-rank run:\n%s", buf.String())
-		}
-		time.Sleep(50 * time.Millisecond)
+	before := folderState(t, locked)
+	code, out = mpirun(t, "-np", "2", mpi, "pretrain", "--resume", locked, "--steps", "4")
+	if want := inUse(t, locked, os.Getpid()); code != 2 || strings.Count(out, want) != 1 || strings.Contains(out, "MPI_ABORT") {
+		t.Errorf("locked run folder: exit %d, want 2 and %q once, without MPI_ABORT:\n%s", code, want, out)
 	}
-	victim := rankPID(t, cmd.Process.Pid, 1)
-	if err := syscall.Kill(victim, syscall.SIGKILL); err != nil {
-		t.Fatal(err)
+	if after := folderState(t, locked); fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Errorf("a refused 2-rank resume changed the run folder")
 	}
-	killed := time.Now()
-	err := cmd.Wait()
-	if ctx.Err() != nil {
-		t.Fatalf("mpirun still running 90 s after rank 1 was killed:\n%s", buf.String())
-	}
-	if err == nil {
-		t.Errorf("mpirun exited 0 after rank 1 was killed")
-	}
-	t.Logf("rank 1 killed: mpirun ended in %v (%v)", time.Since(killed).Round(time.Millisecond), err)
+	lk.Release()
 }
 
-func fileHasLines(path string, n int) bool {
-	b, err := os.ReadFile(path)
-	return err == nil && strings.Count(string(b), "\n") >= n
+// TestMPIKillResume: SIGKILL one rank of a 2-rank run mid-run (rank 1, then
+// rank 0, which holds the run folder's lock): mpirun ends every rank with a
+// message naming the dead rank, rank 0 says how to resume, and --resume under
+// mpirun ends bit-identical to an uninterrupted 2-rank run.
+func TestMPIKillResume(t *testing.T) {
+	mpi, dir := mpiBinary(t), t.TempDir()
+	if code, out := mpirun(t, append([]string{"-np", "2", mpi}, mpiArgs(dir, "ref")...)...); code != 0 {
+		t.Fatalf("uninterrupted run: exit %d\n%s", code, out)
+	}
+	ref := metricsOf(t, filepath.Join(dir, "ref"))
+	for _, victim := range []int{1, 0} {
+		t.Run(fmt.Sprintf("rank-%d", victim), func(t *testing.T) {
+			name := fmt.Sprintf("killed%d", victim)
+			rd := filepath.Join(dir, name)
+			out, pids := killRank(t, mpi, dir, name, victim)
+			for _, want := range []string{fmt.Sprintf("rank %d ", victim), "exited on signal 9"} {
+				if !strings.Contains(out, want) {
+					t.Errorf("mpirun's output lacks %q:\n%s", want, out)
+				}
+			}
+			if victim != 0 && !strings.Contains(out, "rank 0 of 2: stopping on a signal; if mpirun is ending the job (a rank died), the last checkpoint is intact: continue with d2v pretrain --resume "+rd) {
+				t.Errorf("rank 0 does not say how to resume:\n%s", out)
+			}
+			for _, pid := range pids { // (a zombie may wait a moment for its reaper)
+				deadline := time.Now().Add(5 * time.Second)
+				for syscall.Kill(pid, 0) != syscall.ESRCH && time.Now().Before(deadline) {
+					time.Sleep(10 * time.Millisecond)
+				}
+				if err := syscall.Kill(pid, 0); err != syscall.ESRCH {
+					t.Errorf("rank process %d still exists 5 s after mpirun ended (%v)", pid, err)
+				}
+			}
+			if code, out := mpirun(t, "-np", "2", mpi, "pretrain", "--resume", rd); code != 0 {
+				t.Fatalf("resume after the kill: exit %d\n%s", code, out)
+			}
+			got := metricsOf(t, rd) // each step once
+			for i, w := range ref {
+				if got[i].Step != w.Step || got[i].Loss != w.Loss || got[i].GradNorm != w.GradNorm {
+					t.Errorf("metrics line %d: step %d loss %v norm %v, uninterrupted %d %v %v", i+1, got[i].Step, got[i].Loss, got[i].GradNorm, w.Step, w.Loss, w.GradNorm)
+				}
+			}
+			if d, where := stateDiff(t, filepath.Join(dir, "ref"), rd); d != 0 {
+				t.Errorf("final state differs from the uninterrupted run by %.3g in %s, want bit-identical", d, where)
+			}
+		})
+	}
+}
+
+// killRank starts a 2-rank run with a checkpoint every 2 steps and SIGKILLs
+// rank victim once the first checkpoint is written. It returns mpirun's
+// output and the ranks' pids, once mpirun has ended.
+func killRank(t *testing.T, mpi, dir, name string, victim int) (string, []int) {
+	t.Helper()
+	for try := 1; ; try++ {
+		os.RemoveAll(filepath.Join(dir, name))
+		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, "mpirun", append([]string{"--allow-run-as-root", "--oversubscribe", "-np", "2", mpi},
+			mpiArgs(dir, name, "--set", "run.ckpt_every=2")...)...)
+		var buf strings.Builder
+		cmd.Stdout, cmd.Stderr = &buf, &buf
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		first := checkpoint.StepPath(filepath.Join(dir, name), 2)
+		for _, err := os.Stat(first); err != nil; _, err = os.Stat(first) {
+			if ctx.Err() != nil {
+				t.Fatalf("no checkpoint from the 2-rank run:\n%s", buf.String())
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		pids := []int{rankPID(t, cmd.Process.Pid, 0), rankPID(t, cmd.Process.Pid, 1)}
+		if err := syscall.Kill(pids[victim], syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		killed := time.Now()
+		err := cmd.Wait()
+		if ctx.Err() != nil {
+			t.Fatalf("mpirun still running 90 s after rank %d was killed:\n%s", victim, buf.String())
+		}
+		if err == nil { // the run ended before the signal landed
+			if try == 3 {
+				t.Fatalf("the run finished before rank %d could be killed, 3 tries", victim)
+			}
+			continue
+		}
+		t.Logf("rank %d killed after the first checkpoint: mpirun ended in %v (%v)", victim, time.Since(killed).Round(time.Millisecond), err)
+		return buf.String(), pids
+	}
 }
 
 // rankPID finds the process of MPI rank r among mpirun's children.

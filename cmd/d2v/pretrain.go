@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strconv"
@@ -46,9 +48,28 @@ func newPretrainCmd(runF func(*pretrainOptions, *cobra.Command) error) *cobra.Co
 	return c
 }
 
-// resolve builds the run's config: from flags, or on --resume from the run's
-// checkpoint, where only --set/--steps may change non-architecture keys.
-func (o *pretrainOptions) resolve(cmd *cobra.Command) (*config.Config, string, error) {
+// runDir is the run folder: --resume's, or run.dir/run.name of the config
+// resolved from flags (returned too; nil on --resume).
+func (o *pretrainOptions) runDir(cmd *cobra.Command) (string, *config.Config, error) {
+	if o.resume != "" {
+		if o.cfg.path != "" {
+			return "", nil, usageError{fmt.Errorf("--resume takes the config from the run's checkpoint; use --set for run.* keys instead of --config")}
+		}
+		return o.resume, nil, nil
+	}
+	cfg, err := o.cfg.load(o.flagSets(cmd)...)
+	if err != nil {
+		return "", nil, err
+	}
+	name := cfg.Run.Name
+	if name == "" {
+		name = time.Now().Format("20060102-150405")
+	}
+	return filepath.Join(cfg.Run.Dir, name), cfg, nil
+}
+
+// flagSets are --steps, --seed and --name as --set overrides.
+func (o *pretrainOptions) flagSets(cmd *cobra.Command) []string {
 	var extra []string
 	if cmd.Flags().Changed("steps") {
 		extra = append(extra, "run.steps="+strconv.Itoa(o.steps))
@@ -59,26 +80,24 @@ func (o *pretrainOptions) resolve(cmd *cobra.Command) (*config.Config, string, e
 	if o.name != "" {
 		extra = append(extra, "run.name="+o.name)
 	}
+	return extra
+}
+
+// resolve checks the locked run folder and builds the run's config: cfg
+// (from flags) for a fresh run, or on --resume the run's checkpoint's, where
+// only --set/--steps may change non-architecture keys.
+func (o *pretrainOptions) resolve(cmd *cobra.Command, comm dist.Comm, cfg *config.Config, dir string) (*config.Config, error) {
 	if o.resume == "" {
-		cfg, err := o.cfg.load(extra...)
-		if err != nil {
-			return nil, "", err
+		if comm.Rank() > 0 {
+			return cfg, nil
 		}
-		name := cfg.Run.Name
-		if name == "" {
-			name = time.Now().Format("20060102-150405")
-		}
-		dir := filepath.Join(cfg.Run.Dir, name)
-		return cfg, dir, freshRunDir(dir)
+		return cfg, freshRunDir(dir) // again: a checkpoint may have appeared before we got the lock
 	}
-	if o.cfg.path != "" {
-		return nil, "", usageError{fmt.Errorf("--resume takes the config from the run's checkpoint; use --set for run.* keys instead of --config")}
-	}
-	cfg, err := train.ResumeConfig(o.resume, append(extra, o.cfg.sets...))
+	cfg, err := train.ResumeConfig(o.resume, append(o.flagSets(cmd), o.cfg.sets...))
 	if err != nil {
-		return nil, "", usageError{err}
+		return nil, usageError{err}
 	}
-	return cfg, o.resume, nil
+	return cfg, nil
 }
 
 func pretrainRun(o *pretrainOptions, cmd *cobra.Command) error {
@@ -90,14 +109,39 @@ func pretrainRun(o *pretrainOptions, cmd *cobra.Command) error {
 		return err
 	}
 	err = func() error {
-		cfg, dir, err := o.resolve(cmd)
+		dir, cfg, err := o.runDir(cmd)
 		if err != nil {
 			return err
+		}
+		if o.resume == "" && comm.Rank() == 0 {
+			// a used folder is refused before the lock is tried, so a fresh
+			// run never holds it, even for a moment, against a resume
+			if err := freshRunDir(dir); err != nil {
+				return err
+			}
+		}
+		// one writer per run folder: before anything in it is written
+		lk, err := lockRun(comm, dir, o.resume == "")
+		if err != nil {
+			return err
+		}
+		defer lk.Release()
+		if cfg, err = o.resolve(cmd, comm, cfg, dir); err != nil {
+			return err
+		}
+		if n := comm.Size(); n > 1 && comm.Rank() == 0 {
+			// mpirun ends a job whose rank died with SIGTERM, then SIGKILL:
+			// rank 0, waiting in a collective for the dead rank, never
+			// reaches the step's end to say how to go on, so say it now
+			defer context.AfterFunc(cmd.Context(), func() {
+				fmt.Fprintf(cmd.ErrOrStderr(), "d2v: rank 0 of %d: stopping on a signal; if mpirun is ending the job (a rank died), the last checkpoint is intact: continue with d2v pretrain --resume %s\n", n, dir)
+			})()
 		}
 		return train.Pretrain(cmd.Context(), train.PretrainOptions{Cfg: cfg, RunDir: dir, Resume: o.resume != "",
 			Log: cmd.ErrOrStderr(), StopAfter: o.stop, Comm: comm, Device: o.device})
 	}()
-	if err != nil && comm.Size() > 1 {
+	var je jobError
+	if err != nil && comm.Size() > 1 && !errors.As(err, &je) {
 		// the other ranks may wait in a collective for this one: end them all
 		comm.Abort(exitCode(err, false), fmt.Sprintf("d2v: rank %d of %d: %v", comm.Rank(), comm.Size(), err))
 	}

@@ -32,6 +32,17 @@ type usageError struct{ err error }
 func (e usageError) Error() string { return e.err.Error() }
 func (e usageError) Unwrap() error { return e.err }
 
+// jobError is an error every rank of an MPI job learnt together from one
+// collective (rank 0 was refused the run folder's lock), so the job ends
+// without MPI_Abort; quiet ranks print nothing, rank 0 says why.
+type jobError struct {
+	err   error
+	quiet bool
+}
+
+func (e jobError) Error() string { return e.err.Error() }
+func (e jobError) Unwrap() error { return e.err }
+
 // Main runs the CLI with args and returns the process exit code.
 func Main(args []string, stdout, stderr io.Writer) int {
 	root := newRoot(stdout, stderr)
@@ -54,7 +65,10 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		return exitOK
 	}
-	fmt.Fprintf(stderr, "d2v: %v\n", err)
+	var je jobError
+	if !errors.As(err, &je) || !je.quiet {
+		fmt.Fprintf(stderr, "d2v: %v\n", err)
+	}
 	return exitCode(err, term.Load())
 }
 
