@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/binary"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -79,6 +80,56 @@ func TestAudioPretrainEvalFinetune(t *testing.T) {
 			args = append(args, "--set", s)
 		}
 		t.Run(tt.want, func(t *testing.T) { wantUsageError(t, args, tt.want) })
+	}
+}
+
+// TestStrayFilesInDataFolders: a stray file (notes, a README) in a speech
+// or image class folder is passed over, counted, and named in the run
+// header; the run goes on. (A truncated WAV stays an error: TestBadInput.)
+func TestStrayFilesInDataFolders(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string][]byte{"wav/one/notes.txt": []byte("recorded on tuesday"), "wav/two/README": nil,
+		"img/a/notes.txt": []byte("x"), "img/README.md": []byte("loose files beside the classes are not counted")}
+	for i, class := range []string{"one", "two"} {
+		for v := range 4 {
+			files[fmt.Sprintf("wav/%s/v%d_%d.wav", class, v, i)] = pcm16WAV(16000, 4000+400*v)
+		}
+	}
+	png28 := pngBytes(t, 28, 28)
+	for i := range 8 {
+		files[fmt.Sprintf("img/%c/%d.png", 'a'+i%2, i)] = png28
+	}
+	for name, b := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	common := []string{"pretrain", "--set", "run.dir=" + dir + "/runs", "--steps", "1", "--set", "run.progress=false",
+		"--set", "data.source=folder", "--set", "data.batch_size=4"}
+	for _, tt := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"speech", []string{"-c", "../../configs/audio-tiny.yaml", "--set", "data.path=" + dir + "/wav", "--set", "model.depth=1",
+			"--set", "teacher.top_k=1", "--set", "modalities.audio.test_frac=0.25"},
+			"2 stray files ignored (first: " + filepath.Join(dir, "wav/one/notes.txt") + ")"},
+		{"image", []string{"--set", "data.path=" + dir + "/img", "--set", "modalities.image.size=28"},
+			"8 images, 1 stray file ignored (" + filepath.Join(dir, "img/a/notes.txt") + ")"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, stderr := run(t, append(append(common, "--name", tt.name), tt.args...)...)
+			if code != exitOK {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			if !strings.Contains(stderr, tt.want) {
+				t.Errorf("the run header does not say %q:\n%s", tt.want, stderr)
+			}
+		})
 	}
 }
 

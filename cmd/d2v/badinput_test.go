@@ -84,12 +84,14 @@ func TestBadInput(t *testing.T) {
 		want  []string          // all in the message; $D expanded
 	}{
 		// configs
-		{"yaml unknown key", map[string][]byte{"c.yaml": []byte("model:\n  dimm: 8\n")}, []string{"-c", "$D/c.yaml"}, []string{`"model.dimm"`, `"model.dim"`}},
-		{"yaml wrong type", map[string][]byte{"c.yaml": []byte("model:\n  dim: \"64\"\n")}, []string{"-c", "$D/c.yaml"}, []string{"model.dim"}},
+		{"yaml unknown key", map[string][]byte{"c.yaml": []byte("model:\n  dimm: 8\n")}, []string{"-c", "$D/c.yaml"}, []string{"$D/c.yaml:2: ", `"model.dimm"`, `"model.dim"`}},
+		{"yaml wrong type", map[string][]byte{"c.yaml": []byte("model:\n  dim: \"64\"\n")}, []string{"-c", "$D/c.yaml"}, []string{"$D/c.yaml:2: model.dim"}},
+		{"yaml wrong type deep in a section", map[string][]byte{"c.yaml": []byte("modalities:\n  image:\n    size: 28\n    patch_size: [7]\n")},
+			[]string{"-c", "$D/c.yaml"}, []string{"$D/c.yaml:4: modalities.image.patch_size: expected an integer, got a list"}},
 		{"yaml out of range", map[string][]byte{"c.yaml": []byte("optim: {lr: -1}\n")}, []string{"-c", "$D/c.yaml"}, []string{"optim.lr", "-1"}},
 		{"yaml syntax", map[string][]byte{"c.yaml": []byte("model: {dim: 8\n")}, []string{"-c", "$D/c.yaml"}, []string{"$D/c.yaml"}},
 		{"yaml not a mapping", map[string][]byte{"c.yaml": []byte("- a\n- b\n")}, []string{"-c", "$D/c.yaml"}, []string{"top level", "mapping"}},
-		{"yaml section not a mapping", map[string][]byte{"c.yaml": []byte("model: 3\n")}, []string{"-c", "$D/c.yaml"}, []string{"model", "mapping"}},
+		{"yaml section not a mapping", map[string][]byte{"c.yaml": []byte("model: 3\n")}, []string{"-c", "$D/c.yaml"}, []string{"$D/c.yaml:1: model", "mapping"}},
 		{"config is a folder", map[string][]byte{"dir/x": nil}, []string{"-c", "$D/dir"}, []string{"$D/dir"}},
 		{"top_k > depth", nil, []string{"--set", "model.depth=2", "--set", "teacher.top_k=3"}, []string{"teacher.top_k", "[1,2]"}},
 		{"mask ratio masks everything", nil, []string{"--set", "masking.ratio=0.999"}, []string{"masking.ratio"}},
@@ -156,7 +158,10 @@ func TestBadInput(t *testing.T) {
 		{"wav all silent", map[string][]byte{"wav/one/v1_a.wav": silence, "wav/one/v2_a.wav": silence}, audio, []string{"$D/wav", "skipped"}},
 		{"wav empty class folder", map[string][]byte{"wav/one/v1_a.wav": tone, "wav/two/.keep": nil}, audio, []string{"$D/wav/two", "no WAV"}},
 		{"wav no files", map[string][]byte{"wav/.keep": nil}, audio, []string{"$D/wav", "no WAV"}},
-		{"wav stray file", map[string][]byte{"wav/one/v1_a.wav": tone, "wav/one/notes.txt": []byte("x")}, audio, []string{"$D/wav/one/notes.txt", "not a WAV"}},
+		{"wav named .wav, not a WAV", map[string][]byte{"wav/one/v1_a.wav": tone, "wav/one/v2_a.wav": []byte("a README saved as .wav")},
+			audio, []string{"$D/wav/one/v2_a.wav", "not a WAV"}},
+		{"wav only a stray file", map[string][]byte{"wav/one/v1_a.wav": tone, "wav/two/notes.txt": []byte("x")}, audio,
+			[]string{"$D/wav/two: class folder has no WAV files, 1 stray file ignored ($D/wav/two/notes.txt)"}},
 		{"wav batch larger than dataset", map[string][]byte{"wav/one/v1_a.wav": tone, "wav/one/v2_a.wav": tone, "wav/two/v3_a.wav": tone,
 			"wav/two/v4_a.wav": tone}, audio, []string{"data.batch_size"}},
 		// eval and finetune

@@ -36,7 +36,7 @@ func LoadOn(base *Config, path string, sets []string) (*Config, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := mergeYAML(v, y, "saved config"); err != nil {
+		if err := mergeYAML(v, y, savedName); err != nil {
 			return nil, err
 		}
 	}
@@ -64,7 +64,7 @@ func LoadOn(base *Config, path string, sets []string) (*Config, error) {
 // keys and wrong types are errors; the result is validated.
 func FromYAML(b []byte) (*Config, error) {
 	v := viper.New()
-	if err := mergeYAML(v, b, "yaml"); err != nil {
+	if err := mergeYAML(v, b, yamlName); err != nil {
 		return nil, err
 	}
 	return decode(v)
@@ -108,10 +108,69 @@ func mergeYAML(v *viper.Viper, raw []byte, name string) error {
 		return nil
 	}
 	m, err := checkSection(schema(), doc)
+	var ke *keyError
+	if errors.As(err, &ke) && name != savedName && name != yamlName {
+		if line := keyLine(raw, ke.key); line > 0 {
+			return fmt.Errorf("config: %s:%d: %s", name, line, ke.msg)
+		}
+		return fmt.Errorf("config: %s: %s", name, ke.msg)
+	}
 	if err != nil {
 		return err
 	}
 	return v.MergeConfigMap(m)
+}
+
+// Names of the YAML that is no file: a checkpoint's saved config, FromYAML's
+// input. Errors in a file name it and the line.
+const (
+	savedName = "saved config"
+	yamlName  = "yaml"
+)
+
+// keyError is a problem with one key or section (key "": the top level):
+// mergeYAML puts the file and line where key is written in front of msg.
+type keyError struct{ key, msg string }
+
+func (e *keyError) Error() string { return "config: " + e.msg }
+
+// keyLine is the line (1-based) of the dotted key in the YAML raw: where
+// the key is written, or where an alias (*name) brings it in; 0 if it is not
+// written there as such (e.g. it comes from a merge key "<<").
+func keyLine(raw []byte, key string) int {
+	var doc yaml.Node
+	if yaml.Unmarshal(raw, &doc) != nil || len(doc.Content) == 0 {
+		return 0
+	}
+	n, line, aliased := doc.Content[0], doc.Content[0].Line, false
+	for _, part := range strings.Split(key, ".") {
+		if part == "" {
+			break
+		}
+		for n.Kind == yaml.AliasNode {
+			n, aliased = n.Alias, true
+		}
+		if n.Kind != yaml.MappingNode {
+			return 0
+		}
+		next := (*yaml.Node)(nil)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == part {
+				next = n.Content[i+1]
+				if !aliased {
+					line = n.Content[i].Line
+				}
+			}
+		}
+		if next == nil {
+			return 0
+		}
+		if next.Kind == yaml.AliasNode && !aliased {
+			line = next.Line
+		}
+		n = next
+	}
+	return line
 }
 
 // decode applies v over Default() with no weak typing and no unused keys
@@ -141,7 +200,7 @@ func checkSection(n *node, val any) (map[string]any, error) {
 		if where == "" {
 			where = "top level"
 		}
-		return nil, fmt.Errorf("config: %s: expected a mapping of keys, got %s", where, show(val))
+		return nil, &keyError{n.key, fmt.Sprintf("%s: expected a mapping of keys, got %s", where, show(val))}
 	}
 	out := make(map[string]any, len(m))
 	names := make([]string, 0, len(m))
@@ -270,7 +329,7 @@ func typeError(n *node, val any) error {
 		reflect.Int: "an integer", reflect.Int64: "an integer", reflect.Float64: "a number",
 		reflect.Bool: "true or false", reflect.String: "a string",
 	}[n.typ.Kind()]
-	return fmt.Errorf("config: %s: expected %s, got %s", n.key, want, show(val))
+	return &keyError{n.key, fmt.Sprintf("%s: expected %s, got %s", n.key, want, show(val))}
 }
 
 // show formats a value the user wrote for an error message.
@@ -315,9 +374,9 @@ func unknownKey(key string) error {
 		}
 	}
 	if best == "" {
-		return fmt.Errorf("config: unknown key %q", key)
+		return &keyError{key, fmt.Sprintf("unknown key %q", key)}
 	}
-	return fmt.Errorf("config: unknown key %q (did you mean %q?)", key, best)
+	return &keyError{key, fmt.Sprintf("unknown key %q (did you mean %q?)", key, best)}
 }
 
 // levenshtein is the edit distance between a and b (insert, delete, replace

@@ -73,23 +73,28 @@ func TestLoadErrors(t *testing.T) {
 		sets []string
 		want string // the exact error text
 	}{
-		{"unknown key in yaml", "model:\n  dims: 128\n", nil, `config: unknown key "model.dims" (did you mean "model.dim"?)`},
+		{"unknown key in yaml", "model:\n  dims: 128\n", nil, `config: $F:2: unknown key "model.dims" (did you mean "model.dim"?)`},
 		{"unknown key in set", "", []string{"model.dims=128"}, `config: unknown key "model.dims" (did you mean "model.dim"?)`},
-		{"unknown section", "modle: {dim: 3}\n", nil, `config: unknown key "modle" (did you mean "model"?)`},
+		{"unknown section", "modle: {dim: 3}\n", nil, `config: $F:1: unknown key "modle" (did you mean "model"?)`},
 		{"unknown key, same name elsewhere", "", []string{"run.batch_size=8"}, `config: unknown key "run.batch_size" (did you mean "data.batch_size"?)`},
 		{"unknown key, nothing close", "", []string{"foo.bar=1"}, `config: unknown key "foo.bar"`},
-		{"keys are case-sensitive", "Model: {dim: 3}\n", nil, `config: unknown key "Model" (did you mean "model"?)`},
-		{"wrong type in yaml", "model: {dim: \"abc\"}\n", nil, `config: model.dim: expected an integer, got "abc"`},
-		{"quoted number in yaml", "model: {dim: \"64\"}\n", nil, `config: model.dim: expected an integer, got "64"`},
+		{"keys are case-sensitive", "Model: {dim: 3}\n", nil, `config: $F:1: unknown key "Model" (did you mean "model"?)`},
+		{"wrong type in yaml", "model: {dim: \"abc\"}\n", nil, `config: $F:1: model.dim: expected an integer, got "abc"`},
+		{"quoted number in yaml", "model: {dim: \"64\"}\n", nil, `config: $F:1: model.dim: expected an integer, got "64"`},
 		{"wrong type in set", "", []string{"model.dim=abc"}, `config: model.dim: expected an integer, got "abc"`},
-		{"fraction for int", "model: {dim: 64.5}\n", nil, `config: model.dim: expected an integer, got 64.5`},
-		{"string for float", "optim: {lr: fast}\n", nil, `config: optim.lr: expected a number, got "fast"`},
+		{"fraction for int", "model: {dim: 64.5}\n", nil, `config: $F:1: model.dim: expected an integer, got 64.5`},
+		{"string for float", "optim: {lr: fast}\n", nil, `config: $F:1: optim.lr: expected a number, got "fast"`},
 		{"bad bool in set", "", []string{"run.progress=maybe"}, `config: run.progress: expected true or false, got "maybe"`},
-		{"number for string", "run: {name: 123}\n", nil, `config: run.name: expected a string, got 123`},
-		{"empty value", "model:\n  dim:\n", nil, `config: model.dim: expected an integer, got nothing (null)`},
-		{"mapping for leaf", "model: {dim: {a: 1}}\n", nil, `config: model.dim: expected an integer, got a mapping`},
-		{"scalar for section", "model: 3\n", nil, `config: model: expected a mapping of keys, got 3`},
-		{"list at top level", "- a\n", nil, `config: top level: expected a mapping of keys, got a list`},
+		{"number for string", "run: {name: 123}\n", nil, `config: $F:1: run.name: expected a string, got 123`},
+		{"empty value", "model:\n  dim:\n", nil, `config: $F:2: model.dim: expected an integer, got nothing (null)`},
+		{"mapping for leaf", "model: {dim: {a: 1}}\n", nil, `config: $F:1: model.dim: expected an integer, got a mapping`},
+		{"scalar for section", "model: 3\n", nil, `config: $F:1: model: expected a mapping of keys, got 3`},
+		{"list at top level", "- a\n", nil, `config: $F:1: top level: expected a mapping of keys, got a list`},
+		{"wrong type deep in a section", "model:\n  dim: 8\nmodalities:\n  image:\n    size: 28\n\n    patch_size: seven\n", nil,
+			`config: $F:7: modalities.image.patch_size: expected an integer, got "seven"`},
+		{"list for a section, deep", "modalities:\n  text:\n    - seq_len: 4\n", nil, `config: $F:2: modalities.text: expected a mapping of keys, got a list`},
+		{"unknown key deep, flow style", "run: {dir: runs,\n  nmae: x}\n", nil, `config: $F:2: unknown key "run.nmae" (did you mean "run.name"?)`},
+		{"unknown key under an anchor's alias", "model: &m {dim: 8}\nmodalities: {image: *m}\n", nil, `config: $F:2: unknown key "modalities.image.dim" (did you mean "modalities.image.size"?)`},
 		{"section in set", "", []string{"model=3"}, `config: "model" is a section, not a key: set one of its keys, e.g. "model.modality"`},
 		{"set without =", "", []string{"model.dim"}, `config: --set "model.dim": expected key=value, e.g. model.dim=128`},
 		{"bad enum", "teacher: {layer_norm: batch}\n", nil, `teacher.layer_norm: must be one of layer|instance|none, got "batch"`},
@@ -106,8 +111,8 @@ func TestLoadErrors(t *testing.T) {
 			if err == nil {
 				t.Fatalf("Load succeeded with %+v, want error %s", c, tt.want)
 			}
-			if err.Error() != tt.want {
-				t.Errorf("error\n got %s\nwant %s", err, tt.want)
+			if want := strings.ReplaceAll(tt.want, "$F", path); err.Error() != want {
+				t.Errorf("error\n got %s\nwant %s", err, want)
 			}
 		})
 	}

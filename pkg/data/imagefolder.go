@@ -17,20 +17,20 @@ import (
 // LoadImageFolder reads dir laid out as dir/<class>/<image>, one
 // subfolder per class; sorted folder names give class ids 0, 1, ...
 // PNG and JPEG files are recognised by content, so a misnamed file still
-// loads; files with another extension that are not PNG/JPEG are ignored,
-// as are hidden files and folders. Each image is converted to gray (C=1,
-// ITU-R 601 luma) or RGB (C=3), alpha composited over black, and resized
-// to h x w with bilinear interpolation. With h == 0 or w == 0 the first
+// loads; files with another extension that are not PNG/JPEG are passed over
+// and listed in Ignored; hidden files and folders are ignored. Each image is
+// converted to gray (C=1, ITU-R 601 luma) or RGB (C=3), alpha composited
+// over black, and resized to h x w with bilinear interpolation. With h == 0 or w == 0 the first
 // image's size is used and every image must have that size.
 func LoadImageFolder(dir string, h, w int, gray bool) (*ImageSet, error) {
 	if h < 0 || w < 0 {
 		return nil, fmt.Errorf("data: %s: image size must be >= 0, got %dx%d", dir, h, w)
 	}
-	classes, files, err := ListImageFolder(dir)
+	classes, files, ignored, err := ListImageFolder(dir)
 	if err != nil {
 		return nil, err
 	}
-	set := &ImageSet{H: h, W: w, C: 3, Classes: classes, Source: dir}
+	set := &ImageSet{H: h, W: w, C: 3, Classes: classes, Source: dir, Ignored: ignored}
 	if gray {
 		set.C = 1
 	}
@@ -57,19 +57,20 @@ func LoadImageFolder(dir string, h, w int, gray bool) (*ImageSet, error) {
 }
 
 // ListImageFolder lists dir as LoadImageFolder reads it: the sorted class
-// folder names, and for each class its image files in sorted order. It
-// reads no image; every class folder must hold at least one.
-func ListImageFolder(dir string) (classes []string, files [][]string, err error) {
+// folder names, for each class its image files in sorted order, and the
+// stray files passed over (not PNG/JPEG by name or content). It reads no
+// image; every class folder must hold at least one.
+func ListImageFolder(dir string) (classes []string, files [][]string, ignored []string, err error) {
 	if classes, err = listClasses(dir); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	files = make([][]string, len(classes))
 	for i, class := range classes {
-		if files[i], err = listImages(filepath.Join(dir, class)); err != nil {
-			return nil, nil, err
+		if files[i], ignored, err = listImages(filepath.Join(dir, class), ignored); err != nil {
+			return nil, nil, nil, err
 		}
 	}
-	return classes, files, nil
+	return classes, files, ignored, nil
 }
 
 // listClasses returns the sorted, non-hidden subfolder names of dir.
@@ -90,11 +91,12 @@ func listClasses(dir string) ([]string, error) {
 	return classes, nil
 }
 
-// listImages returns the image files in a class folder, sorted by name.
-func listImages(dir string) ([]string, error) {
+// listImages returns the image files in a class folder, sorted by name,
+// and ignored with the folder's other non-hidden regular files appended.
+func listImages(dir string, ignored []string) ([]string, []string, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return nil, fmt.Errorf("data: image folder: %w", err)
+		return nil, nil, fmt.Errorf("data: image folder: %w", err)
 	}
 	var files []string
 	for _, e := range entries {
@@ -108,13 +110,15 @@ func listImages(dir string) ([]string, error) {
 		default:
 			if kind, _ := sniffFile(p); kind != "" {
 				files = append(files, p)
+			} else {
+				ignored = append(ignored, p)
 			}
 		}
 	}
 	if len(files) == 0 {
-		return nil, fmt.Errorf("data: %s: no PNG or JPEG images in class folder", dir)
+		return nil, nil, fmt.Errorf("data: %s: no PNG or JPEG images in class folder", dir)
 	}
-	return files, nil
+	return files, ignored, nil
 }
 
 // sniff names the format from magic bytes: "png", "jpeg" or "".

@@ -93,6 +93,9 @@ func TestLoadImageFolder(t *testing.T) {
 			if s.N != 4 || s.C != tt.wantC || s.H != tt.wantHW[0] || s.W != tt.wantHW[1] {
 				t.Fatalf("N,H,W,C = %d,%d,%d,%d", s.N, s.H, s.W, s.C)
 			}
+			if want := filepath.Join(dir, "apple", "notes.txt"); len(s.Ignored) != 1 || s.Ignored[0] != want {
+				t.Errorf("Ignored = %v, want [%s]", s.Ignored, want)
+			}
 			if len(s.Pix) != s.N*s.ImageLen() {
 				t.Fatalf("len(Pix) = %d, want %d", len(s.Pix), s.N*s.ImageLen())
 			}

@@ -9,6 +9,7 @@ type ImageSet struct {
 	Labels     []int     // len N; class ids indexing Classes
 	Classes    []string  // class names, e.g. "0".."9"; index = label
 	Source     string    // file or folder the set came from, for messages
+	Ignored    []string  // stray files passed over in the class folders (not PNG/JPEG by name or content)
 }
 
 // ImageLen is the number of float32 values per image, H*W*C.
@@ -58,4 +59,17 @@ func numericClasses(labels []int) []string {
 		names[i] = fmt.Sprint(i)
 	}
 	return names
+}
+
+// IgnoredNote is what a log or message says about the stray files a folder
+// reader passed over (ImageSet.Ignored, SpeechSet.Ignored): "" for none,
+// else ", N stray files ignored (first: PATH)".
+func IgnoredNote(ignored []string) string {
+	switch len(ignored) {
+	case 0:
+		return ""
+	case 1:
+		return fmt.Sprintf(", 1 stray file ignored (%s)", ignored[0])
+	}
+	return fmt.Sprintf(", %d stray files ignored (first: %s)", len(ignored), ignored[0])
 }

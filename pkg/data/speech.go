@@ -2,6 +2,7 @@ package data
 
 import (
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -24,6 +25,10 @@ type SpeechSet struct {
 	Source      string   // where the set came from, for logs
 	Skipped     int      // clips dropped at load (silent or empty), counted in SkipReasons
 	SkipReasons []string // one line per skipped clip: "<path>: <why>"
+	// Ignored are the stray files passed over in the class (or flat)
+	// folders: not named .wav and not starting like a WAV file (a README,
+	// notes.txt), as an image folder passes over files that are not images.
+	Ignored []string
 }
 
 // LoadSpeechDir loads a folder of WAV files in one of two layouts:
@@ -33,21 +38,23 @@ type SpeechSet struct {
 //     README, are ignored;
 //   - unlabelled: a flat folder of WAV files, every clip with Label -1.
 //
-// Hidden files and folders (leading '.') are ignored; every other file in a
-// class folder, or in a flat folder, must be a WAV file that ReadWAV
-// decodes: a truncated or non-WAV file, or one whose sample rate is outside
-// 1..768 kHz, is an error naming it. Each clip is
-// mixed down to mono, resampled to AudioRate (16 kHz) and normalised on its
-// own (see Normalize); a silent, constant or empty clip is skipped and
+// Hidden files and folders (leading '.') are ignored. A file in a class
+// folder, or in a flat folder, that is named .wav (or .wave) or starts like
+// a WAV file ("RIFF"...."WAVE") must be one that ReadWAV decodes: a truncated
+// or corrupt one, or one whose sample rate is outside 1..768 kHz, is an
+// error naming it. Any other file is a stray (a README, notes) and is passed
+// over and listed in Ignored, like a non-image file in an image folder.
+// Each clip is mixed down to mono, resampled to AudioRate (16 kHz) and
+// normalised on its own (see Normalize); a silent, constant or empty clip is skipped and
 // counted in Skipped and SkipReasons rather than failing the load. The
 // voice of a clip is its file name up to the first '_' (without the
 // extension if there is no '_'). Clips are in sorted path order.
 func LoadSpeechDir(dir string) (*SpeechSet, error) {
-	classes, files, err := ListSpeechDir(dir)
+	classes, files, ignored, err := ListSpeechDir(dir)
 	if err != nil {
 		return nil, err
 	}
-	set := &SpeechSet{Source: dir, Classes: classes}
+	set := &SpeechSet{Source: dir, Classes: classes, Ignored: ignored}
 	for label, fs := range files {
 		if len(classes) == 0 {
 			label = -1
@@ -62,13 +69,13 @@ func LoadSpeechDir(dir string) (*SpeechSet, error) {
 }
 
 // ListSpeechDir lists dir as LoadSpeechDir reads it, without reading a
-// clip: the sorted class folder names and each class's files in sorted
-// order; or, for a flat unlabelled folder, no classes and one list of
-// files.
-func ListSpeechDir(dir string) (classes []string, files [][]string, err error) {
+// clip: the sorted class folder names and each class's WAV files in sorted
+// order (or, for a flat unlabelled folder, no classes and one list of
+// files), and the stray files passed over.
+func ListSpeechDir(dir string) (classes []string, files [][]string, ignored []string, err error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return nil, nil, fmt.Errorf("data: speech folder: %w", err)
+		return nil, nil, nil, fmt.Errorf("data: speech folder: %w", err)
 	}
 	for _, e := range entries { // ReadDir sorts by name
 		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
@@ -76,41 +83,62 @@ func ListSpeechDir(dir string) (classes []string, files [][]string, err error) {
 		}
 	}
 	if len(classes) == 0 { // flat, unlabelled
-		fs, err := listWAVs(dir)
-		if err != nil {
-			return nil, nil, err
+		var fs []string
+		if fs, ignored, err = listWAVs(dir, nil); err != nil {
+			return nil, nil, nil, err
 		}
 		if len(fs) == 0 {
-			return nil, nil, fmt.Errorf("data: %s: no WAV files; want <dir>/<class>/*.wav or a flat folder of .wav files", dir)
+			return nil, nil, nil, fmt.Errorf("data: %s: no WAV files%s; want <dir>/<class>/*.wav or a flat folder of .wav files", dir, IgnoredNote(ignored))
 		}
-		return nil, [][]string{fs}, nil
+		return nil, [][]string{fs}, ignored, nil
 	}
 	for _, c := range classes {
-		fs, err := listWAVs(filepath.Join(dir, c))
-		if err != nil {
-			return nil, nil, err
+		var fs []string
+		if fs, ignored, err = listWAVs(filepath.Join(dir, c), ignored); err != nil {
+			return nil, nil, nil, err
 		}
 		if len(fs) == 0 {
-			return nil, nil, fmt.Errorf("data: %s: class folder has no WAV files", filepath.Join(dir, c))
+			return nil, nil, nil, fmt.Errorf("data: %s: class folder has no WAV files%s", filepath.Join(dir, c), IgnoredNote(ignored))
 		}
 		files = append(files, fs)
 	}
-	return classes, files, nil
+	return classes, files, ignored, nil
 }
 
-// listWAVs returns the non-hidden regular files of dir, sorted by name.
-func listWAVs(dir string) ([]string, error) {
+// listWAVs returns the WAV files of dir (by name or by content), sorted by
+// name, and ignored with the folder's other non-hidden regular files
+// appended.
+func listWAVs(dir string, ignored []string) ([]string, []string, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return nil, fmt.Errorf("data: speech folder: %w", err)
+		return nil, nil, fmt.Errorf("data: speech folder: %w", err)
 	}
 	var files []string
 	for _, e := range entries {
-		if e.Type().IsRegular() && !strings.HasPrefix(e.Name(), ".") {
-			files = append(files, filepath.Join(dir, e.Name()))
+		if !e.Type().IsRegular() || strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		p := filepath.Join(dir, e.Name())
+		switch ext := strings.ToLower(filepath.Ext(e.Name())); {
+		case ext == ".wav" || ext == ".wave" || looksLikeWAV(p):
+			files = append(files, p) // must decode: a broken one is an error
+		default:
+			ignored = append(ignored, p)
 		}
 	}
-	return files, nil
+	return files, ignored, nil
+}
+
+// looksLikeWAV reports whether the file starts with a RIFF/WAVE header.
+func looksLikeWAV(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return true // let the load report it
+	}
+	defer f.Close()
+	var hdr [12]byte
+	n, _ := io.ReadFull(f, hdr[:])
+	return n == 12 && string(hdr[0:4]) == "RIFF" && string(hdr[8:12]) == "WAVE"
 }
 
 func (s *SpeechSet) addFile(path string, label int) error {
@@ -233,6 +261,7 @@ func (s *SpeechSet) withClips(clips []Clip) *SpeechSet {
 		Source:      s.Source,
 		Skipped:     s.Skipped,
 		SkipReasons: append([]string(nil), s.SkipReasons...),
+		Ignored:     append([]string(nil), s.Ignored...),
 	}
 }
 

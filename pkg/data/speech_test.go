@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"os"
@@ -374,8 +375,10 @@ func TestLoadSpeechDirErrors(t *testing.T) {
 		{"empty class folder", map[string][]byte{"a/x.wav": good, "b/": nil}, []string{"b: class folder has no WAV files"}},
 		{"truncated", map[string][]byte{"a/x.wav": good, "a/y.wav": good[:len(good)-7]}, []string{"y.wav", "truncated"}},
 		{"header only", map[string][]byte{"z.wav": good[:20]}, []string{"z.wav"}},
-		{"not a WAV", map[string][]byte{"a/notes.txt": []byte("hello, this is text")}, []string{"notes.txt", "not a WAV file"}},
-		{"flat not a WAV", map[string][]byte{"x.wav": good, "y.mp3": []byte("ID3\x03\x00\x00\x00\x00\x00\x00\x00\x00")}, []string{"y.mp3", "not a WAV file"}},
+		{"only a stray file", map[string][]byte{"a/notes.txt": []byte("hello, this is text")}, []string{"a: class folder has no WAV files, 1 stray file ignored", "notes.txt"}},
+		{"flat, only stray files", map[string][]byte{"y.mp3": []byte("ID3\x03\x00\x00\x00\x00\x00\x00\x00\x00"), "z.txt": nil}, []string{"no WAV files, 2 stray files ignored (first:", "y.mp3"}},
+		{"named .wav, not a WAV", map[string][]byte{"a/x.wav": good, "a/y.WAV": []byte("hello, this is text")}, []string{"y.WAV", "not a WAV file"}},
+		{"a WAV by content, truncated", map[string][]byte{"a/x.wav": good, "a/y.dat": good[:len(good)-7]}, []string{"y.dat", "truncated"}},
 		{"rate 100 Hz", map[string][]byte{"slow.wav": wav16(100, 100, 0.5)}, []string{"slow.wav", "sample rate 100 Hz"}},
 		{"all silent", map[string][]byte{"q.wav": wav16(16000, 100, 0)}, []string{"all 1 clips were skipped", "q.wav"}},
 		{"missing folder", map[string][]byte{"-": nil}, []string{"no such file"}},
@@ -411,6 +414,49 @@ func TestLoadSpeechDirErrors(t *testing.T) {
 				if !strings.Contains(msg, w) {
 					t.Errorf("error %q does not contain %q", msg, w)
 				}
+			}
+		})
+	}
+}
+
+// TestLoadSpeechDirSkipsStrayFiles: files that are neither named .wav nor
+// start like a WAV file are passed over and listed, in both layouts; a WAV
+// under another name still loads.
+func TestLoadSpeechDirSkipsStrayFiles(t *testing.T) {
+	good := wav16(16000, 100, 0.5)
+	for _, tt := range []struct {
+		name  string
+		files map[string][]byte
+		clips int
+		stray []string
+	}{
+		{"labelled", map[string][]byte{"a/x.wav": good, "a/notes.txt": []byte("notes"), "a/y.mp3": []byte("ID3\x03"),
+			"b/z.wav": good, "b/README": nil, "b/clip.dat": good, "README.md": []byte("loose, beside the classes")}, 3,
+			[]string{"a/notes.txt", "a/y.mp3", "b/README"}},
+		{"flat", map[string][]byte{"x.wav": good, "notes.txt": []byte("notes")}, 1, []string{"notes.txt"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			for name, b := range tt.files {
+				p := filepath.Join(dir, name)
+				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				writeFile(t, filepath.Dir(p), filepath.Base(p), b)
+			}
+			s, err := LoadSpeechDir(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := make([]string, len(tt.stray))
+			for i, f := range tt.stray {
+				want[i] = filepath.Join(dir, f)
+			}
+			if len(s.Clips) != tt.clips || !slices.Equal(s.Ignored, want) || s.Skipped != 0 {
+				t.Errorf("%d clips, ignored %v, skipped %d; want %d clips, ignored %v", len(s.Clips), s.Ignored, s.Skipped, tt.clips, want)
+			}
+			if note := IgnoredNote(s.Ignored); !strings.Contains(note, fmt.Sprintf("%d stray file", len(want))) || !strings.Contains(note, want[0]) {
+				t.Errorf("IgnoredNote = %q", note)
 			}
 		})
 	}

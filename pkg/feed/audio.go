@@ -96,8 +96,8 @@ func validateAudioMask(cfg *config.Config, frames int) error {
 func (s *audioSource) Len() int     { return len(s.set.Clips) }
 func (s *audioSource) Input() Input { return Input{NMask: s.nMask} }
 func (s *audioSource) Name() string {
-	return fmt.Sprintf("%s, %d clips of %d voices (%d skipped at load, %d shorter than the %d-sample crop, zero-padded), %d frames per crop",
-		s.set.Source, len(s.set.Clips), len(s.set.Voices()), s.set.Skipped, s.short, s.crop, s.frames)
+	return fmt.Sprintf("%s, %d clips of %d voices (%d skipped at load, %d shorter than the %d-sample crop, zero-padded), %d frames per crop%s",
+		s.set.Source, len(s.set.Clips), len(s.set.Voices()), s.set.Skipped, s.short, s.crop, s.frames, data.IgnoredNote(s.set.Ignored))
 }
 
 func (s *audioSource) Batch(idx []int, first int, seed, step int64) (any, any, []bool) {

@@ -21,7 +21,7 @@ import (
 // unchanged, with its class. Every image's header is checked, so a broken
 // file fails here rather than in training.
 func FromImageFolder(dir, out string, perShard int) (*Manifest, error) {
-	classes, files, err := data.ListImageFolder(dir)
+	classes, files, _, err := data.ListImageFolder(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -82,7 +82,7 @@ func FromIDX(dir, split, out string, perShard int) (*Manifest, error) {
 // each WAV file's bytes unchanged. Every clip is decoded once; a clip the
 // folder loader would skip is skipped and its reason returned.
 func FromSpeechDir(dir, out string, perShard int) (*Manifest, []string, error) {
-	classes, files, err := data.ListSpeechDir(dir)
+	classes, files, _, err := data.ListSpeechDir(dir)
 	if err != nil {
 		return nil, nil, err
 	}
