@@ -2,6 +2,7 @@ package train
 
 import (
 	"math"
+	"strings"
 
 	"github.com/d2v/d2v/internal/floats"
 	"github.com/d2v/d2v/internal/graphrun"
@@ -173,3 +174,7 @@ func LR(step, warmup, total int, peak, minLR float64, cosine bool) float64 {
 	p := math.Min(1, float64(step-warmup)/float64(total-warmup))
 	return minLR + 0.5*(peak-minLR)*(1+math.Cos(math.Pi*p))
 }
+
+// Decayed reports whether a parameter gets weight decay: linear and embedding
+// weights (names ending in .w), not biases, norms, positions or mask_emb.
+func Decayed(name string) bool { return strings.HasSuffix(name, ".w") }

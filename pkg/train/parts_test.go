@@ -319,7 +319,7 @@ func TestAudioTeacherFromStudentFeaturesIsExact(t *testing.T) {
 				parts0 = d.parted.parts
 			}
 			for _, p := range parts0 {
-				if p.tf.vm == nil {
+				if p.featureTeacher == nil {
 					t.Fatalf("%v parts=%d: no teacher-from-features graph", dt, parts)
 				}
 			}

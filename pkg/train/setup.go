@@ -69,3 +69,26 @@ func InitEncoder(p *model.Params, s Setup, seed uint64) {
 	model.Embedding{Mod: s.Mod, Spec: s.Spec}.Init(p, "student", r)
 	model.Encoder{Spec: s.Spec}.Init(p, "student", r)
 }
+
+// Setup fixes everything a data2vec step's graphs depend on.
+type Setup struct {
+	Spec        model.Spec
+	Mod         model.Modality
+	Batch       int    // B
+	NMask       int    // masked positions per sample (the same in every sample)
+	TargetLayer string // "block" | "ffn"
+	Scope       string // "all": full EMA copy; "blocks": embeddings shared with the student
+	Target      teacher.TargetSpec
+	Loss        loss.Spec
+	Dtype       tensor.Dtype
+	// KeepInput: the student input already carries its corruption (text:
+	// <mask>/random tokens), so masked positions keep their embeddings instead
+	// of the learned mask embedding; the mask only selects the loss rows.
+	KeepInput bool
+	// Parts splits each batch into this many groups of samples run at once,
+	// each on its own graphs bound to the same parameters, the cores shared
+	// between them (parts.go); <= 1 runs the batch as one.
+	Parts int
+}
+
+func (s Setup) embedding() model.Embedding { return model.Embedding{Mod: s.Mod, Spec: s.Spec} }

@@ -3,40 +3,15 @@ package train
 import (
 	"fmt"
 	"math/rand/v2"
-	"strings"
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
 	"github.com/d2v/d2v/internal/floats"
 	"github.com/d2v/d2v/internal/graphrun"
-	"github.com/d2v/d2v/internal/par"
-	"github.com/d2v/d2v/pkg/loss"
 	"github.com/d2v/d2v/pkg/model"
-	"github.com/d2v/d2v/pkg/ops"
 	"github.com/d2v/d2v/pkg/teacher"
 )
-
-// Setup fixes everything a data2vec step's graphs depend on.
-type Setup struct {
-	Spec        model.Spec
-	Mod         model.Modality
-	Batch       int    // B
-	NMask       int    // masked positions per sample (the same in every sample)
-	TargetLayer string // "block" | "ffn"
-	Scope       string // "all": full EMA copy; "blocks": embeddings shared with the student
-	Target      teacher.TargetSpec
-	Loss        loss.Spec
-	Dtype       tensor.Dtype
-	// KeepInput: the student input already carries its corruption (text:
-	// <mask>/random tokens), so masked positions keep their embeddings instead
-	// of the learned mask embedding; the mask only selects the loss rows.
-	KeepInput bool
-	// Parts splits each batch into this many groups of samples run at once,
-	// each on its own graphs bound to the same parameters, the cores shared
-	// between them (split.go); <= 1 runs the batch as one.
-	Parts int
-}
 
 // D2V owns the student, head and teacher parameters and the two graphs of a
 // data2vec step: the student (forward + backward on the masked input) and
@@ -49,37 +24,38 @@ type D2V struct {
 	pairs   [][2]string
 	parted  *partedBatch // Parts > 1: the parts, which own the graphs
 
-	st struct {
-		vm           G.VM
-		x, mask, idx *tensor.Dense
-		in           [3]any           // x, mask, idx's backing slices
-		tgt          chan ops.Arrival // the targets, awaited inside the student's run
-		loss         G.Value
-		pred         *G.Node
-		grads        G.Nodes // read in place after a run (no copy): valid until the next run
-		predC        graphrun.Cache
-		gradC        []graphrun.Cache
-	}
-	tc struct {
-		vm      G.VM
-		x, mask *tensor.Dense
-		in      any     // x's backing slice
-		layers  G.Nodes // the top-K outputs, read in place
-		layerC  []graphrun.Cache
-		buf32   teacher.Buffers[float32] // the targets' memory, reused
-		buf64   teacher.Buffers[float64]
-	}
-	// tf is a second teacher graph that starts from the student's local
-	// features (speech with scope blocks: the conv feature encoder is shared
-	// and sees the same unmasked waveform), handed over by an ops.Emit in
-	// the student's graph; ForwardPair uses it when both inputs are the same.
-	tf struct {
-		vm     G.VM
-		local  *tensor.Dense // the features, written by the student's Emit
-		ready  chan struct{}
-		layers G.Nodes
-		layerC []graphrun.Cache
-	}
+	student studentGraph
+	teacher teacherGraph
+	// featureTeacher is a second teacher graph that starts from the
+	// student's local features (speech with scope blocks: the conv feature
+	// encoder is shared and sees the same unmasked waveform); ForwardPair
+	// uses it when both inputs are the same. nil otherwise.
+	featureTeacher *teacherGraph
+	features       *tensor.Dense // its input, written by the student's Emit
+	handoff        handoff       // targets (and features) between the graphs: overlap.go
+	// the targets' memory, reused from step to step
+	targets32 teacher.Buffers[float32]
+	targets64 teacher.Buffers[float64]
+}
+
+// studentGraph is the student's forward and backward pass on the masked input.
+type studentGraph struct {
+	vm         G.VM
+	in         [3]any // the inputs' backing slices: x, mask, masked rows
+	loss       G.Value
+	pred       *G.Node
+	grads      G.Nodes // read in place after a run (no copy): valid until the next run
+	predCache  graphrun.Cache
+	gradCaches []graphrun.Cache
+}
+
+// teacherGraph is a teacher's forward pass; its top-K target layers are
+// read in place after a run.
+type teacherGraph struct {
+	vm          G.VM
+	in          any // the input's backing slice (nil for the feature teacher)
+	layers      G.Nodes
+	layerCaches []graphrun.Cache
 }
 
 // Output is what one forward/backward pass produced (views valid until the next pass).
@@ -89,8 +65,6 @@ type Output struct {
 	Targets any   // (M, D)
 	Grads   []any // per Names entry, raw (before clipping)
 }
-
-func (s Setup) embedding() model.Embedding { return model.Embedding{Mod: s.Mod, Spec: s.Spec} }
 
 // New declares the parameters and builds both graphs; parameters are zero
 // until Init or a checkpoint fills them.
@@ -144,9 +118,9 @@ func New(s Setup) (*D2V, error) {
 
 // build makes the student and teacher graphs over d's parameters.
 func (d *D2V) build() error {
+	d.handoff = newHandoff(d.sharesLocal())
 	if d.sharesLocal() {
-		d.tf.local = tensor.New(tensor.Of(d.Dtype), tensor.WithShape(d.Batch*d.Mod.NumTokens(), d.Spec.Dim))
-		d.tf.ready = make(chan struct{}, 1)
+		d.features = tensor.New(tensor.Of(d.Dtype), tensor.WithShape(d.Batch*d.Mod.NumTokens(), d.Spec.Dim))
 	}
 	if err := d.buildStudent(); err != nil {
 		return fmt.Errorf("student graph: %w", err)
@@ -189,8 +163,8 @@ func (d *D2V) buildStudent() error {
 	mask, mt := g.Input("student.in.mask", B*T)
 	idx, it := g.Input("student.in.masked_rows", M)
 	var tap func(*G.Node) (*G.Node, error)
-	if d.tf.local != nil {
-		tap = func(loc *G.Node) (*G.Node, error) { return ops.Emit(loc, d.tf.local.Data(), d.tf.ready) }
+	if d.features != nil {
+		tap = func(loc *G.Node) (*G.Node, error) { return d.handoff.emitFeatures(loc, d.features.Data()) }
 	}
 	h, err := d.embedding().BuildTap(g, "student", x, mask, tap)
 	if err != nil {
@@ -208,8 +182,7 @@ func (d *D2V) buildStudent() error {
 	}
 	// The targets enter after the predictions: the forward pass up to here
 	// runs while the teacher computes them (ForwardPair).
-	d.st.tgt = make(chan ops.Arrival, 1)
-	tgt, err := ops.Await(pred, M, D, d.st.tgt)
+	tgt, err := d.handoff.awaitTargets(pred, M, D)
 	if err != nil {
 		return err
 	}
@@ -221,12 +194,12 @@ func (d *D2V) buildStudent() error {
 	if err != nil {
 		return err
 	}
-	d.st.x, d.st.mask, d.st.idx = xt, mt, it
-	d.st.in = [3]any{xt.Data(), mt.Data(), it.Data()}
-	G.Read(cost, &d.st.loss)
-	d.st.pred, d.st.grads = pred, grads
-	d.st.gradC = make([]graphrun.Cache, len(grads))
-	d.st.vm = G.NewTapeMachine(g.G)
+	st := &d.student
+	st.in = [3]any{xt.Data(), mt.Data(), it.Data()}
+	G.Read(cost, &st.loss)
+	st.pred, st.grads = pred, grads
+	st.gradCaches = make([]graphrun.Cache, len(grads))
+	st.vm = G.NewTapeMachine(g.G)
 	return nil
 }
 
@@ -235,7 +208,7 @@ func (d *D2V) buildTeacher() error {
 	// scope blocks: the embedding nodes bind to the student's tensors (shared).
 	g := model.NewGraph(d.Dtype, d.Teacher, d.Student)
 	x, xt := g.Input("teacher.in.x", d.Mod.InputShape(B)...)
-	mask, mt := g.Input("teacher.in.mask", B*T) // stays all zero: the teacher sees everything
+	mask, _ := g.Input("teacher.in.mask", B*T) // stays all zero: the teacher sees everything
 	pre := "teacher"
 	if d.Scope == "blocks" {
 		pre = "student"
@@ -248,17 +221,16 @@ func (d *D2V) buildTeacher() error {
 	if err != nil {
 		return err
 	}
-	d.tc.layers, d.tc.layerC = outs, make([]graphrun.Cache, len(outs))
-	d.tc.x, d.tc.mask, d.tc.in = xt, mt, xt.Data()
-	d.tc.vm = G.NewTapeMachine(g.G)
+	d.teacher = teacherGraph{vm: G.NewTapeMachine(g.G), in: xt.Data(), layers: outs, layerCaches: make([]graphrun.Cache, len(outs))}
 	return nil
 }
 
-// buildTeacherLocal builds tf: the teacher from the student's features.
+// buildTeacherLocal builds the feature teacher: the teacher from the
+// student's features.
 func (d *D2V) buildTeacherLocal() error {
 	B, T := d.Batch, d.Mod.NumTokens()
 	g := model.NewGraph(d.Dtype, d.Teacher, d.Student)
-	loc := G.NodeFromAny(g.G, d.tf.local, G.WithName("teacher.in.local"))
+	loc := G.NodeFromAny(g.G, d.features, G.WithName("teacher.in.local"))
 	mask, _ := g.Input("teacher.in.mask", B*T) // all zero
 	h, err := d.embedding().BuildLocal(g, "student", loc, mask)
 	if err != nil {
@@ -268,8 +240,7 @@ func (d *D2V) buildTeacherLocal() error {
 	if err != nil {
 		return err
 	}
-	d.tf.layers, d.tf.layerC = outs, make([]graphrun.Cache, len(outs))
-	d.tf.vm = G.NewTapeMachine(g.G)
+	d.featureTeacher = &teacherGraph{vm: G.NewTapeMachine(g.G), layers: outs, layerCaches: make([]graphrun.Cache, len(outs))}
 	return nil
 }
 
@@ -294,23 +265,23 @@ func (d *D2V) Targets(x any, mask []bool) (any, error) {
 	if d.parted != nil {
 		return d.parted.targets(x, mask)
 	}
-	if err := graphrun.FillData(d.tc.in, x); err != nil {
+	if err := graphrun.FillData(d.teacher.in, x); err != nil {
 		return nil, fmt.Errorf("teacher input: %w", err)
 	}
-	defer d.tc.vm.Reset()
-	if err := d.tc.vm.RunAll(); err != nil {
-		return nil, fmt.Errorf("teacher forward: %w", err)
-	}
-	return d.targetsFrom(d.tc.layers, d.tc.layerC, mask)
+	return d.targetsFrom(&d.teacher, mask)
 }
 
-// targetsFrom builds the targets at mask from a teacher graph's top-K
-// layer values (read in place after its run).
-func (d *D2V) targetsFrom(layers G.Nodes, caches []graphrun.Cache, mask []bool) (any, error) {
+// targetsFrom runs a teacher graph (its input filled) and builds the
+// targets at mask from its top-K layer values, read in place.
+func (d *D2V) targetsFrom(tg *teacherGraph, mask []bool) (any, error) {
+	defer tg.vm.Reset()
+	if err := tg.vm.RunAll(); err != nil {
+		return nil, fmt.Errorf("teacher forward: %w", err)
+	}
 	B, T, D := d.Batch, d.Mod.NumTokens(), d.Spec.Dim
-	vals := make([]any, len(layers))
-	for i, n := range layers {
-		if vals[i] = caches[i].Of(n.Value()); vals[i] == nil {
+	vals := make([]any, len(tg.layers))
+	for i, n := range tg.layers {
+		if vals[i] = tg.layerCaches[i].Of(n.Value()); vals[i] == nil {
 			return nil, fmt.Errorf("teacher forward: no value for its layer %s", n.Name())
 		}
 	}
@@ -320,29 +291,23 @@ func (d *D2V) targetsFrom(layers G.Nodes, caches []graphrun.Cache, mask []bool) 
 		for i, v := range vals {
 			ls[i] = v.([]float32)
 		}
-		return d.tc.buf32.Targets(ls, B, T, D, d.Target, mask), nil
+		return d.targets32.Targets(ls, B, T, D, d.Target, mask), nil
 	default:
 		ls := make([][]float64, len(vals))
 		for i, v := range vals {
 			ls[i] = v.([]float64)
 		}
-		return d.tc.buf64.Targets(ls, B, T, D, d.Target, mask), nil
+		return d.targets64.Targets(ls, B, T, D, d.Target, mask), nil
 	}
 }
 
-// targetsLocal runs tf once the student's Emit has handed over its
-// features (or gives up when the student stopped before them).
-func (d *D2V) targetsLocal(mask []bool, abort <-chan struct{}) (any, error) {
-	select {
-	case <-d.tf.ready:
-	case <-abort:
-		return nil, fmt.Errorf("teacher: the student stopped before its features")
+// targetsFromFeatures runs the feature teacher once the student's Emit has
+// handed over its features (or gives up when the student stopped before them).
+func (d *D2V) targetsFromFeatures(mask []bool, abort <-chan struct{}) (any, error) {
+	if err := d.handoff.waitFeatures(abort); err != nil {
+		return nil, err
 	}
-	defer d.tf.vm.Reset()
-	if err := d.tf.vm.RunAll(); err != nil {
-		return nil, fmt.Errorf("teacher forward: %w", err)
-	}
-	return d.targetsFrom(d.tf.layers, d.tf.layerC, mask)
+	return d.targetsFrom(d.featureTeacher, mask)
 }
 
 // StudentPass runs the student forward and backward on x with mask (B*T)
@@ -351,35 +316,30 @@ func (d *D2V) StudentPass(x any, mask []bool, targets any) (*Output, error) {
 	if d.parted != nil {
 		return d.parted.studentPass(x, mask, targets)
 	}
-	return d.studentRun(x, mask, func(<-chan struct{}) (any, error) { return targets, nil }, true)
+	return d.studentRun(x, mask, func(<-chan struct{}) (any, error) { return targets, nil }, false)
 }
 
 // Forward is one data2vec forward/backward: teacher targets, then the student.
 func (d *D2V) Forward(x any, mask []bool) (*Output, error) { return d.ForwardPair(x, x, mask) }
 
 // ForwardPair is Forward with different student and teacher inputs (text:
-// the student sees the corrupted ids, the teacher the original ones). With
-// a spare core the teacher runs on its own goroutine while the student's
-// forward pass runs up to its predictions, and the student then waits for
-// the targets; with none (one core, or the parts of a split batch, which
-// take a core each) it runs first. The
-// graphs share no output memory and every kernel's result is independent
-// of scheduling, so the result is the same as running them in turn.
+// the student sees the corrupted ids, the teacher the original ones). The
+// teacher runs beside the student's forward pass when a core is spare
+// (overlap.go); the result is the same as running them in turn.
 func (d *D2V) ForwardPair(student, teacherIn any, mask []bool) (*Output, error) {
 	if d.parted != nil {
 		return d.parted.forwardPair(student, teacherIn, mask)
 	}
-	if d.tf.vm != nil && floats.Same(student, teacherIn) { // the teacher starts from the student's features
-		return d.studentRun(student, mask, func(abort <-chan struct{}) (any, error) { return d.targetsLocal(mask, abort) }, false)
+	if d.featureTeacher != nil && floats.Same(student, teacherIn) { // the teacher starts from the student's features
+		return d.studentRun(student, mask, func(abort <-chan struct{}) (any, error) { return d.targetsFromFeatures(mask, abort) }, true)
 	}
-	return d.studentRun(student, mask, func(<-chan struct{}) (any, error) { return d.Targets(teacherIn, mask) }, true)
+	return d.studentRun(student, mask, func(<-chan struct{}) (any, error) { return d.Targets(teacherIn, mask) }, false)
 }
 
-// studentRun fills the student's inputs and runs it, with the targets made
-// by targets() on another goroutine and handed over through d.st.tgt.
-// targets runs on its own goroutine unless inline is allowed and no core
-// is spare; it must return once abort is closed (the student's run ended).
-func (d *D2V) studentRun(x any, mask []bool, targets func(abort <-chan struct{}) (any, error), inline bool) (*Output, error) {
+// studentRun fills the student's inputs and runs it with the targets made
+// by targets (beside the student when beside is set or a core is spare:
+// handoff.run), then returns its loss, predictions and gradients.
+func (d *D2V) studentRun(x any, mask []bool, targets func(abort <-chan struct{}) (any, error), beside bool) (*Output, error) {
 	T := d.Mod.NumTokens()
 	if len(mask) != d.Batch*T {
 		return nil, fmt.Errorf("mask has %d entries, want %d", len(mask), d.Batch*T)
@@ -397,62 +357,28 @@ func (d *D2V) studentRun(x any, mask []bool, targets func(abort <-chan struct{})
 	if len(rows) != d.Batch*d.NMask {
 		return nil, fmt.Errorf("mask has %d masked positions, want %d per sample x %d", len(rows), d.NMask, d.Batch)
 	}
+	st := &d.student
 	for i, src := range []any{x, mf, rows} {
-		if err := graphrun.FillData(d.st.in[i], src); err != nil {
+		if err := graphrun.FillData(st.in[i], src); err != nil {
 			return nil, fmt.Errorf("student input %d: %w", i, err)
 		}
 	}
-	if d.tf.ready != nil {
-		select { // a pass that stopped after the student's Emit left a stale signal
-		case <-d.tf.ready:
-		default:
-		}
-	}
-	var y any
-	var terr error
-	done, abort := make(chan struct{}), make(chan struct{})
-	teach := func() {
-		defer close(done)
-		y, terr = targets(abort)
-		if n := d.Batch * d.NMask * d.Spec.Dim; terr == nil && floats.Len(y) != n {
-			terr = fmt.Errorf("targets have %d values, want %d", floats.Len(y), n)
-		}
-		d.st.tgt <- ops.Arrival{Values: y, Err: terr}
-	}
-	if !inline || par.Workers() > 1 {
-		go teach() // a spare core (or the student's features needed): beside the student
-	} else {
-		teach() // every core busy (one, or a split batch's parts): in turn, caches warm
-	}
-	defer d.st.vm.Reset()
-	err := d.st.vm.RunAll()
-	close(abort)
-	<-done
-	select { // a run that failed before the Await node left the targets unread
-	case <-d.st.tgt:
-	default:
-	}
-	if terr != nil {
-		return nil, terr
-	}
+	defer st.vm.Reset()
+	y, err := d.handoff.run(st.vm, targets, d.Batch*d.NMask*d.Spec.Dim, beside)
 	if err != nil {
-		return nil, fmt.Errorf("student forward/backward: %w", err)
+		return nil, err
 	}
-	out := &Output{Loss: graphrun.Scalar(d.st.loss), Pred: d.st.predC.Of(d.st.pred.Value()), Targets: y, Grads: make([]any, len(d.Names))}
+	out := &Output{Loss: graphrun.Scalar(st.loss), Pred: st.predCache.Of(st.pred.Value()), Targets: y, Grads: make([]any, len(d.Names))}
 	if out.Pred == nil {
 		return nil, fmt.Errorf("student forward: no value for the predictions")
 	}
-	for i, g := range d.st.grads {
-		if out.Grads[i] = d.st.gradC[i].Of(g.Value()); out.Grads[i] == nil {
+	for i, g := range st.grads {
+		if out.Grads[i] = st.gradCaches[i].Of(g.Value()); out.Grads[i] == nil {
 			return nil, fmt.Errorf("student backward: no gradient value for %s", d.Names[i])
 		}
 	}
 	return out, nil
 }
-
-// Decayed reports whether a parameter gets weight decay: linear and embedding
-// weights (names ending in .w), not biases, norms, positions or mask_emb.
-func Decayed(name string) bool { return strings.HasSuffix(name, ".w") }
 
 // Close releases the graphs' machines.
 func (d *D2V) Close() {
@@ -460,9 +386,9 @@ func (d *D2V) Close() {
 		d.parted.close()
 		return
 	}
-	d.st.vm.Close()
-	d.tc.vm.Close()
-	if d.tf.vm != nil {
-		d.tf.vm.Close()
+	d.student.vm.Close()
+	d.teacher.vm.Close()
+	if d.featureTeacher != nil {
+		d.featureTeacher.vm.Close()
 	}
 }
