@@ -124,7 +124,7 @@ func (k convSame) chunk() int {
 	per := k.gh * k.gw * k.groups * k.kc()
 	if k.channelsFirst() {
 		_, ps, _ := k.cfGeom()
-		per = (k.cin + k.cout) * ps
+		per = (2*k.cin + k.cout) * ps
 	}
 	return max(1, min(k.b, convChunkElems/max(per, 1)))
 }

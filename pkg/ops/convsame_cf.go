@@ -19,15 +19,17 @@ import "github.com/d2v/d2v/pkg/vmath"
 //	dw[o, c, tap]     = sum_n dyT[o][n] * xp[g*Cg+c][n + shift(tap)]
 //
 // for n over the first L = (ns-1)*ps + Q positions of the row (dyT is zero
-// on the dropped positions). The first two are AXPYs over whole rows
-// (vmath.AXPBY), the third dot products (vmath.Dot); each sum runs in a
-// fixed order, so results do not depend on the number of workers.
+// on the dropped positions). The first two are sums of shifted rows
+// (vmath.TapSum: 32 outputs held in registers while every (c, tap) term
+// is added), the third dot products (vmath.Dot); each sum runs in a fixed
+// order, so results do not depend on the number of workers.
 
 // convCFMaxCg is the largest Cg that takes the channels-first path; a
-// variable so that tests can run either path on any shape. Measured CPU
-// time per op (BenchmarkConvSame, fwd+bwd, 2 busy cores): Cg 4 (64
-// channels, 16 groups) 8.75 ms here vs 18 ms through im2col; Cg 8 (128, 16)
-// 12.5 vs 16.5 ms; Cg 32 (128, 4) 36 vs 15 ms.
+// variable so that tests can run either path on any shape. BenchmarkConvSame
+// fwd+bwd, best of 3 on 2 busy cores, channels-first vs im2col: Cg 4 (64
+// channels, 16 groups, 7x7 grid, K 3) 4.3 vs 30.8 ms; Cg 4 (1-D, K 7) 3.8
+// vs 16.6 ms; Cg 8 (128 channels, 16 groups, 8x8) 8.8 vs 13.4 ms; Cg 32
+// (128, 4 groups) 56 vs 10.3 ms.
 var convCFMaxCg = 8
 
 func (k convSame) channelsFirst() bool { return k.cg() <= convCFMaxCg }
@@ -45,26 +47,40 @@ func (k convSame) cfShift(tap int) int {
 	return (tap/k.kw)*wp + tap%k.kw
 }
 
+// cfStride is the distance between two channel rows of n values: n
+// rounded up to whole 64-byte lines, plus one line when that is an even
+// number of lines. Rows a power-of-two-ish distance apart map to the same
+// few L1 sets, and the transposes below touch one value of every row in
+// turn; an odd number of lines spreads them over all sets.
+func cfStride(n int) int {
+	lines := (n + 15) / 16
+	if lines%2 == 0 {
+		lines++
+	}
+	return lines * 16
+}
+
 // cfPad writes the ns samples from s0 of x (rows, Cin) into xp (Cin rows
-// of ns*ps), zero-padded. A sample at a time, grid row by grid row and
-// channel by channel: writes are contiguous runs, and the strided reads
-// stay within the sample's values (in L1 at the decoders' sizes).
+// of ns*ps values, cfStride apart), zero-padded. A sample at a time: its
+// Cin planes (Cin*ps values) stay in cache while its positions are
+// scattered into them.
 func cfPad[T Float](k convSame, xp, x []T, s0, ns int) {
 	wp, ps, _ := k.cfGeom()
 	ph, pw := k.kh/2, k.kw/2
-	n := ns * ps
+	rs := cfStride(ns * ps)
 	parallel(ns, 1, func(_, lo, hi int) {
 		for s := lo; s < hi; s++ {
 			for ch := 0; ch < k.cin; ch++ {
-				clear(xp[ch*n+s*ps:][:ps])
+				clear(xp[ch*rs+s*ps:][:ps])
 			}
 			for r := 0; r < k.gh; r++ {
 				src := x[((s0+s)*k.gh+r)*k.gw*k.cin:][:k.gw*k.cin]
 				off := s*ps + (r+ph)*wp + pw
-				for ch := 0; ch < k.cin; ch++ {
-					dst := xp[ch*n+off:][:k.gw]
-					for c := range dst {
-						dst[c] = src[c*k.cin+ch]
+				for j := 0; j < k.gw; j++ {
+					idx := off + j
+					for _, v := range src[j*k.cin : (j+1)*k.cin] {
+						xp[idx] = v
+						idx += rs
 					}
 				}
 			}
@@ -73,27 +89,32 @@ func cfPad[T Float](k convSame, xp, x []T, s0, ns int) {
 }
 
 // cfGrid copies the real positions of the ns samples from s0 between the
-// channels-first rows cf (C rows of ns*ps; a position's offset in its
-// sample's plane is r*Wp + c + off) and the channels-last rows cl
-// (rows, C): into cl when toLast, else into cf (whose other values are
-// left alone). A sample at a time, as cfPad.
+// channels-first rows cf (C rows of ns*ps, cfStride apart; a position's
+// offset in its sample's plane is r*Wp + c + off) and the channels-last
+// rows cl (rows, C): into cl when toLast, else into cf (whose other values
+// are left alone). A position at a time: its C channels-last values are
+// one contiguous run, the channels-first side one value per row. (Of the
+// loop orders tried, this was the fastest: BenchmarkDecoder image-v2-tiny
+// 58 vs 76 ms, best of 4, a channel's plane at a time.)
 func cfGrid[T Float](k convSame, cl, cf []T, c, s0, ns, off int, toLast bool) {
 	wp, ps, _ := k.cfGeom()
-	n := ns * ps
+	rs := cfStride(ns * ps)
 	parallel(ns, 1, func(_, lo, hi int) {
 		for s := lo; s < hi; s++ {
 			for r := 0; r < k.gh; r++ {
 				row := cl[((s0+s)*k.gh+r)*k.gw*c:][:k.gw*c]
 				o := s*ps + r*wp + off
-				for ch := 0; ch < c; ch++ {
-					plane := cf[ch*n+o:][:k.gw]
+				for j := 0; j < k.gw; j++ {
+					pos, idx := row[j*c:(j+1)*c], o+j
 					if toLast {
-						for j, v := range plane {
-							row[j*c+ch] = v
+						for ch := range pos {
+							pos[ch] = cf[idx]
+							idx += rs
 						}
 					} else {
-						for j := range plane {
-							plane[j] = row[j*c+ch]
+						for _, v := range pos {
+							cf[idx] = v
+							idx += rs
 						}
 					}
 				}
@@ -102,17 +123,35 @@ func cfGrid[T Float](k convSame, cl, cf []T, c, s0, ns, off int, toLast bool) {
 	})
 }
 
-// axpy sets d[i] += a*x[i] (float32: vmath.AXPBY, products and sums
-// rounded separately, as the plain loop).
-func axpy[T Float](d, x []T, a T) {
-	if d32, ok := any(d).([]float32); ok {
-		vmath.AXPBY(d32, any(x).([]float32), d32, float32(a), 1)
+// tapSum sets y[i] += sum_k w[k]*x[off[k]+i] (float32: vmath.TapSum;
+// every path adds the rounded products in order of k).
+func tapSum[T Float](y, x []T, off []int, w []T) {
+	if y32, ok := any(y).([]float32); ok {
+		vmath.TapSum(y32, any(x).([]float32), off, any(w).([]float32))
 		return
 	}
-	x = x[:len(d)]
-	for i := range d {
-		d[i] += a * x[i]
+	for k, o := range off {
+		xs := x[o : o+len(y)]
+		for i := range y {
+			y[i] += w[k] * xs[i]
+		}
 	}
+}
+
+// cfOffsets returns, for every group, the TapSum offsets (c, tap) of its
+// Cg input rows in xp (rows rs apart) at each tap's shift, in the order of
+// PyTorch's weight layout (o, c, tap).
+func (k convSame) cfOffsets(rs int) [][]int {
+	taps, cg := k.kh*k.kw, k.cg()
+	offs := make([][]int, k.groups)
+	for g := range offs {
+		for c := 0; c < cg; c++ {
+			for tap := 0; tap < taps; tap++ {
+				offs[g] = append(offs[g], (g*cg+c)*rs+k.cfShift(tap))
+			}
+		}
+	}
+	return offs
 }
 
 // dotT is sum x[i]*y[i] (float32: vmath.Dot).
@@ -131,52 +170,60 @@ func dotT[T Float](x, y []T) T {
 func convSameFwdCF[T Float](k convSame, y, x, w, b []T) {
 	cg, og, taps, ch := k.cg(), k.og(), k.kh*k.kw, k.chunk()
 	_, ps, q := k.cfGeom()
-	buf, put := convScratch[T]((2*k.cin + k.cout) * ch * ps) // the backward's size: one size per shape keeps the pool from thrashing
+	buf, put := convScratch[T](k.cfScratch(ch)) // the backward's size: one size per shape keeps the pool from thrashing
 	defer put()
-	xp, yt := buf[:k.cin*ch*ps], buf[k.cin*ch*ps:]
+	full := cfStride(ch * ps)
+	xp, yt := buf[:k.cin*full], buf[k.cin*full:(k.cin+k.cout)*full]
 	for s0 := 0; s0 < k.b; s0 += ch {
 		ns := min(ch, k.b-s0)
-		n, l := ns*ps, (ns-1)*ps+q
+		rs, l := cfStride(ns*ps), (ns-1)*ps+q
 		cfPad(k, xp, x, s0, ns)
+		offs := k.cfOffsets(rs)
 		parallel(k.cout, 1, func(_, lo, hi int) {
 			for o := lo; o < hi; o++ {
-				row := yt[o*n : o*n+l]
+				row := yt[o*rs : o*rs+l]
 				for i := range row {
 					row[i] = b[o]
 				}
-				g := o / og
-				for c := 0; c < cg; c++ {
-					src := xp[(g*cg+c)*n:]
-					for tap := 0; tap < taps; tap++ {
-						sh := k.cfShift(tap)
-						axpy(row, src[sh:sh+l], w[(o*cg+c)*taps+tap])
-					}
-				}
+				tapSum(row, xp, offs[o/og], w[o*cg*taps:(o+1)*cg*taps])
 			}
 		})
 		cfGrid(k, y, yt, k.cout, s0, ns, 0, true) // the real positions, channels last
 	}
 }
 
+// cfScratch is the backward's scratch size for chunks of ch samples: xp,
+// dxp, and dyt behind a guard of zeros as long as the largest shift.
+func (k convSame) cfScratch(ch int) int {
+	_, ps, _ := k.cfGeom()
+	return (2*k.cin+k.cout)*cfStride(ch*ps) + k.cfShift(k.kh*k.kw-1)
+}
+
 func convSameBwdCF[T Float](k convSame, dx, dw, db, x, w, dy []T) {
 	cg, og, taps, ch := k.cg(), k.og(), k.kh*k.kw, k.chunk()
 	wp, ps, q := k.cfGeom()
 	ph, pw := k.kh/2, k.kw/2
-	buf, put := convScratch[T]((2*k.cin + k.cout) * ch * ps)
+	guard := k.cfShift(taps - 1)
+	buf, put := convScratch[T](k.cfScratch(ch))
 	defer put()
-	xp, dxp, dyt := buf[:k.cin*ch*ps], buf[k.cin*ch*ps:2*k.cin*ch*ps], buf[2*k.cin*ch*ps:]
+	full := cfStride(ch * ps)
+	xp, dxp := buf[:k.cin*full], buf[k.cin*full:2*k.cin*full]
+	dytG := buf[2*k.cin*full:] // guard zeros, then dyt
+	clear(dytG[:guard])
 	colSum(db, dy, k.rows(), k.cout)
 	for s0 := 0; s0 < k.b; s0 += ch {
 		ns := min(ch, k.b-s0)
 		n, l := ns*ps, (ns-1)*ps+q
+		rs := cfStride(n)
+		dyt := dytG[guard : guard+k.cout*rs]
 		cfPad(k, xp, x, s0, ns)
-		clear(dyt[:k.cout*n]) // zero on the dropped positions
+		clear(dyt) // zero on the dropped positions and between rows
 		cfGrid(k, dy, dyt, k.cout, s0, ns, 0, false)
 		parallel(k.cout, 1, func(_, lo, hi int) { // dW, accumulated over chunks
 			for o := lo; o < hi; o++ {
-				g, d := o/og, dyt[o*n:o*n+l]
+				g, d := o/og, dyt[o*rs:o*rs+l]
 				for c := 0; c < cg; c++ {
-					src := xp[(g*cg+c)*n:]
+					src := xp[(g*cg+c)*rs:]
 					for tap := 0; tap < taps; tap++ {
 						sh := k.cfShift(tap)
 						v := dotT(d, src[sh:sh+l])
@@ -188,18 +235,22 @@ func convSameBwdCF[T Float](k convSame, dx, dw, db, x, w, dy []T) {
 				}
 			}
 		})
-		parallel(k.cin, 1, func(_, lo, hi int) { // dxp row by row: each channel's own sum
+		// dxp[ci][t] = sum_{o in g, tap} w[o, c, tap] * dyt[o][t - shift]:
+		// offsets into dytG, whose guard and zero tails stand for t < shift.
+		parallel(k.cin, 1, func(_, lo, hi int) {
+			off, wc := make([]int, 0, og*taps), make([]T, 0, og*taps)
 			for ci := lo; ci < hi; ci++ {
 				g, c := ci/cg, ci%cg
-				row := dxp[ci*n : (ci+1)*n]
-				clear(row)
+				off, wc = off[:0], wc[:0]
 				for o := g * og; o < (g+1)*og; o++ {
-					d := dyt[o*n : o*n+l]
 					for tap := 0; tap < taps; tap++ {
-						sh := k.cfShift(tap)
-						axpy(row[sh:sh+l], d, w[(o*cg+c)*taps+tap])
+						off = append(off, guard+o*rs-k.cfShift(tap))
+						wc = append(wc, w[(o*cg+c)*taps+tap])
 					}
 				}
+				row := dxp[ci*rs : ci*rs+n]
+				clear(row)
+				tapSum(row, dytG[:guard+k.cout*rs], off, wc)
 			}
 		})
 		cfGrid(k, dx, dxp, k.cin, s0, ns, ph*wp+pw, true) // dx = the real positions of dxp

@@ -83,3 +83,38 @@ func dotGo(acc *[32]float32, x, y []float32) {
 		acc[i%32] += float32(v * y[i])
 	}
 }
+
+// TapSum adds a sum of shifted, scaled copies of x to y (a correlation
+// with arbitrary taps, the inner loop of a convolution over a padded row):
+//
+//	y[i] += w[0]*x[off[0]+i] + w[1]*x[off[1]+i] + ...   for i < len(y)
+//
+// each product rounded to float32 and added to y[i] in order of k (no
+// fused multiply-add, on every path), so the assembly and Go paths give
+// the same bits. It panics unless len(w) == len(off), every off[k] >= 0
+// and off[k]+len(y) <= len(x).
+func TapSum(y, x []float32, off []int, w []float32) {
+	if len(w) != len(off) {
+		panic("vmath: TapSum: len(w) != len(off)")
+	}
+	for _, o := range off {
+		if o < 0 || o+len(y) > len(x) {
+			panic("vmath: TapSum: offset out of range")
+		}
+	}
+	head := 0
+	if Accelerated() && len(y) >= 32 && len(off) > 0 {
+		head = len(y) &^ 31
+		tapSumAVX(&y[0], &x[0], &off[0], &w[0], len(off), head/32)
+	}
+	tapSumGo(y[head:], x[head:], off, w)
+}
+
+func tapSumGo(y, x []float32, off []int, w []float32) {
+	for k, o := range off {
+		xs, a := x[o:o+len(y)], w[k]
+		for i := range y {
+			y[i] += float32(a * xs[i])
+		}
+	}
+}

@@ -100,3 +100,51 @@ loop:
 	VMOVUPS Y3, 96(DI)
 	VZEROUPPER
 	RET
+
+// func tapSumAVX(y, x *float32, off *int, w *float32, terms, blocks int)
+//
+// TapSum (reduce.go) on blocks*32 elements of y, held in Y0-Y3 while the
+// terms are added in order: w[k] broadcast, times x[off[k]+i..], rounded,
+// then added (VMULPS, VADDPS: no FMA, as the Go loop). terms, blocks >= 1.
+TEXT ·tapSumAVX(SB), NOSPLIT, $0-48
+	MOVQ y+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ off+16(FP), DX
+	MOVQ w+24(FP), R8
+	MOVQ terms+32(FP), R9
+	MOVQ blocks+40(FP), BX
+
+block:
+	VMOVUPS (DI), Y0
+	VMOVUPS 32(DI), Y1
+	VMOVUPS 64(DI), Y2
+	VMOVUPS 96(DI), Y3
+	XORQ    CX, CX
+
+term:
+	MOVQ         (DX)(CX*8), AX
+	LEAQ         (SI)(AX*4), R10
+	VBROADCASTSS (R8)(CX*4), Y4
+	VMULPS       (R10), Y4, Y5
+	VMULPS       32(R10), Y4, Y6
+	VMULPS       64(R10), Y4, Y7
+	VMULPS       96(R10), Y4, Y8
+	VADDPS       Y5, Y0, Y0
+	VADDPS       Y6, Y1, Y1
+	VADDPS       Y7, Y2, Y2
+	VADDPS       Y8, Y3, Y3
+	INCQ         CX
+	CMPQ         CX, R9
+	JNE          term
+
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS Y2, 64(DI)
+	VMOVUPS Y3, 96(DI)
+	ADDQ    $128, DI
+	ADDQ    $128, SI
+	DECQ    BX
+	JNZ     block
+
+	VZEROUPPER
+	RET

@@ -116,3 +116,46 @@ func TestDotBits(t *testing.T) {
 		}
 	}
 }
+
+// TestTapSumBits checks TapSum against the plain loop bit for bit around
+// the 32-element blocks (the assembly where the CPU has it), and against
+// float64 arithmetic; bad offsets panic.
+func TestTapSumBits(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	for _, n := range []int{0, 1, 31, 32, 33, 64, 100, 1000} {
+		for _, terms := range []int{0, 1, 9, 36} {
+			x := randScaled(rng, n+50)
+			off, w := make([]int, terms), randScaled(rng, terms)
+			for k := range off {
+				off[k] = rng.IntN(51)
+			}
+			y0 := randScaled(rng, n)
+			got, want := append([]float32(nil), y0...), append([]float32(nil), y0...)
+			TapSum(got, x, off, w)
+			tapSumGo(want, x, off, w)
+			for i := range got {
+				ref, mag := float64(y0[i]), math.Abs(float64(y0[i]))
+				for k, o := range off {
+					ref += float64(w[k]) * float64(x[o+i])
+					mag += math.Abs(float64(w[k]) * float64(x[o+i]))
+				}
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("n=%d terms=%d: y[%d] = %v, plain loop %v", n, terms, i, got[i], want[i])
+				}
+				if math.Abs(float64(got[i])-ref) > 1e-5*mag {
+					t.Fatalf("n=%d terms=%d: y[%d] = %v, float64 %v", n, terms, i, got[i], ref)
+				}
+			}
+		}
+	}
+	for _, off := range [][]int{{-1}, {51}} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("offset %v: no panic", off)
+				}
+			}()
+			TapSum(make([]float32, 50), make([]float32, 100), off, []float32{1})
+		}()
+	}
+}

@@ -37,3 +37,6 @@ func axpbyAVX(dst, x, y *float32, blocks int, a, b float32)
 
 //go:noescape
 func dotAVX(acc *[32]float32, x, y *float32, blocks int)
+
+//go:noescape
+func tapSumAVX(y, x *float32, off *int, w *float32, terms, blocks int)

@@ -41,3 +41,13 @@ func axpbyAVX(dst, x, y *float32, blocks int, a, b float32) {
 func dotAVX(acc *[32]float32, x, y *float32, blocks int) {
 	dotGo(acc, unsafe.Slice(x, blocks*32), unsafe.Slice(y, blocks*32))
 }
+
+func tapSumAVX(y, x *float32, off *int, w *float32, terms, blocks int) {
+	offs := unsafe.Slice(off, terms)
+	n := blocks * 32
+	hi := 0
+	for _, o := range offs {
+		hi = max(hi, o+n)
+	}
+	tapSumGo(unsafe.Slice(y, n), unsafe.Slice(x, hi), offs, unsafe.Slice(w, terms))
+}
