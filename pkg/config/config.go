@@ -4,11 +4,14 @@ package config
 // each field's mapstructure tag is its YAML key, and a leaf's dotted path
 // (model.dim, teacher.layer_norm) is the key used by --set, Keys and Docs.
 type Config struct {
+	Method     Method     `mapstructure:"method"`
 	Model      Model      `mapstructure:"model"`
 	Modalities Modalities `mapstructure:"modalities"`
 	Masking    Masking    `mapstructure:"masking"`
 	Teacher    Teacher    `mapstructure:"teacher"`
 	Loss       Loss       `mapstructure:"loss"`
+	Clones     Clones     `mapstructure:"clones"`
+	Decoder    Decoder    `mapstructure:"decoder"`
 	Optim      Optim      `mapstructure:"optim"`
 	Data       Data       `mapstructure:"data"`
 	Run        Run        `mapstructure:"run"`
@@ -122,7 +125,29 @@ type Masking struct {
 	MaxPerBlock int      `mapstructure:"max_per_block"` // block: most tokens in one block, 0 = no limit
 	MinAspect   float64  `mapstructure:"min_aspect"`    // block: aspect ratio h/w drawn log-uniform in [MinAspect, MaxAspect]
 	MaxAspect   float64  `mapstructure:"max_aspect"`
-	SpanLen     int      `mapstructure:"span_len"` // span: tokens per span
+	SpanLen     int      `mapstructure:"span_len"`    // span: tokens per span
+	BlockWidth  int      `mapstructure:"block_width"` // inverse_block: side of each square block of kept patches
+	Adjust      float64  `mapstructure:"adjust"`      // inverse_block: extra fraction of block centres drawn (fairseq mask_prob_adjust)
+}
+
+// Clones configures data2vec 2.0's multi-mask training (method data2vec2):
+// each sample is masked Count times, the teacher's targets are shared.
+type Clones struct {
+	Count     int     `mapstructure:"count"`      // M, masked copies of every sample (fairseq clone_batch)
+	CLS       bool    `mapstructure:"cls"`        // a learned CLS token before the visible tokens, regressing the targets' mean
+	CLSWeight float64 `mapstructure:"cls_weight"` // weight of the CLS loss (fairseq cls_loss)
+}
+
+// Decoder configures data2vec 2.0's student-only convolutional decoder
+// (method data2vec2), dropped downstream.
+type Decoder struct {
+	Kind       DecoderKind `mapstructure:"kind"`        // 1d over positions, 2d over the patch grid (images)
+	Dim        int         `mapstructure:"dim"`         // channels of every conv layer
+	Kernel     int         `mapstructure:"kernel"`      // conv kernel (k x k in 2d)
+	Groups     int         `mapstructure:"groups"`      // conv groups; divide model.dim and decoder.dim
+	Layers     int         `mapstructure:"layers"`      // conv layers
+	Residual   bool        `mapstructure:"residual"`    // add each layer's input when the widths match
+	ProjLayers int         `mapstructure:"proj_layers"` // 1: Linear(dim, model.dim); 2 (1d): Linear(dim, 2dim)-GELU-Linear(2dim, model.dim)
 }
 
 // Teacher configures the EMA teacher and how its targets are built.
@@ -207,6 +232,7 @@ type Finetune struct {
 // recipe (DATA2VEC.md §1.2), scaled down where noted.
 func Default() *Config {
 	return &Config{
+		Method: MethodData2Vec,
 		Model: Model{
 			Modality: ModalityImage,
 			Dim:      64, Depth: 4, Heads: 4, FFNDim: 256,
@@ -231,6 +257,8 @@ func Default() *Config {
 			Kind: MaskBlock, Ratio: 0.6, MinPerBlock: 4, MaxPerBlock: 0,
 			MinAspect: 0.3, MaxAspect: 1 / 0.3,
 			SpanLen: 4, // text spans (data2vec text config: mask_multiple_length 4)
+			// data2vec 2.0 images: 3x3 blocks of kept patches, mask_prob_adjust 0.07
+			BlockWidth: 3, Adjust: 0.07,
 		},
 		Teacher: Teacher{
 			// The paper uses 0.9998 constant over 800 epochs; a run of ~1000 steps needs
@@ -247,6 +275,9 @@ func Default() *Config {
 			FinalNorm:   TargetNormLayer,
 		},
 		Loss: Loss{Beta: 2, Scale: 0, Reduction: ReductionMean}, // official vision code: mean smooth-L1, beta 2
+		// method data2vec2 only; the data2vec 2.0 image recipe, scaled to model.dim 64
+		Clones:  Clones{Count: 8, CLS: true, CLSWeight: 0.01},
+		Decoder: Decoder{Kind: Decoder2D, Dim: 64, Kernel: 3, Groups: 16, Layers: 4, Residual: true, ProjLayers: 1},
 		Optim: Optim{
 			LR: 1e-3, MinLR: 1e-5, WarmupSteps: 100, Schedule: ScheduleCosine, WeightDecay: 0.05,
 			// torch AdamW betas of the PyTorch reference step the parity fixtures come from

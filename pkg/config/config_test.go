@@ -44,7 +44,9 @@ func TestEnums(t *testing.T) {
 		{"Modality", Modality(""), []enum{ModalityImage, ModalityTokens, ModalityText, ModalityAudio}},
 		{"NormPos", NormPos(""), []enum{NormPre, NormPost}},
 		{"PosKind", PosKind(""), []enum{PosLearned, PosSincos}},
-		{"MaskKind", MaskKind(""), []enum{MaskBlock, MaskRandom, MaskBERT, MaskSpan}},
+		{"MaskKind", MaskKind(""), []enum{MaskBlock, MaskRandom, MaskBERT, MaskSpan, MaskInverseBlock}},
+		{"Method", Method(""), []enum{MethodData2Vec, MethodData2Vec2}},
+		{"DecoderKind", DecoderKind(""), []enum{Decoder1D, Decoder2D}},
 		{"TokenizerKind", TokenizerKind(""), []enum{TokenizerBytes, TokenizerBPE}},
 		{"TextDocs", TextDocs(""), []enum{DocsParagraph, DocsFile}},
 		{"EMAScope", EMAScope(""), []enum{ScopeAll, ScopeBlocks}},
@@ -75,8 +77,8 @@ func TestEnums(t *testing.T) {
 
 func TestKeys(t *testing.T) {
 	keys := Keys()
-	if len(keys) != 93 {
-		t.Errorf("len(Keys()) = %d, want 93 (update this count when adding a key)", len(keys))
+	if len(keys) != 106 {
+		t.Errorf("len(Keys()) = %d, want 106 (update this count when adding a key)", len(keys))
 	}
 	for _, want := range []string{"model.dim", "model.ffn_dim", "modalities.image.patch_size", "teacher.layer_norm", "run.seed", "finetune.limit"} {
 		if !slices.Contains(keys, want) {

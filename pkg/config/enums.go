@@ -22,6 +22,22 @@ const (
 	ModalityAudio  Modality = "audio"  // 16 kHz speech waveforms (modalities.audio)
 )
 
+// Method selects the pretraining method.
+type Method string
+
+const (
+	MethodData2Vec  Method = "data2vec"  // data2vec 1.0: the student sees every position, masked ones as mask_emb; a head predicts
+	MethodData2Vec2 Method = "data2vec2" // data2vec 2.0: clones, the student sees the visible tokens only, a conv decoder predicts
+)
+
+// DecoderKind selects the data2vec 2.0 decoder's convolution.
+type DecoderKind string
+
+const (
+	Decoder1D DecoderKind = "1d" // over the T positions in order (text, speech)
+	Decoder2D DecoderKind = "2d" // over the patch grid (images)
+)
+
 // NormPos places the LayerNorm in each Transformer block.
 type NormPos string
 
@@ -46,6 +62,8 @@ const (
 	MaskRandom MaskKind = "random" // uniformly random positions
 	MaskBERT   MaskKind = "bert"   // text: 80% <mask>, 10% random token, 10% unchanged
 	MaskSpan   MaskKind = "span"   // text: spans of masking.span_len tokens, all <mask>; audio: wav2vec 2.0 spans
+	// data2vec 2.0 images: square blocks of KEPT patches, the rest masked
+	MaskInverseBlock MaskKind = "inverse_block"
 )
 
 // TokenizerKind selects the text tokenizer.
@@ -118,10 +136,14 @@ const (
 )
 
 // Values lists the allowed values, in documentation order.
-func (Modality) Values() []string      { return []string{"image", "tokens", "text", "audio"} }
-func (NormPos) Values() []string       { return []string{"pre", "post"} }
-func (PosKind) Values() []string       { return []string{"learned", "sincos"} }
-func (MaskKind) Values() []string      { return []string{"block", "random", "bert", "span"} }
+func (Method) Values() []string      { return []string{"data2vec", "data2vec2"} }
+func (DecoderKind) Values() []string { return []string{"1d", "2d"} }
+func (Modality) Values() []string    { return []string{"image", "tokens", "text", "audio"} }
+func (NormPos) Values() []string     { return []string{"pre", "post"} }
+func (PosKind) Values() []string     { return []string{"learned", "sincos"} }
+func (MaskKind) Values() []string {
+	return []string{"block", "random", "bert", "span", "inverse_block"}
+}
 func (TokenizerKind) Values() []string { return []string{"bytes", "bpe"} }
 func (TextDocs) Values() []string      { return []string{"paragraph", "file"} }
 func (EMAScope) Values() []string      { return []string{"all", "blocks"} }
@@ -132,6 +154,8 @@ func (Schedule) Values() []string      { return []string{"cosine", "constant", "
 func (DataSource) Values() []string    { return []string{"embedded", "idx", "folder", "text", "task"} }
 
 // Valid reports whether the value is one of Values().
+func (v Method) Valid() bool        { return slices.Contains(v.Values(), string(v)) }
+func (v DecoderKind) Valid() bool   { return slices.Contains(v.Values(), string(v)) }
 func (v Modality) Valid() bool      { return slices.Contains(v.Values(), string(v)) }
 func (v NormPos) Valid() bool       { return slices.Contains(v.Values(), string(v)) }
 func (v PosKind) Valid() bool       { return slices.Contains(v.Values(), string(v)) }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -14,6 +15,8 @@ import (
 func (c *Config) Validate() error {
 	var v checker
 	m := c.Model
+	v.enum("method", c.Method)
+	v2 := c.Method == MethodData2Vec2
 	v.enum("model.modality", m.Modality)
 	v.check(m.Dim > 0, "model.dim", "> 0", m.Dim)
 	v.check(m.Heads > 0, "model.heads", "> 0", m.Heads)
@@ -63,7 +66,7 @@ func (c *Config) Validate() error {
 			v.check(tx.VocabFile != "", "modalities.text.vocab_file", "set when modalities.text.tokenizer is bpe", tx.VocabFile)
 			v.check(tx.MergesFile != "", "modalities.text.merges_file", "set when modalities.text.tokenizer is bpe", tx.MergesFile)
 		}
-		if c.Masking.Kind.Valid() {
+		if c.Masking.Kind.Valid() && !v2 {
 			v.check(c.Masking.Kind == MaskBERT || c.Masking.Kind == MaskSpan, "masking.kind",
 				"bert or span for model.modality text", c.Masking.Kind)
 		}
@@ -88,7 +91,7 @@ func (c *Config) Validate() error {
 		tokensOK = au.ConvLayers >= 1 && au.Frames() >= 2
 		v.check(tokensOK, "modalities.audio.crop_samples",
 			fmt.Sprintf("long enough for >= 2 frames through %d conv layers (gives %d)", au.ConvLayers, au.Frames()), au.CropSamples)
-		if c.Masking.Kind.Valid() {
+		if c.Masking.Kind.Valid() && !v2 {
 			v.check(c.Masking.Kind == MaskSpan || c.Masking.Kind == MaskRandom, "masking.kind",
 				"span or random for model.modality audio", c.Masking.Kind)
 		}
@@ -101,14 +104,57 @@ func (c *Config) Validate() error {
 	default:
 		tokensOK = false
 	}
-	if (m.Modality == ModalityImage || m.Modality == ModalityTokens) && c.Masking.Kind.Valid() {
+	if (m.Modality == ModalityImage || m.Modality == ModalityTokens) && c.Masking.Kind.Valid() && !v2 {
 		v.check(c.Masking.Kind == MaskBlock || c.Masking.Kind == MaskRandom, "masking.kind",
 			fmt.Sprintf("block or random for model.modality %s", m.Modality), c.Masking.Kind)
 	}
 
 	c.validateMasking(&v, tokensOK)
+	if v2 {
+		c.validateV2(&v, tokensOK)
+	}
 	c.validateTraining(&v)
 	return v.err()
+}
+
+// validateV2 checks the settings of method data2vec2: the masks each clone
+// draws, the clones and the decoder (DATA2VEC2 in the README).
+func (c *Config) validateV2(v *checker, tokensOK bool) {
+	m, mk := c.Model, c.Masking
+	kinds := map[Modality][]MaskKind{
+		ModalityImage: {MaskInverseBlock, MaskRandom}, ModalityAudio: {MaskSpan, MaskRandom},
+		ModalityText: {MaskRandom}, ModalityTokens: {MaskRandom},
+	}
+	if ks := kinds[m.Modality]; mk.Kind.Valid() && len(ks) > 0 {
+		names := make([]string, len(ks))
+		for i, k := range ks {
+			names[i] = string(k)
+		}
+		v.check(slices.Contains(ks, mk.Kind), "masking.kind",
+			fmt.Sprintf("%s for method data2vec2 and model.modality %s", strings.Join(names, " or "), m.Modality), mk.Kind)
+	}
+	// the kept count, feed.NumKept, is checked where it is derived (feed.NewCloneMasks)
+	if mk.Kind == MaskInverseBlock && m.Modality == ModalityImage && tokensOK {
+		side := c.Modalities.Image.Size / c.Modalities.Image.PatchSize
+		v.check(mk.BlockWidth >= 1 && mk.BlockWidth <= side, "masking.block_width",
+			fmt.Sprintf("in [1,%d], the patch grid's side", side), mk.BlockWidth)
+		v.check(mk.Adjust >= 0 && mk.Adjust < 1, "masking.adjust", "in [0,1)", mk.Adjust)
+	}
+	cl := c.Clones
+	v.check(cl.Count >= 1, "clones.count", ">= 1", cl.Count)
+	v.check(cl.CLSWeight >= 0 && !math.IsInf(cl.CLSWeight, 0), "clones.cls_weight", ">= 0", cl.CLSWeight)
+	d := c.Decoder
+	v.enum("decoder.kind", d.Kind)
+	v.check(d.Kind != Decoder2D || m.Modality == ModalityImage, "decoder.kind",
+		fmt.Sprintf("1d for model.modality %s (2d runs over an image's patch grid)", m.Modality), d.Kind)
+	v.check(d.Dim >= 1, "decoder.dim", ">= 1", d.Dim)
+	v.check(d.Kernel >= 1, "decoder.kernel", ">= 1", d.Kernel)
+	v.check(d.Layers >= 1, "decoder.layers", ">= 1", d.Layers)
+	v.check(d.Groups >= 1 && m.Dim%max(d.Groups, 1) == 0 && d.Dim%max(d.Groups, 1) == 0, "decoder.groups",
+		fmt.Sprintf(">= 1 and dividing model.dim (%d) and decoder.dim (%d)", m.Dim, d.Dim), d.Groups)
+	v.check(d.ProjLayers == 1 || (d.ProjLayers == 2 && d.Kind == Decoder1D), "decoder.proj_layers",
+		"1, or 2 with decoder.kind 1d", d.ProjLayers)
+	v.check(c.Loss.Reduction == ReductionD2V, "loss.reduction", "d2v for method data2vec2 (sum x scale over the masked positions of all clones)", c.Loss.Reduction)
 }
 
 func (c *Config) validateMasking(v *checker, tokensOK bool) {
@@ -119,7 +165,7 @@ func (c *Config) validateMasking(v *checker, tokensOK bool) {
 	// Audio span masking's count (masking.SpanCount, wav2vec's mask_prob) is
 	// in range for any ratio once there are 2 frames; the others must be.
 	spans := c.Model.Modality == ModalityAudio && mk.Kind == MaskSpan
-	if ratioOK && tokensOK && !spans {
+	if ratioOK && tokensOK && !spans && c.Method != MethodData2Vec2 { // data2vec2 counts kept positions (validateV2)
 		// The rounded count before masking.Count clamps it to [1,T-1]
 		// (feed.NumMasked computes the count used): a ratio that needs the
 		// clamp is a mistake.

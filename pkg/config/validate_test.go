@@ -73,7 +73,7 @@ func TestValidate(t *testing.T) {
 			"masking.max_per_block: must be 0 (no limit) or >= masking.min_per_block (4), got 2"},
 		{"aspect order", func(c *Config) { c.Masking.MaxAspect = 0.2 },
 			"masking.max_aspect: must be >= masking.min_aspect (0.3) and finite, got 0.2"},
-		{"bad mask kind", func(c *Config) { c.Masking.Kind = "zigzag" }, `masking.kind: must be one of block|random|bert|span, got "zigzag"`},
+		{"bad mask kind", func(c *Config) { c.Masking.Kind = "zigzag" }, `masking.kind: must be one of block|random|bert|span|inverse_block, got "zigzag"`},
 		{"text mask kind for images", func(c *Config) { c.Masking.Kind = "span" }, `masking.kind: must be block or random for model.modality image, got span`},
 
 		{"ema start > end", func(c *Config) { c.Teacher.EMAStart = 0.99995 },
@@ -124,6 +124,25 @@ func TestValidate(t *testing.T) {
 		{"finetune lr 0", func(c *Config) { c.Finetune.LR = 0 }, "finetune.lr: must be > 0, got 0"},
 		{"finetune steps 0", func(c *Config) { c.Finetune.Steps = 0 }, "finetune.steps: must be >= 1, got 0"},
 
+		// method data2vec2 (the default image model: 7x7 patches of 64 channels)
+		{"v2 image", v2Image, ""},
+		{"v2 bad method", func(c *Config) { c.Method = "data2vec3" }, `method: must be one of data2vec|data2vec2, got "data2vec3"`},
+		{"v2 block masking", func(c *Config) { v2Image(c); c.Masking.Kind = MaskBlock },
+			"masking.kind: must be inverse_block or random for method data2vec2 and model.modality image, got block"},
+		{"v2 block width", func(c *Config) { v2Image(c); c.Masking.BlockWidth = 8 },
+			"masking.block_width: must be in [1,7], the patch grid's side, got 8"},
+		{"v2 clones 0", func(c *Config) { v2Image(c); c.Clones.Count = 0 }, "clones.count: must be >= 1, got 0"},
+		{"v2 groups", func(c *Config) { v2Image(c); c.Decoder.Groups = 5 },
+			"decoder.groups: must be >= 1 and dividing model.dim (64) and decoder.dim (64), got 5"},
+		{"v2 2d text", func(c *Config) {
+			v2Image(c)
+			c.Model.Modality, c.Masking.Kind, c.Data.Source = ModalityText, MaskRandom, SourceEmbedded
+		}, "decoder.kind: must be 1d for model.modality text (2d runs over an image's patch grid), got 2d"},
+		{"v2 2d two projections", func(c *Config) { v2Image(c); c.Decoder.ProjLayers = 2 },
+			"decoder.proj_layers: must be 1, or 2 with decoder.kind 1d, got 2"},
+		{"v2 mean loss", func(c *Config) { v2Image(c); c.Loss.Reduction = ReductionMean },
+			"loss.reduction: must be d2v for method data2vec2 (sum x scale over the masked positions of all clones), got mean"},
+
 		{"all problems reported", func(c *Config) { c.Model.HeadLayers, c.Optim.Eps, c.Run.Keep = 0, 0, -2 },
 			"model.head_layers: must be 1 or 2, got 0\noptim.eps: must be > 0, got 0\nrun.keep: must be >= 0 (0 = all), got -2"},
 	}
@@ -141,4 +160,9 @@ func TestValidate(t *testing.T) {
 			}
 		})
 	}
+}
+
+// v2Image switches the default config to data2vec 2.0 images.
+func v2Image(c *Config) {
+	c.Method, c.Masking.Kind, c.Masking.Ratio, c.Loss.Reduction, c.Loss.Beta = MethodData2Vec2, MaskInverseBlock, 0.8, ReductionD2V, 0
 }

@@ -37,9 +37,18 @@ func LoadEncoder(p *model.Params, s train.Setup, w Weights) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	// a data2vec 2.0 checkpoint has no student.mask_emb (its student drops
+	// the masked tokens); nothing is masked downstream, so the init's stays.
+	// Its CLS token and decoder are not part of the encoder and stay behind.
+	noMaskEmb := false
+	if y, ok := f.Meta["config"]; ok {
+		if c, err := config.FromYAML([]byte(y)); err == nil && c.Method == config.MethodData2Vec2 {
+			noMaskEmb = true
+		}
+	}
 	sub := model.NewParams(p.Dtype)
 	for _, n := range p.Names() {
-		if strings.HasPrefix(n, "student.") {
+		if strings.HasPrefix(n, "student.") && !(noMaskEmb && n == "student.mask_emb") {
 			sub.Add(n, []int(p.Get(n).Shape())...)
 		}
 	}

@@ -36,15 +36,16 @@ func f64Tensor(name string, shape []int, v []float64) checkpoint.Tensor {
 // student, head and teacher weights (F32), AdamW moments (in their dtype, F32),
 // and metadata holding the resolved config, the step, the optimiser step and
 // the data fingerprint (fingerprint.go; "" when unknown).
-func Save(path string, cfg *config.Config, d *D2V, opt *AdamW, step, skipped int64, dataFP string) error {
+func Save(path string, cfg *config.Config, d Model, opt *AdamW, step, skipped int64, dataFP string) error {
+	student, teacher, names := d.Params()
 	var ts []checkpoint.Tensor
-	for _, p := range []*model.Params{d.Student, d.Teacher} {
+	for _, p := range []*model.Params{student, teacher} {
 		for _, n := range p.Names() {
 			ts = append(ts, f32Tensor(n, p.Get(n)))
 		}
 	}
-	for _, n := range d.Names {
-		sh := []int(d.Student.Get(n).Shape())
+	for _, n := range names {
+		sh := []int(student.Get(n).Shape())
 		for _, mv := range []struct {
 			key string
 			val any
@@ -121,8 +122,9 @@ func LoadParams(f *checkpoint.File, path string, p *model.Params) error {
 }
 
 // Restore loads weights and optimiser state; it returns the completed step.
-func Restore(f *checkpoint.File, path string, d *D2V, opt *AdamW) (int64, error) {
-	for _, p := range []*model.Params{d.Student, d.Teacher} {
+func Restore(f *checkpoint.File, path string, d Model, opt *AdamW) (int64, error) {
+	student, teacher, names := d.Params()
+	for _, p := range []*model.Params{student, teacher} {
 		if err := LoadParams(f, path, p); err != nil {
 			return 0, err
 		}
@@ -140,7 +142,7 @@ func Restore(f *checkpoint.File, path string, d *D2V, opt *AdamW) (int64, error)
 			continue
 		}
 		which, pname, _ := strings.Cut(rest, ".")
-		p := d.Student.Get(pname)
+		p := student.Get(pname)
 		if p == nil || (which != "m" && which != "v") {
 			return 0, fmt.Errorf("checkpoint: %s: %q is optimiser state for no parameter of this model", path, name)
 		}
@@ -152,7 +154,7 @@ func Restore(f *checkpoint.File, path string, d *D2V, opt *AdamW) (int64, error)
 			return 0, fmt.Errorf("checkpoint: %s: %q is %s, want F32 or F64", path, name, t.DType)
 		}
 		var v any
-		if d.Student.Dtype == tensor.Float32 {
+		if student.Dtype == tensor.Float32 {
 			v, err = t.Float32s()
 		} else {
 			v, err = t.Float64s()
@@ -167,11 +169,11 @@ func Restore(f *checkpoint.File, path string, d *D2V, opt *AdamW) (int64, error)
 		}
 	}
 	// a missing moment would silently restart from zero: resume not exact
-	for _, n := range d.Names {
+	for _, n := range names {
 		for _, key := range []string{"optim.m." + n, "optim.v." + n} {
 			if _, ok := f.Tensors[key]; !ok {
 				return 0, fmt.Errorf("checkpoint: %s: %q is missing, model expects shape %s",
-					path, key, checkpoint.FormatShape([]int(d.Student.Get(n).Shape())))
+					path, key, checkpoint.FormatShape([]int(student.Get(n).Shape())))
 			}
 		}
 	}

@@ -53,6 +53,10 @@ var gc2Cases = []gc2Case{
 	{name: "tokens/1d/preln/cls/all/noresidual/smoothl1", mod: model.Tokens{T: 6, Vocab: 7, Dim: gcDim}, normFirst: true, cls: true,
 		dec:   model.Decoder{Kind: model.Decoder1D, DecDim: gcDim, Kernel: 3, Groups: 1, Layers: 3, ProjLayers: 1, LNEps: 1e-5},
 		scope: "all", final: teacher.NormInstance, beta: 0.5, clones: 2, maskProb: 0.5, learnedPos: true},
+	{name: "audio/1d/postln/blocks", mod: model.Audio{Samples: 22, Conv: [][2]int{{4, 2}, {3, 2}}, ConvDim: 4, Dim: gcDim,
+		PosWidth: 6, PosGroups: 2, PosDepth: 2, LNEps: 1e-5},
+		dec:   model.Decoder{Kind: model.Decoder1D, DecDim: gcDim, Kernel: 3, Groups: 2, Layers: 2, ProjLayers: 1, Residual: true, LNEps: 1e-5},
+		scope: "blocks", final: teacher.NormNone, clones: 2, maskProb: 0.5, embedLN: true},
 }
 
 // gc2Prepare builds a float64 model for c with perturbed non-weight
@@ -86,6 +90,10 @@ func gc2Prepare(t *testing.T, c gc2Case) (*D2V2, []float64, []bool, []float64) {
 	if tok, ok := c.mod.(model.Tokens); ok {
 		for i := 0; i < gc2B*T; i++ {
 			x = append(x, float64(r.IntN(tok.Vocab)))
+		}
+	} else if au, ok := c.mod.(model.Audio); ok {
+		for i := 0; i < gc2B*au.Samples; i++ {
+			x = append(x, r.NormFloat64())
 		}
 	} else {
 		for i := 0; i < gc2B*T*c.mod.(model.Patches).PatchDim; i++ {

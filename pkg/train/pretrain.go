@@ -79,11 +79,7 @@ func Pretrain(ctx context.Context, o PretrainOptions) error {
 	if err != nil {
 		return bad(fmt.Errorf("data.batch_size: %w", err))
 	}
-	setup := SetupWith(cfg, B, src.Input())
-	if o.Device != "" && o.Device != DeviceCPU {
-		setup.Parts = 1 // the device runs the whole batch; CPU parts would go unused
-	}
-	d, err := New(setup)
+	d, err := newTrainee(cfg, B, src.Input(), o.Device) // data2vec or data2vec 2.0 (method.go)
 	if err != nil {
 		return err
 	}
@@ -94,7 +90,7 @@ func Pretrain(ctx context.Context, o PretrainOptions) error {
 		}
 	}
 	oc := cfg.Optim
-	opt := NewAdamW(oc.Beta1, oc.Beta2, oc.Eps, oc.WeightDecay, Decayed)
+	opt := NewAdamW(oc.Beta1, oc.Beta2, oc.Eps, oc.WeightDecay, d.decayed)
 	var start, skipped int64 // skipped: non-finite steps passed over (run.skip_nonfinite)
 	metrics := &Metrics{Path: filepath.Join(o.RunDir, "metrics.jsonl")}
 	if o.Resume {
@@ -121,9 +117,11 @@ func Pretrain(ctx context.Context, o PretrainOptions) error {
 	if err := rep.syncState(d, opt, &start, &skipped); err != nil { // rank 0's state everywhere
 		return err
 	}
-	gs, err := openGPUStep(o.Device, d, opt, rep.c.Size()) // nil: the CPU graphs
-	if err != nil {
-		return err
+	var gs *GPUStep // nil: the CPU graphs
+	if v1, ok := d.(*D2V); ok {
+		if gs, err = openGPUStep(o.Device, v1, opt, rep.c.Size()); err != nil {
+			return err
+		}
 	}
 	if gs != nil {
 		defer gs.Close()
@@ -137,8 +135,13 @@ func Pretrain(ctx context.Context, o PretrainOptions) error {
 			return err
 		}
 	}
-	fmt.Fprintf(o.Log, "d2v pretrain: %s; %d params, batch %d%s, %d tokens (%d masked), %d steps -> %s\n",
-		src.Name(), d.Student.Count(nil), cfg.Data.BatchSize, d.PartsNote(), d.Mod.NumTokens(), d.NMask, cfg.Run.Steps, o.RunDir)
+	student, _, names := d.Params()
+	parts := ""
+	if v1, ok := d.(*D2V); ok {
+		parts = v1.PartsNote()
+	}
+	fmt.Fprintf(o.Log, "d2v pretrain: %s; %d params, batch %d%s, %s, %d steps -> %s\n",
+		src.Name(), student.Count(nil), cfg.Data.BatchSize, parts, d.describe(), cfg.Run.Steps, o.RunDir)
 	if n := rep.c.Size(); n > 1 {
 		fmt.Fprintf(o.Log, "data-parallel: %d ranks x %d examples\n", n, B)
 	}
@@ -177,7 +180,7 @@ func Pretrain(ctx context.Context, o PretrainOptions) error {
 				return fmt.Errorf("step %d: %w", step+1, err)
 			}
 		} else {
-			if out, err = d.ForwardPair(x, xt, mask); err != nil {
+			if out, err = d.pass(x, xt, mask, cfg.Run.Seed, step, first); err != nil {
 				return fmt.Errorf("step %d: %w", step+1, err)
 			}
 			if err := rep.average(out.Grads); err != nil { // mean over ranks, before the norm
@@ -186,7 +189,7 @@ func Pretrain(ctx context.Context, o PretrainOptions) error {
 			norm = GradNorm(out.Grads)
 		}
 		// every rank takes the same skip, guard and stop decisions from st
-		st, err := rep.reduce(out.Loss, norm, ctx.Err() != nil, out.Targets, out.Pred, d.Spec.Dim)
+		st, err := rep.reduce(out.Loss, norm, ctx.Err() != nil, out.Targets, out.Pred, cfg.Model.Dim)
 		if err != nil {
 			return fmt.Errorf("step %d: %w", step+1, err)
 		}
@@ -205,7 +208,7 @@ func Pretrain(ctx context.Context, o PretrainOptions) error {
 				return fmt.Errorf("step %d: %w", step+1, err)
 			}
 		} else {
-			opt.Step(d.Student, d.Names, out.Grads, lr, ClipCoef(norm, oc.Clip))
+			opt.Step(student, names, out.Grads, lr, ClipCoef(norm, oc.Clip))
 			d.EMA(dec)
 		}
 		done := step + 1

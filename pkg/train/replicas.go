@@ -75,7 +75,7 @@ func (r *replicas) agreeConfig(cfg *config.Config) error {
 
 // syncState copies rank 0's weights, teacher, AdamW state, step and skip
 // count to every rank (initial weights, or the checkpoint rank 0 resumed).
-func (r *replicas) syncState(d *D2V, opt *AdamW, start, skipped *int64) error {
+func (r *replicas) syncState(d Model, opt *AdamW, start, skipped *int64) error {
 	if r.c.Size() == 1 {
 		return nil
 	}
@@ -119,8 +119,9 @@ func bcastAny(c dist.Comm, t any) error {
 
 // stateTensors lists everything a rank's replica holds, in a fixed order:
 // student and head, teacher, then the AdamW moments that exist.
-func stateTensors(d *D2V, opt *AdamW) []any {
-	return append(append(paramData(d.Student), paramData(d.Teacher)...), optData(d, opt)...)
+func stateTensors(d Model, opt *AdamW) []any {
+	student, teacher, _ := d.Params()
+	return append(append(paramData(student), paramData(teacher)...), optData(d, opt)...)
 }
 
 // average replaces each rank's gradients with their mean over the ranks:
@@ -223,15 +224,16 @@ func moments(v any, dim int, sum, sumsq []float64) int {
 
 // checkDrift compares a checksum of every rank's replica with rank 0's and
 // fails on every rank, naming the part that drifted, if any differs.
-func (r *replicas) checkDrift(d *D2V, opt *AdamW, step int64) error {
+func (r *replicas) checkDrift(d Model, opt *AdamW, step int64) error {
 	if r.c.Size() == 1 {
 		return nil
 	}
+	student, teacher, _ := d.Params()
 	sums := make([]byte, 0, 24)
 	parts := []struct {
 		name string
 		ts   []any
-	}{{"student and head weights", paramData(d.Student)}, {"teacher weights", paramData(d.Teacher)}, {"AdamW moments", optData(d, opt)}}
+	}{{"student and head (or decoder) weights", paramData(student)}, {"teacher weights", paramData(teacher)}, {"AdamW moments", optData(d, opt)}}
 	for _, p := range parts {
 		h := sha256.New()
 		for _, t := range p.ts {
@@ -264,9 +266,10 @@ func paramData(p *model.Params) []any {
 	return ts
 }
 
-func optData(d *D2V, opt *AdamW) []any {
+func optData(d Model, opt *AdamW) []any {
+	_, _, names := d.Params()
 	var ts []any
-	for _, n := range d.Names {
+	for _, n := range names {
 		if opt.M[n] != nil {
 			ts = append(ts, opt.M[n], opt.V[n])
 		}
