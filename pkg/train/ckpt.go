@@ -35,7 +35,7 @@ func f64Tensor(name string, shape []int, v []float64) checkpoint.Tensor {
 // Save writes the full training state at `step` completed updates:
 // student, head and teacher weights (F32), AdamW moments (in their dtype, F32),
 // and metadata holding the resolved config, the step, the optimiser step and
-// the data fingerprint (fingerprint.go; "" when unknown).
+// the data fingerprint (pkg/feed/fingerprint.go; "" when unknown).
 func Save(path string, cfg *config.Config, d Model, opt *AdamW, step, skipped int64, dataFP string) error {
 	student, teacher, names := d.Params()
 	var ts []checkpoint.Tensor
