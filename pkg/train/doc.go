@@ -1,7 +1,8 @@
 // Package train pretrains. The data2vec step (D2V: student and EMA teacher
 // graphs, one forward/backward, the targets; step.go) with the overlap of
 // teacher and student (overlap.go), the data2vec 2.0 step beside it
-// (D2V2; step2.go, step2_run.go), the batch run as parts over the cores
+// (D2V2; step2.go, step2_run.go) and the seam that picks one by config
+// (method.go), the batch run as parts over the cores
 // (parts.go), AdamW with the learning-rate schedules and clipping
 // (optim.go), the loop that feeds, steps, logs, checkpoints and resumes
 // (pretrain.go, ckpt.go, resume.go, metrics.go, progress.go),
