@@ -1,4 +1,3 @@
-// Command d2v pretrains, fine-tunes and evaluates data2vec models.
 package main
 
 import "os"

@@ -1,6 +1,3 @@
-// Package floats holds the two questions the training code asks of a
-// []float32 or []float64 passed as any: how long is it, and is it the
-// same memory as another one.
 package floats
 
 // Len is the length of a []float32 or []float64, -1 for anything else.

@@ -1,5 +1,3 @@
-// Package par runs loops over [0,n) on GOMAXPROCS goroutines: the one
-// parallel-for of the training step (ops kernels, AdamW, GEMM splits).
 package par
 
 import (
