@@ -46,7 +46,7 @@ func ConvSame2D(x, w, b *G.Node, batch, height, width, groups int) (*G.Node, err
 		return nil, fmt.Errorf("convsame2d %s: x %v is not (batch*height*width, Cin) = (%d*%d*%d, Cin)", w.Name(), x.Shape(), batch, height, width)
 	}
 	k := w.Shape()[2]
-	return convSameNode(x, w, b, convSame{b: batch, gh: height, gw: width, kh: k, kw: k, groups: groups})
+	return convSameNode(x, w, b, convSame{b: batch, gh: height, gw: width, kh: k, kw: k, groups: groups, twoD: true})
 }
 
 func convSameNode(x, w, b *G.Node, k convSame) (*G.Node, error) {
@@ -68,6 +68,7 @@ func convSameNode(x, w, b *G.Node, k convSame) (*G.Node, error) {
 // rest after, so the output grid is the input grid. 1-D is gh = kh = 1.
 type convSame struct {
 	b, gh, gw, cin, cout, kh, kw, groups int
+	twoD                                 bool // w is (Cout, Cg, kh, kw), else (Cout, Cg, kw)
 }
 
 func (k convSame) cg() int   { return k.cin / k.groups }
@@ -76,10 +77,14 @@ func (k convSame) kc() int   { return k.kh * k.kw * k.cg() } // im2col columns o
 func (k convSame) rows() int { return k.b * k.gh * k.gw }
 
 func (k convSame) name() string {
-	return fmt.Sprintf("ConvSame(B=%d,%dx%d,%d->%d,K=%dx%d,g=%d)", k.b, k.gh, k.gw, k.cin, k.cout, k.kh, k.kw, k.groups)
+	d := 1
+	if k.twoD {
+		d = 2
+	}
+	return fmt.Sprintf("ConvSame%dD(B=%d,%dx%d,%d->%d,K=%dx%d,g=%d)", d, k.b, k.gh, k.gw, k.cin, k.cout, k.kh, k.kw, k.groups)
 }
 func (k convSame) wShape() tensor.Shape {
-	if k.gh == 1 && k.kh == 1 {
+	if !k.twoD {
 		return tensor.Shape{k.cout, k.cg(), k.kw}
 	}
 	return tensor.Shape{k.cout, k.cg(), k.kh, k.kw}

@@ -93,6 +93,7 @@ func testConvSame(t *testing.T) {
 		convSame2DCase("2d-k3-g1-nonsquare", 1, 2, 4, 3, 2, 3, 1),
 		convSame2DCase("2d-k2-even", 2, 3, 3, 2, 2, 2, 1),
 		convSame2DCase("2d-k5-larger-than-grid", 1, 2, 3, 2, 4, 5, 2),
+		convSame2DCase("2d-1x1-grid-k1", 2, 1, 1, 2, 2, 1, 1), // a (Cout, Cg, 1, 1) weight, not mistaken for 1-D
 	} {
 		t.Run(c.name, c.check)
 	}
@@ -159,7 +160,7 @@ func TestConvSameFloat32(t *testing.T) {
 }
 
 func testConvSameFloat32(t *testing.T) {
-	k := convSame{b: 6, gh: 8, gw: 8, cin: 32, cout: 32, kh: 3, kw: 3, groups: 4}
+	k := convSame{b: 6, gh: 8, gw: 8, cin: 32, cout: 32, kh: 3, kw: 3, groups: 4, twoD: true}
 	old := convChunkElems
 	convChunkElems = 2 * 64 * 9 * 32 // several chunks in either path: 2 samples (last), 5 samples (first)
 	defer func() { convChunkElems = old }()
@@ -214,14 +215,14 @@ func to64(v []float32) []float64 {
 // and at a tiny-recipe size (B*M rows of the clone batch).
 func BenchmarkConvSame(b *testing.B) {
 	for _, k := range []convSame{
-		{b: 4, gh: 8, gw: 8, cin: 32, cout: 32, kh: 3, kw: 3, groups: 4},      // d2v2_patches_2d decoder layer
-		{b: 6, gh: 1, gw: 16, cin: 48, cout: 48, kh: 1, kw: 5, groups: 4},     // d2v2_tokens_1d decoder layer 1
-		{b: 64, gh: 7, gw: 7, cin: 64, cout: 64, kh: 3, kw: 3, groups: 16},    // 2-D, B=8 x 8 clones, D=64
-		{b: 32, gh: 8, gw: 8, cin: 128, cout: 128, kh: 3, kw: 3, groups: 16},  // 2-D, bench-s-patches width, 4 clones
-		{b: 64, gh: 1, gw: 64, cin: 64, cout: 64, kh: 1, kw: 7, groups: 16},   // 1-D speech-like
-		{b: 32, gh: 1, gw: 128, cin: 128, cout: 128, kh: 1, kw: 9, groups: 1}, // 1-D text-like
-		{b: 32, gh: 8, gw: 8, cin: 128, cout: 128, kh: 3, kw: 3, groups: 4},   // Cg 32: the paths' crossover
-		{b: 16, gh: 1, gw: 64, cin: 192, cout: 192, kh: 1, kw: 7, groups: 4},  // Cg 48
+		{b: 4, gh: 8, gw: 8, cin: 32, cout: 32, kh: 3, kw: 3, groups: 4, twoD: true},     // d2v2_patches_2d decoder layer
+		{b: 6, gh: 1, gw: 16, cin: 48, cout: 48, kh: 1, kw: 5, groups: 4},                // d2v2_tokens_1d decoder layer 1
+		{b: 64, gh: 7, gw: 7, cin: 64, cout: 64, kh: 3, kw: 3, groups: 16, twoD: true},   // 2-D, B=8 x 8 clones, D=64
+		{b: 32, gh: 8, gw: 8, cin: 128, cout: 128, kh: 3, kw: 3, groups: 16, twoD: true}, // 2-D, bench-s-patches width, 4 clones
+		{b: 64, gh: 1, gw: 64, cin: 64, cout: 64, kh: 1, kw: 7, groups: 16},              // 1-D speech-like
+		{b: 32, gh: 1, gw: 128, cin: 128, cout: 128, kh: 1, kw: 9, groups: 1},            // 1-D text-like
+		{b: 32, gh: 8, gw: 8, cin: 128, cout: 128, kh: 3, kw: 3, groups: 4, twoD: true},  // Cg 32: the paths' crossover
+		{b: 16, gh: 1, gw: 64, cin: 192, cout: 192, kh: 1, kw: 7, groups: 4},             // Cg 48
 	} {
 		for _, path := range []struct {
 			name  string
