@@ -191,6 +191,9 @@ type Data struct {
 	TaskPath  string     `mapstructure:"task_path"`  // text: WordNet database folder for eval and fine-tuning
 	BatchSize int        `mapstructure:"batch_size"` // examples per pretraining step
 	Limit     int        `mapstructure:"limit"`      // use only the first Limit training examples, 0 = all
+	// shards: examples per shuffle window (the loader holds one window's
+	// encoded examples); 0 = the whole set
+	ShuffleWindow int `mapstructure:"shuffle_window"`
 }
 
 // Run configures the run directory, length, logging, checkpoints and the
@@ -284,7 +287,7 @@ func Default() *Config {
 			Beta1: 0.9, Beta2: 0.98, Eps: 1e-6,
 			Clip: 3, // as the vision recipe
 		},
-		Data: Data{Source: SourceEmbedded, BatchSize: 64},
+		Data: Data{Source: SourceEmbedded, BatchSize: 64, ShuffleWindow: 4096},
 		Run: Run{
 			Dir: "runs", Steps: 1200, Seed: 0, LogEvery: 10, CkptEvery: 250, Keep: 3,
 			// fairseq aborts below 0.1 / 0.01 after 5000 updates; a 64-wide model

@@ -54,7 +54,7 @@ func TestEnums(t *testing.T) {
 		{"TargetNorm", TargetNorm(""), []enum{TargetNormLayer, TargetNormInstance, TargetNormNone}},
 		{"Reduction", Reduction(""), []enum{ReductionMean, ReductionD2V}},
 		{"Schedule", Schedule(""), []enum{ScheduleCosine, ScheduleConstant, ScheduleTriStage}},
-		{"DataSource", DataSource(""), []enum{SourceEmbedded, SourceIdx, SourceFolder, SourceText, SourceTask}},
+		{"DataSource", DataSource(""), []enum{SourceEmbedded, SourceIdx, SourceFolder, SourceText, SourceTask, SourceShards}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -77,8 +77,8 @@ func TestEnums(t *testing.T) {
 
 func TestKeys(t *testing.T) {
 	keys := Keys()
-	if len(keys) != 106 {
-		t.Errorf("len(Keys()) = %d, want 106 (update this count when adding a key)", len(keys))
+	if len(keys) != 107 {
+		t.Errorf("len(Keys()) = %d, want 107 (update this count when adding a key)", len(keys))
 	}
 	for _, want := range []string{"model.dim", "model.ffn_dim", "modalities.image.patch_size", "teacher.layer_norm", "run.seed", "finetune.limit"} {
 		if !slices.Contains(keys, want) {

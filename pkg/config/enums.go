@@ -133,6 +133,7 @@ const (
 	SourceFolder   DataSource = "folder"   // data.path/<class>/<file>: images, or WAV files for audio
 	SourceText     DataSource = "text"     // a .txt file or a folder of them at data.path
 	SourceTask     DataSource = "task"     // text: every WordNet gloss at data.task_path except the task's test split, unlabelled
+	SourceShards   DataSource = "shards"   // a folder written by d2v shard, streamed (image, audio); a folder source holding a manifest.json reads the same way
 )
 
 // Values lists the allowed values, in documentation order.
@@ -151,7 +152,9 @@ func (TargetLayer) Values() []string   { return []string{"block", "ffn"} }
 func (TargetNorm) Values() []string    { return []string{"layer", "instance", "none"} }
 func (Reduction) Values() []string     { return []string{"mean", "d2v"} }
 func (Schedule) Values() []string      { return []string{"cosine", "constant", "tri_stage"} }
-func (DataSource) Values() []string    { return []string{"embedded", "idx", "folder", "text", "task"} }
+func (DataSource) Values() []string {
+	return []string{"embedded", "idx", "folder", "text", "task", "shards"}
+}
 
 // Valid reports whether the value is one of Values().
 func (v Method) Valid() bool        { return slices.Contains(v.Values(), string(v)) }

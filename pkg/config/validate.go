@@ -99,8 +99,8 @@ func (c *Config) Validate() error {
 			v.check(c.Masking.SpanLen <= au.Frames(), "masking.span_len",
 				fmt.Sprintf("<= the %d frames of a crop", au.Frames()), c.Masking.SpanLen)
 		}
-		v.check(c.Data.Source == SourceEmbedded || c.Data.Source == SourceFolder, "data.source",
-			"embedded or folder for model.modality audio", c.Data.Source)
+		v.check(c.Data.Source == SourceEmbedded || c.Data.Source == SourceFolder || c.Data.Source == SourceShards, "data.source",
+			"embedded, folder or shards for model.modality audio", c.Data.Source)
 	default:
 		tokensOK = false
 	}
@@ -222,10 +222,11 @@ func (c *Config) validateTraining(v *checker) {
 
 	d := c.Data
 	v.enum("data.source", d.Source)
-	if d.Source == SourceIdx || d.Source == SourceFolder || d.Source == SourceText {
+	if d.Source == SourceIdx || d.Source == SourceFolder || d.Source == SourceText || d.Source == SourceShards {
 		v.check(d.Path != "", "data.path", fmt.Sprintf("set when data.source is %s", d.Source), d.Path)
 	}
 	v.check(d.BatchSize >= 1, "data.batch_size", ">= 1", d.BatchSize)
+	v.check(d.ShuffleWindow >= 0, "data.shuffle_window", ">= 0 (0 = the whole set)", d.ShuffleWindow)
 	v.check(d.Limit == 0 || d.Limit >= d.BatchSize, "data.limit",
 		fmt.Sprintf("0 (all) or >= data.batch_size (%d)", d.BatchSize), d.Limit)
 

@@ -47,7 +47,7 @@ func TestValidate(t *testing.T) {
 		{"audio from idx", func(c *Config) {
 			c.Model.Modality, c.Masking.Kind = ModalityAudio, MaskSpan
 			c.Data.Source, c.Data.Path = SourceIdx, "x"
-		}, `data.source: must be embedded or folder for model.modality audio, got idx`},
+		}, `data.source: must be embedded, folder or shards for model.modality audio, got idx`},
 		{"negative decay", func(c *Config) { c.Optim.DecaySteps = -1 }, `optim.decay_steps: must be >= 0, got -1`},
 		{"bad norm", func(c *Config) { c.Model.Norm = "" }, `model.norm: must be one of pre|post, got ""`},
 		{"init_std", func(c *Config) { c.Model.InitStd = 0 }, "model.init_std: must be > 0, got 0"},
@@ -105,7 +105,7 @@ func TestValidate(t *testing.T) {
 
 		{"idx without path", func(c *Config) { c.Data.Source = SourceIdx }, `data.path: must be set when data.source is idx, got ""`},
 		{"folder without path", func(c *Config) { c.Data.Source = SourceFolder }, `data.path: must be set when data.source is folder, got ""`},
-		{"bad source", func(c *Config) { c.Data.Source = "s3" }, `data.source: must be one of embedded|idx|folder|text|task, got "s3"`},
+		{"bad source", func(c *Config) { c.Data.Source = "s3" }, `data.source: must be one of embedded|idx|folder|text|task|shards, got "s3"`},
 		{"batch 0", func(c *Config) { c.Data.BatchSize = 0 }, "data.batch_size: must be >= 1, got 0"},
 		{"limit < batch", func(c *Config) { c.Data.Limit = 10 }, "data.limit: must be 0 (all) or >= data.batch_size (64), got 10"},
 

@@ -225,3 +225,19 @@ func DecodeImage(b []byte, name string, h, w int, gray bool) ([]float32, error) 
 	}
 	return appendPixels(make([]float32, 0, h*w*c), img, h, w, gray), nil
 }
+
+// DecodeImageNative decodes b as DecodeImage does but keeps the image's own
+// size, returned as h x w; a random resized crop then reads the full
+// resolution.
+func DecodeImageNative(b []byte, name string, gray bool) (pix []float32, h, w int, err error) {
+	img, err := decodeImageBytes(b, name)
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	h, w = img.Bounds().Dy(), img.Bounds().Dx()
+	c := 3
+	if gray {
+		c = 1
+	}
+	return appendPixels(make([]float32, 0, h*w*c), img, h, w, gray), h, w, nil
+}

@@ -23,13 +23,17 @@ func (s *ImageSet) Image(i int) []float32 {
 
 // Normalize maps every pixel x to (x-mean)/std in place. It panics if std
 // is not positive, since that is a programming error, not a data error.
-func (s *ImageSet) Normalize(mean, std float32) {
+func (s *ImageSet) Normalize(mean, std float32) { NormalizePixels(s.Pix, mean, std) }
+
+// NormalizePixels maps every x of pix to (x-mean)/std in place, as
+// ImageSet.Normalize; it panics if std is not positive.
+func NormalizePixels(pix []float32, mean, std float32) {
 	if !(std > 0) {
 		panic(fmt.Sprintf("data: Normalize: std must be > 0, got %g", std))
 	}
 	inv := 1 / std
-	for i, x := range s.Pix {
-		s.Pix[i] = (x - mean) * inv
+	for i, x := range pix {
+		pix[i] = (x - mean) * inv
 	}
 }
 

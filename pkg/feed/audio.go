@@ -2,6 +2,7 @@ package feed
 
 import (
 	"fmt"
+	"math/rand/v2"
 
 	"github.com/d2v/d2v/pkg/config"
 	"github.com/d2v/d2v/pkg/data"
@@ -101,23 +102,28 @@ func (s *audioSource) Name() string {
 }
 
 func (s *audioSource) Batch(idx []int, first int, seed, step int64) (any, any, []bool) {
-	m := s.cfg.Masking
-	n := s.nMask
 	x, mask := s.x[:len(idx)*s.crop], s.mask[:len(idx)*s.frames]
 	for i, r := range idx {
-		rng := masking.NewRNG(seed, step, first+i)
-		clip := s.set.Clips[r].Samples
-		off := 0
-		if len(clip) > s.crop {
-			off = rng.IntN(len(clip) - s.crop + 1)
-		}
-		data.CropOrPad(x[i*s.crop:(i+1)*s.crop], clip, off)
-		dst := mask[i*s.frames : (i+1)*s.frames]
-		if m.Kind == config.MaskSpan {
-			masking.TimeSpans(rng, s.frames, n, m.SpanLen, m.Ratio, dst)
-		} else {
-			masking.Random(rng, s.frames, n, dst)
-		}
+		cropAndMask(s.cfg, s.nMask, masking.NewRNG(seed, step, first+i), s.set.Clips[r].Samples,
+			x[i*s.crop:(i+1)*s.crop], mask[i*s.frames:(i+1)*s.frames])
 	}
 	return x, x, mask
+}
+
+// cropAndMask writes one example of speech pretraining: a crop of the
+// normalised clip into x (offset drawn from rng; a shorter clip is
+// zero-padded, data.CropOrPad's rule) and n masked frames into mask, drawn
+// next from the same rng.
+func cropAndMask(cfg *config.Config, n int, rng *rand.Rand, clip, x []float32, mask []bool) {
+	m := cfg.Masking
+	off := 0
+	if len(clip) > len(x) {
+		off = rng.IntN(len(clip) - len(x) + 1)
+	}
+	data.CropOrPad(x, clip, off)
+	if m.Kind == config.MaskSpan {
+		masking.TimeSpans(rng, len(mask), n, m.SpanLen, m.Ratio, mask)
+	} else {
+		masking.Random(rng, len(mask), n, mask)
+	}
 }

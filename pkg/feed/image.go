@@ -100,17 +100,22 @@ func (b *Batcher) Patches(idx []int) []float32 {
 // step's global batch (first > 0 on later data-parallel ranks), whose mask
 // is a pure function of (seed, step, first+i).
 func (b *Batcher) Mask(seed, step int64, first int) []bool {
-	T, m := b.gh*b.gw, b.Cfg.Masking
+	T := b.gh * b.gw
 	for i := 0; i < b.Batch; i++ {
-		r := masking.NewRNG(seed, step, first+i)
-		dst := b.mask[i*T : (i+1)*T]
-		if m.Kind == config.MaskBlock {
-			masking.Block(r, b.gh, b.gw, b.nm, m.MinPerBlock, m.MaxPerBlock, m.MinAspect, m.MaxAspect, dst)
-		} else {
-			masking.Random(r, T, b.nm, dst)
-		}
+		b.maskRow(seed, step, first+i, b.mask[i*T:(i+1)*T])
 	}
 	return b.mask
+}
+
+// maskRow fills the (T) mask of sample of step's global batch.
+func (b *Batcher) maskRow(seed, step int64, sample int, dst []bool) {
+	m := b.Cfg.Masking
+	r := masking.NewRNG(seed, step, sample)
+	if m.Kind == config.MaskBlock {
+		masking.Block(r, b.gh, b.gw, b.nm, m.MinPerBlock, m.MaxPerBlock, m.MinAspect, m.MaxAspect, dst)
+	} else {
+		masking.Random(r, b.gh*b.gw, b.nm, dst)
+	}
 }
 
 // imageSource feeds image pretraining: patches and block or random masks.

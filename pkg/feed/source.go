@@ -6,19 +6,25 @@ import (
 	"github.com/d2v/d2v/pkg/config"
 )
 
-// Source feeds pretraining: the inputs of one step for dataset rows idx,
-// reproducible from (seed, step, sample) so a resumed run sees the same ones.
-// Row i of idx is sample first+i of the step's global batch (first > 0 on
-// data-parallel ranks after the first): its mask is keyed by first+i, so 2
-// ranks x B/2 samples draw the same masks as 1 rank x B.
+// Source is the training data of pretraining; NewSteps turns it into the
+// inputs of successive steps.
 type Source interface {
 	Len() int
 	Name() string
 	// Input is what the data decides about the step's input beyond the
 	// config (train.SetupWith reads it).
 	Input() Input
-	Batch(idx []int, first int, seed, step int64) (student, teacherIn any, mask []bool)
 	Fingerprint() string // SHA-256 of the examples as fed (fingerprint.go)
+}
+
+// indexed is a Source held in memory: the inputs of one step for dataset
+// rows idx, reproducible from (seed, step, sample) so a resumed run sees
+// the same ones. Row i of idx is sample first+i of the step's global batch
+// (first > 0 on data-parallel ranks after the first): its mask is keyed by
+// first+i, so 2 ranks x B/2 samples draw the same masks as 1 rank x B.
+type indexed interface {
+	Source
+	Batch(idx []int, first int, seed, step int64) (student, teacherIn any, mask []bool)
 }
 
 // Input is what the feed decides about a step's input: the masked count
@@ -36,8 +42,14 @@ func New(cfg *config.Config, B int) (Source, error) {
 	case config.ModalityText:
 		return newTextSource(cfg, B)
 	case config.ModalityAudio:
+		if Streamed(cfg) {
+			return newShardSource(cfg, B)
+		}
 		return newAudioSource(cfg, B)
 	case config.ModalityImage:
+		if Streamed(cfg) {
+			return newShardSource(cfg, B)
+		}
 		return newImageSource(cfg, B)
 	}
 	return nil, fmt.Errorf("model.modality: pretraining reads image, text or audio data, got %q (tokens input is for the parity fixtures and benchmarks)", cfg.Model.Modality)

@@ -75,8 +75,7 @@ func Pretrain(ctx context.Context, o PretrainOptions) error {
 		return bad(err)
 	}
 	dataFP := src.Fingerprint()
-	sampler, err := data.NewSampler(src.Len(), cfg.Data.BatchSize, cfg.Run.Seed)
-	if err != nil {
+	if _, err := data.NewSampler(src.Len(), cfg.Data.BatchSize, cfg.Run.Seed); err != nil { // before any file is written
 		return bad(fmt.Errorf("data.batch_size: %w", err))
 	}
 	d, err := newTrainee(cfg, B, src.Input(), o.Device) // data2vec or data2vec 2.0 (method.go)
@@ -146,7 +145,12 @@ func Pretrain(ctx context.Context, o PretrainOptions) error {
 		fmt.Fprintf(o.Log, "data-parallel: %d ranks x %d examples\n", n, B)
 	}
 	bar := NewProgress(o.Log, cfg.Run.Progress, int64(cfg.Run.Steps), start)
-	idx, first := make([]int, cfg.Data.BatchSize), rep.c.Rank()*B // global batch; this rank's first row
+	first := rep.c.Rank() * B                                // this rank's first row of the global batch
+	batches, err := feed.NewSteps(src, cfg, first, B, start) // this rank's rows from the start step on
+	if err != nil {
+		return bad(err)
+	}
+	defer batches.Close()
 	steps := int64(cfg.Run.Steps)
 	save := func(done int64) error {
 		if gs != nil { // parameters and moments back from the GPU
@@ -171,8 +175,10 @@ func Pretrain(ctx context.Context, o PretrainOptions) error {
 	for step := start; step < steps; step++ {
 		t0 := time.Now()
 		lr := ScheduleLR(oc, int(step), cfg.Run.Steps)
-		sampler.Indices(step, idx)
-		x, xt, mask := src.Batch(idx[first:first+B], first, cfg.Run.Seed, step)
+		x, xt, mask, err := batches.Next(step)
+		if err != nil {
+			return bad(fmt.Errorf("step %d: %w", step+1, err))
+		}
 		var out *Output
 		var norm float64
 		if gs != nil { // targets, forward, backward and the norm on the GPU; grads stay there

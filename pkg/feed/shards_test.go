@@ -1,0 +1,172 @@
+package feed
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"image"
+	"image/png"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/d2v/d2v/pkg/config"
+	"github.com/d2v/d2v/pkg/data"
+	"github.com/d2v/d2v/pkg/masking"
+	"github.com/d2v/d2v/pkg/shard"
+)
+
+// shardCfg writes the first n embedded MNIST images as PNG shards of per
+// and returns a config that streams them.
+func shardCfg(t *testing.T, n, per int) *config.Config {
+	t.Helper()
+	set, err := data.Embedded("train")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "shards")
+	w, err := shard.NewWriter(dir, per, shard.KindImage, set.Classes, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := image.NewGray(image.Rect(0, 0, set.W, set.H))
+	for i := range n {
+		for p, x := range set.Image(i) {
+			img.Pix[p] = uint8(x*255 + 0.5)
+		}
+		var b bytes.Buffer
+		png.Encode(&b, img)
+		if err := w.Add("png", b.Bytes(), set.Labels[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Default()
+	cfg.Data.Source, cfg.Data.Path, cfg.Data.BatchSize, cfg.Data.ShuffleWindow = config.SourceShards, dir, 16, 20
+	return cfg
+}
+
+// Streamed images are the in-memory images, normalised and patched the
+// same way, in shard.Order's order; the masks are the in-memory feed's.
+func TestShardImagesMatchMemory(t *testing.T) {
+	cfg := shardCfg(t, 50, 12)
+	src, err := New(cfg, 16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps, err := NewSteps(src, cfg, 0, 16, 3) // epoch 1 (3 steps per epoch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer steps.Close()
+	x, _, mask, err := steps.Next(3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mem := config.Default()
+	set, _ := LoadImages(mem, "train")
+	b, _ := NewBatcher(mem, set, 16)
+	ord, _ := shard.NewOrder(cfg.Run.Seed, 20, []int{12, 12, 12, 12, 2})
+	n := len(x.([]float32)) / 16
+	for j := range 16 {
+		sh, m := ord.Source(1, j)
+		want := b.Patches([]int{sh*12 + m})
+		got := x.([]float32)[j*n : (j+1)*n]
+		for k := range got {
+			if math.Abs(float64(got[k]-want[k])) > 1e-5 {
+				t.Fatalf("row %d (example %d) value %d: %v, in memory %v", j, sh*12+m, k, got[k], want[k])
+			}
+		}
+	}
+	if !slices.Equal(mask, b.Mask(cfg.Run.Seed, 3, 0)) {
+		t.Error("streamed masks differ from the in-memory feed's")
+	}
+	// rank 1 of 2 gets the second half of the global batch
+	half, err := NewSteps(src, cfg, 8, 8, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer half.Close()
+	x1, _, m1, err := half.Next(3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(x1.([]float32), x.([]float32)[8*n:]) || !slices.Equal(m1, mask[8*len(mask)/16:]) {
+		t.Error("rank 1 of 2 does not get rows 8..15 of the global batch")
+	}
+}
+
+// wavFile is a mono 16-bit PCM WAV of n samples at rate (a tone whose pitch
+// depends on f).
+func wavFile(rate, n int, f float64) []byte {
+	b := []byte("RIFF")
+	b = binary.LittleEndian.AppendUint32(b, uint32(36+2*n))
+	b = append(b, "WAVEfmt "...)
+	b = binary.LittleEndian.AppendUint32(b, 16)
+	b = binary.LittleEndian.AppendUint16(b, 1) // PCM
+	b = binary.LittleEndian.AppendUint16(b, 1) // mono
+	b = binary.LittleEndian.AppendUint32(b, uint32(rate))
+	b = binary.LittleEndian.AppendUint32(b, uint32(2*rate))
+	b = binary.LittleEndian.AppendUint16(b, 2)
+	b = binary.LittleEndian.AppendUint16(b, 16)
+	b = append(b, "data"...)
+	b = binary.LittleEndian.AppendUint32(b, uint32(2*n))
+	for i := range n {
+		b = binary.LittleEndian.AppendUint16(b, uint16(int16(8000*math.Sin(f*float64(i)))))
+	}
+	return b
+}
+
+// Streamed speech is the speech folder loader's clips, cropped and masked
+// exactly as the in-memory feed crops and masks them.
+func TestShardSpeechMatchesMemory(t *testing.T) {
+	dir := t.TempDir()
+	folder := filepath.Join(dir, "speech")
+	for i := range 10 {
+		p := filepath.Join(folder, []string{"no", "yes"}[i%2], fmt.Sprintf("v%d_%d.wav", i/3, i))
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		os.WriteFile(p, wavFile(8000, 2000+700*i, 0.05+0.01*float64(i)), 0o644) // 0.25-1.04 s at 8 kHz
+	}
+	out := filepath.Join(dir, "shards")
+	if _, _, err := shard.FromSpeechDir(folder, out, 3); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load("../../configs/audio-tiny.yaml", []string{"data.source=shards", "data.path=" + out,
+		"data.batch_size=4", "data.shuffle_window=5"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := New(cfg, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps, err := NewSteps(src, cfg, 0, 4, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer steps.Close()
+	set, err := data.LoadSpeechDir(folder)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ord, _ := shard.NewOrder(cfg.Run.Seed, 5, []int{3, 3, 3, 1})
+	crop, frames := cfg.Modalities.Audio.CropSamples, cfg.Modalities.Audio.Frames()
+	for step := int64(1); step < 5; step++ { // 2 steps per epoch
+		x, _, mask, err := steps.Next(step)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for j := range 4 {
+			sh, m := ord.Source(step/2, int(step%2)*4+j)
+			wx, wm := make([]float32, crop), make([]bool, frames)
+			cropAndMask(cfg, NumMasked(cfg), masking.NewRNG(cfg.Run.Seed, step, j), set.Clips[sh*3+m].Samples, wx, wm)
+			if !slices.Equal(x.([]float32)[j*crop:(j+1)*crop], wx) || !slices.Equal(mask[j*frames:(j+1)*frames], wm) {
+				t.Fatalf("step %d row %d: not clip %d cropped and masked as in memory", step, j, sh*3+m)
+			}
+		}
+	}
+}
