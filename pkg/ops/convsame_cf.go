@@ -21,8 +21,9 @@ import "github.com/d2v/d2v/pkg/vmath"
 // for n over the first L = (ns-1)*ps + Q positions of the row (dyT is zero
 // on the dropped positions). The first two are sums of shifted rows
 // (vmath.TapSum: 32 outputs held in registers while every (c, tap) term
-// is added), the third dot products (vmath.Dot); each sum runs in a fixed
-// order, so results do not depend on the number of workers.
+// is added), the third dot products of one row with shifted windows
+// (vmath.DotShifts, eight at a time); each sum runs in a fixed order, so
+// results do not depend on the number of workers.
 
 // convCFMaxCg is the largest Cg that takes the channels-first path; a
 // variable so that tests can run either path on any shape. BenchmarkConvSame
@@ -154,17 +155,20 @@ func (k convSame) cfOffsets(rs int) [][]int {
 	return offs
 }
 
-// dotT is sum x[i]*y[i] (float32: vmath.Dot).
-func dotT[T Float](x, y []T) T {
-	if x32, ok := any(x).([]float32); ok {
-		return T(vmath.Dot(x32, any(y).([]float32)))
+// dotShifts sets out[k] = sum_i d[i]*x[off[k]+i] (float32: vmath.DotShifts).
+func dotShifts[T Float](out, d, x []T, off []int) {
+	if out32, ok := any(out).([]float32); ok {
+		vmath.DotShifts(out32, any(d).([]float32), any(x).([]float32), off)
+		return
 	}
-	y = y[:len(x)]
-	var s T
-	for i := range x {
-		s += x[i] * y[i]
+	for k, o := range off {
+		xs := x[o : o+len(d)]
+		var s T
+		for i, v := range d {
+			s += v * xs[i]
+		}
+		out[k] = s
 	}
-	return s
 }
 
 func convSameFwdCF[T Float](k convSame, y, x, w, b []T) {
@@ -219,19 +223,17 @@ func convSameBwdCF[T Float](k convSame, dx, dw, db, x, w, dy []T) {
 		cfPad(k, xp, x, s0, ns)
 		clear(dyt) // zero on the dropped positions and between rows
 		cfGrid(k, dy, dyt, k.cout, s0, ns, 0, false)
+		offs := k.cfOffsets(rs)
 		parallel(k.cout, 1, func(_, lo, hi int) { // dW, accumulated over chunks
+			part := make([]T, cg*taps)
 			for o := lo; o < hi; o++ {
-				g, d := o/og, dyt[o*rs:o*rs+l]
-				for c := 0; c < cg; c++ {
-					src := xp[(g*cg+c)*rs:]
-					for tap := 0; tap < taps; tap++ {
-						sh := k.cfShift(tap)
-						v := dotT(d, src[sh:sh+l])
-						if s0 > 0 {
-							v += dw[(o*cg+c)*taps+tap]
-						}
-						dw[(o*cg+c)*taps+tap] = v
+				dotShifts(part, dyt[o*rs:o*rs+l], xp[:k.cin*rs], offs[o/og])
+				dwo := dw[o*cg*taps : (o+1)*cg*taps]
+				for j, v := range part {
+					if s0 > 0 {
+						v += dwo[j]
 					}
+					dwo[j] = v
 				}
 			}
 		})

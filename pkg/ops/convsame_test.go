@@ -223,6 +223,8 @@ func BenchmarkConvSame(b *testing.B) {
 		{b: 32, gh: 1, gw: 128, cin: 128, cout: 128, kh: 1, kw: 9, groups: 1},            // 1-D text-like
 		{b: 32, gh: 8, gw: 8, cin: 128, cout: 128, kh: 3, kw: 3, groups: 4, twoD: true},  // Cg 32: the paths' crossover
 		{b: 16, gh: 1, gw: 64, cin: 192, cout: 192, kh: 1, kw: 7, groups: 4},             // Cg 48
+		{b: 16, gh: 8, gw: 8, cin: 128, cout: 128, kh: 5, kw: 5, groups: 16, twoD: true}, // configs/bench-v2-patches.yaml
+		{b: 16, gh: 1, gw: 64, cin: 128, cout: 128, kh: 1, kw: 5, groups: 16},            // configs/bench-v2.yaml
 	} {
 		for _, path := range []struct {
 			name  string

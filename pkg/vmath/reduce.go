@@ -55,35 +55,6 @@ func axpbyGo(dst, x, y []float32, a, b float32) {
 	}
 }
 
-// Dot returns the sum of x[i]*y[i] for i < len(x) in float32. Element i
-// goes to lane i%32 of 32 accumulators, each product and each sum rounded
-// to float32 (no fused multiply-add, on every path), and the lanes are
-// added in a fixed tree, so the assembly and Go paths give the same bits.
-// It panics if y is shorter than x.
-func Dot(x, y []float32) float32 {
-	y = y[:len(x)]
-	var acc [32]float32
-	head := 0
-	if Accelerated() && len(x) >= 32 {
-		head = len(x) &^ 31
-		dotAVX(&acc, &x[0], &y[0], head/32)
-	}
-	dotGo(&acc, x[head:], y[head:])
-	var s [8]float32
-	for i := range s {
-		s[i] = (acc[i] + acc[i+16]) + (acc[i+8] + acc[i+24])
-	}
-	return ((s[0] + s[4]) + (s[2] + s[6])) + ((s[1] + s[5]) + (s[3] + s[7]))
-}
-
-// dotGo adds x[i]*y[i] into lane i%32, as the assembly does.
-func dotGo(acc *[32]float32, x, y []float32) {
-	y = y[:len(x)]
-	for i, v := range x {
-		acc[i%32] += float32(v * y[i])
-	}
-}
-
 // TapSum adds a sum of shifted, scaled copies of x to y (a correlation
 // with arbitrary taps, the inner loop of a convolution over a padded row):
 //
@@ -116,5 +87,53 @@ func tapSumGo(y, x []float32, off []int, w []float32) {
 		for i := range y {
 			y[i] += float32(a * xs[i])
 		}
+	}
+}
+
+// DotShifts sets out[k] = sum_i d[i]*x[off[k]+i] over i < len(d): the dot
+// products of one row with shifted windows of another (a convolution's
+// weight gradient). Eight terms are computed together, each with 8 lanes:
+// element i goes to lane i%8, products and sums rounded to float32 (no
+// fused multiply-add, on every path), lanes added in a fixed tree, so the
+// assembly and Go paths give the same bits. It reads d once per eight
+// terms, where separate Dot calls read it once per term. It panics unless
+// len(out) == len(off), every off[k] >= 0 and off[k]+len(d) <= len(x).
+func DotShifts(out, d, x []float32, off []int) {
+	if len(out) != len(off) {
+		panic("vmath: DotShifts: len(out) != len(off)")
+	}
+	for _, o := range off {
+		if o < 0 || o+len(d) > len(x) {
+			panic("vmath: DotShifts: offset out of range")
+		}
+	}
+	var acc [8][8]float32
+	var grp [8]int
+	head := len(d) &^ 7
+	if !Accelerated() {
+		head = 0
+	}
+	for k0 := 0; k0 < len(off); k0 += 8 {
+		n := copy(grp[:], off[k0:])
+		for j := n; j < 8; j++ {
+			grp[j] = grp[0] // padding terms: computed, then dropped
+		}
+		acc = [8][8]float32{}
+		if head > 0 {
+			dotShiftsAVX(&acc, &d[0], &x[0], &grp, head/8)
+		}
+		for j := 0; j < n; j++ {
+			a := &acc[j]
+			dotLanes8(a, d[head:], x[grp[j]+head:])
+			out[k0+j] = ((a[0] + a[4]) + (a[2] + a[6])) + ((a[1] + a[5]) + (a[3] + a[7]))
+		}
+	}
+}
+
+// dotLanes8 adds d[i]*x[i] into lane i%8 (i counted from a multiple of 8).
+func dotLanes8(a *[8]float32, d, x []float32) {
+	x = x[:len(d)]
+	for i, v := range d {
+		a[i%8] += float32(v * x[i])
 	}
 }

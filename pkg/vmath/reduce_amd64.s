@@ -61,46 +61,6 @@ loop:
 	VZEROUPPER
 	RET
 
-// func dotAVX(acc *[32]float32, x, y *float32, blocks int)
-//
-// Dot (reduce.go) on blocks*32 elements: lanes 0-7, 8-15, 16-23 and 24-31
-// of acc live in Y0-Y3; products and sums rounded separately (VMULPS then
-// VADDPS), as the Go loop. blocks >= 1.
-TEXT ·dotAVX(SB), NOSPLIT, $0-32
-	MOVQ    acc+0(FP), DI
-	MOVQ    x+8(FP), SI
-	MOVQ    y+16(FP), DX
-	MOVQ    blocks+24(FP), CX
-	VMOVUPS (DI), Y0
-	VMOVUPS 32(DI), Y1
-	VMOVUPS 64(DI), Y2
-	VMOVUPS 96(DI), Y3
-
-loop:
-	VMOVUPS (SI), Y4
-	VMOVUPS 32(SI), Y5
-	VMOVUPS 64(SI), Y6
-	VMOVUPS 96(SI), Y7
-	VMULPS  (DX), Y4, Y4
-	VMULPS  32(DX), Y5, Y5
-	VMULPS  64(DX), Y6, Y6
-	VMULPS  96(DX), Y7, Y7
-	VADDPS  Y4, Y0, Y0
-	VADDPS  Y5, Y1, Y1
-	VADDPS  Y6, Y2, Y2
-	VADDPS  Y7, Y3, Y3
-	ADDQ    $128, SI
-	ADDQ    $128, DX
-	DECQ    CX
-	JNZ     loop
-
-	VMOVUPS Y0, (DI)
-	VMOVUPS Y1, 32(DI)
-	VMOVUPS Y2, 64(DI)
-	VMOVUPS Y3, 96(DI)
-	VZEROUPPER
-	RET
-
 // func tapSumAVX(y, x *float32, off *int, w *float32, terms, blocks int)
 //
 // TapSum (reduce.go) on blocks*32 elements of y, held in Y0-Y3 while the
@@ -146,5 +106,77 @@ term:
 	DECQ    BX
 	JNZ     block
 
+	VZEROUPPER
+	RET
+
+// func dotShiftsAVX(acc *[8][8]float32, d, x *float32, off *[8]int, blocks int)
+//
+// DotShifts (reduce.go) on blocks*8 elements for eight terms at once:
+// Y0-Y7 hold the eight terms' lanes, Y8 the block of d; each term's block
+// of x (at off[k]) is multiplied by it (VMULPS), then added (VADDPS), as
+// the Go loop. The eight x pointers live in DX, DI, R8-R13 (no R14/R15);
+// acc is loaded again at the end. blocks >= 1.
+TEXT ·dotShiftsAVX(SB), NOSPLIT, $0-40
+	MOVQ   d+8(FP), SI
+	MOVQ   x+16(FP), BX
+	MOVQ   off+24(FP), AX
+	MOVQ   blocks+32(FP), CX
+	MOVQ   (AX), DX
+	LEAQ   (BX)(DX*4), DX
+	MOVQ   8(AX), DI
+	LEAQ   (BX)(DI*4), DI
+	MOVQ   16(AX), R8
+	LEAQ   (BX)(R8*4), R8
+	MOVQ   24(AX), R9
+	LEAQ   (BX)(R9*4), R9
+	MOVQ   32(AX), R10
+	LEAQ   (BX)(R10*4), R10
+	MOVQ   40(AX), R11
+	LEAQ   (BX)(R11*4), R11
+	MOVQ   48(AX), R12
+	LEAQ   (BX)(R12*4), R12
+	MOVQ   56(AX), R13
+	LEAQ   (BX)(R13*4), R13
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	XORQ   AX, AX
+
+loop:
+	VMOVUPS (SI)(AX*1), Y8
+	VMULPS  (DX)(AX*1), Y8, Y9
+	VMULPS  (DI)(AX*1), Y8, Y10
+	VMULPS  (R8)(AX*1), Y8, Y11
+	VMULPS  (R9)(AX*1), Y8, Y12
+	VADDPS  Y9, Y0, Y0
+	VADDPS  Y10, Y1, Y1
+	VADDPS  Y11, Y2, Y2
+	VADDPS  Y12, Y3, Y3
+	VMULPS  (R10)(AX*1), Y8, Y9
+	VMULPS  (R11)(AX*1), Y8, Y10
+	VMULPS  (R12)(AX*1), Y8, Y11
+	VMULPS  (R13)(AX*1), Y8, Y12
+	VADDPS  Y9, Y4, Y4
+	VADDPS  Y10, Y5, Y5
+	VADDPS  Y11, Y6, Y6
+	VADDPS  Y12, Y7, Y7
+	ADDQ    $32, AX
+	DECQ    CX
+	JNZ     loop
+
+	MOVQ    acc+0(FP), DI
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS Y2, 64(DI)
+	VMOVUPS Y3, 96(DI)
+	VMOVUPS Y4, 128(DI)
+	VMOVUPS Y5, 160(DI)
+	VMOVUPS Y6, 192(DI)
+	VMOVUPS Y7, 224(DI)
 	VZEROUPPER
 	RET

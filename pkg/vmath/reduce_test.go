@@ -88,35 +88,6 @@ func BenchmarkEMA(b *testing.B) {
 	benchImpls(b, int64(len(t))*8, func() { EMA(t, s, 0.999, 0.001) })
 }
 
-// TestDotBits checks Dot against the plain 32-lane loop bit for bit around
-// the 32-element blocks (the assembly where the CPU has it), and against a
-// float64 sum.
-func TestDotBits(t *testing.T) {
-	rng := rand.New(rand.NewPCG(9, 10))
-	for _, n := range []int{0, 1, 31, 32, 33, 63, 64, 100, 1000, 65537} {
-		x, y := randScaled(rng, n), randScaled(rng, n+3) // y may be longer
-		var acc [32]float32
-		dotGo(&acc, x, y[:n])
-		var s [8]float32
-		for i := range s {
-			s[i] = (acc[i] + acc[i+16]) + (acc[i+8] + acc[i+24])
-		}
-		want := ((s[0] + s[4]) + (s[2] + s[6])) + ((s[1] + s[5]) + (s[3] + s[7]))
-		got := Dot(x, y)
-		if math.Float32bits(got) != math.Float32bits(want) {
-			t.Fatalf("n=%d: Dot = %v, plain lanes %v", n, got, want)
-		}
-		var ref, mag float64
-		for i, v := range x {
-			ref += float64(v) * float64(y[i])
-			mag += math.Abs(float64(v) * float64(y[i]))
-		}
-		if math.Abs(float64(got)-ref) > 1e-5*math.Max(mag, 1e-30) {
-			t.Fatalf("n=%d: Dot = %v, float64 sum %v", n, got, ref)
-		}
-	}
-}
-
 // TestTapSumBits checks TapSum against the plain loop bit for bit around
 // the 32-element blocks (the assembly where the CPU has it), and against
 // float64 arithmetic; bad offsets panic.
@@ -158,4 +129,44 @@ func TestTapSumBits(t *testing.T) {
 			TapSum(make([]float32, 50), make([]float32, 100), off, []float32{1})
 		}()
 	}
+}
+
+// TestDotShiftsBits checks DotShifts against the plain 8-lane loop bit for
+// bit (the assembly where the CPU has it) for term counts around the
+// groups of eight, and against float64 sums; bad offsets panic.
+func TestDotShiftsBits(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	for _, n := range []int{0, 1, 7, 8, 9, 64, 1001} {
+		for _, terms := range []int{0, 1, 7, 8, 9, 25} {
+			d, x := randScaled(rng, n), randScaled(rng, n+40)
+			off := make([]int, terms)
+			for k := range off {
+				off[k] = rng.IntN(41)
+			}
+			got := make([]float32, terms)
+			DotShifts(got, d, x, off)
+			for k, o := range off {
+				var a [8]float32
+				dotLanes8(&a, d, x[o:])
+				want := ((a[0] + a[4]) + (a[2] + a[6])) + ((a[1] + a[5]) + (a[3] + a[7]))
+				if math.Float32bits(got[k]) != math.Float32bits(want) {
+					t.Fatalf("n=%d terms=%d: out[%d] = %v, plain lanes %v", n, terms, k, got[k], want)
+				}
+				var ref, mag float64
+				for i, v := range d {
+					ref += float64(v) * float64(x[o+i])
+					mag += math.Abs(float64(v) * float64(x[o+i]))
+				}
+				if math.Abs(float64(got[k])-ref) > 1e-5*mag {
+					t.Fatalf("n=%d terms=%d: out[%d] = %v, float64 %v", n, terms, k, got[k], ref)
+				}
+			}
+		}
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("an offset past the end did not panic")
+		}
+	}()
+	DotShifts(make([]float32, 1), make([]float32, 10), make([]float32, 12), []int{3})
 }

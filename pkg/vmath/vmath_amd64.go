@@ -36,7 +36,7 @@ func sumSquaresAVX(acc *[16]float64, x *float32, blocks int)
 func axpbyAVX(dst, x, y *float32, blocks int, a, b float32)
 
 //go:noescape
-func dotAVX(acc *[32]float32, x, y *float32, blocks int)
+func tapSumAVX(y, x *float32, off *int, w *float32, terms, blocks int)
 
 //go:noescape
-func tapSumAVX(y, x *float32, off *int, w *float32, terms, blocks int)
+func dotShiftsAVX(acc *[8][8]float32, d, x *float32, off *[8]int, blocks int)

@@ -38,10 +38,6 @@ func axpbyAVX(dst, x, y *float32, blocks int, a, b float32) {
 	axpbyGo(unsafe.Slice(dst, blocks*8), unsafe.Slice(x, blocks*8), unsafe.Slice(y, blocks*8), a, b)
 }
 
-func dotAVX(acc *[32]float32, x, y *float32, blocks int) {
-	dotGo(acc, unsafe.Slice(x, blocks*32), unsafe.Slice(y, blocks*32))
-}
-
 func tapSumAVX(y, x *float32, off *int, w *float32, terms, blocks int) {
 	offs := unsafe.Slice(off, terms)
 	n := blocks * 32
@@ -50,4 +46,16 @@ func tapSumAVX(y, x *float32, off *int, w *float32, terms, blocks int) {
 		hi = max(hi, o+n)
 	}
 	tapSumGo(unsafe.Slice(y, n), unsafe.Slice(x, hi), offs, unsafe.Slice(w, terms))
+}
+
+func dotShiftsAVX(acc *[8][8]float32, d, x *float32, off *[8]int, blocks int) {
+	n := blocks * 8
+	hi := 0
+	for _, o := range off {
+		hi = max(hi, o+n)
+	}
+	ds, xs := unsafe.Slice(d, n), unsafe.Slice(x, hi)
+	for k, o := range off {
+		dotLanes8(&acc[k], ds, xs[o:])
+	}
 }
