@@ -24,6 +24,7 @@ type evalOptions struct {
 	baselines  bool
 	val        bool
 	layers     int
+	grid       int
 }
 
 func newEvalCmd(runF func(*evalOptions, *cobra.Command) error) *cobra.Command {
@@ -47,6 +48,7 @@ func newEvalCmd(runF func(*evalOptions, *cobra.Command) error) *cobra.Command {
 	c.Flags().IntVar(&o.k, "k", 20, "neighbours for k-NN")
 	c.Flags().BoolVar(&o.baselines, "baselines", true, "also measure the raw input and (for a checkpoint) the random-init encoder of the same seed")
 	c.Flags().IntVar(&o.layers, "layers", downstream.DefaultLayers, "concatenate the mean-pooled outputs of the last N layers (docs/EVAL.md)")
+	c.Flags().IntVar(&o.grid, "grid", 0, "images: pool each of N x N regions of the patch grid apart, concatenated (0: the default, docs/EVAL.md)")
 	c.Flags().BoolVar(&o.val, "val", false, "measure on the validation split (the last sixth of train; the probe fits the rest), not the test split: for recipe choices")
 	return c
 }
@@ -104,7 +106,7 @@ func evalRun(o *evalOptions, cmd *cobra.Command) error {
 		return err
 	}
 	defer lk.Release()
-	rep, err := downstream.Evaluate(cfg, w, out, downstream.EvalOptions{K: o.k, Layers: o.layers, Baselines: o.baselines, Val: o.val}, cmd.ErrOrStderr())
+	rep, err := downstream.Evaluate(cfg, w, out, downstream.EvalOptions{K: o.k, Layers: o.layers, Grid: o.grid, Baselines: o.baselines, Val: o.val}, cmd.ErrOrStderr())
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package downstream
 
 import (
 	"fmt"
+	"slices"
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -21,7 +22,8 @@ type Classifier struct {
 	Params  *model.Params // student.* (+ cls.* when Classes > 0)
 	Names   []string      // trainable names, in order
 	Classes int
-	Layers  int // feature layers concatenated (see NewFeatures); 1 for a classifier
+	Layers  int  // feature layers concatenated (see NewFeatures); 1 for a classifier
+	tokens  bool // NewFeatures: Run returns per-token features (B*T, Layers*D), unpooled
 	batch   int
 	vm      G.VM
 	x, w, y *tensor.Dense
@@ -57,13 +59,14 @@ func ClassifierParams(s train.Setup, classes int) *model.Params {
 // same params share their tensors. With s.Parts > 1 the batch runs as that
 // many parts at once (run.batch_split), as in pretraining.
 func NewClassifier(s train.Setup, params *model.Params, batch, classes int, training bool) (*Classifier, error) {
-	return newClassifier(s, params, batch, classes, training, 1)
+	return newClassifier(s, params, batch, classes, training, 0)
 }
 
-// NewFeatures builds a feature extractor (no head) whose features are the
-// mean-pooled outputs of the last `layers` layers, concatenated:
-// (B, layers*D), the encoder output (after the final LN when pre-LN) last,
-// the residual stream after each earlier block before it, earliest first.
+// NewFeatures builds a feature extractor (no head) whose Run returns per
+// token the outputs of the last `layers` layers, concatenated: (B*T,
+// layers*D), the encoder output (after the final LN when pre-LN) last, the
+// residual stream after each earlier block before it, earliest first.
+// Features pools them (Run's pooling weights are unused).
 func NewFeatures(s train.Setup, params *model.Params, batch, layers int) (*Classifier, error) {
 	if layers < 1 || layers > s.Spec.Depth {
 		return nil, fmt.Errorf("probe layers: must be in [1, model.depth=%d], got %d", s.Spec.Depth, layers)
@@ -71,14 +74,15 @@ func NewFeatures(s train.Setup, params *model.Params, batch, layers int) (*Class
 	return newClassifier(s, params, batch, 0, false, layers)
 }
 
-// FeatDim is the width of the features Run returns per example.
+// FeatDim is the width of the features Run returns per example (per token
+// for NewFeatures).
 func (e *Classifier) FeatDim() int { return e.Layers * e.Setup.Spec.Dim }
 
 func newClassifier(s train.Setup, params *model.Params, batch, classes int, training bool, layers int) (*Classifier, error) {
 	if n := min(s.Parts, batch); n > 1 {
 		return newClassifierParts(s, params, batch, classes, training, n, layers)
 	}
-	e := &Classifier{Setup: s, Params: params, Classes: classes, Layers: layers, batch: batch}
+	e := &Classifier{Setup: s, Params: params, Classes: classes, Layers: max(layers, 1), tokens: layers > 0, batch: batch}
 	emb, enc := model.Embedding{Mod: s.Mod, Spec: s.Spec}, model.Encoder{Spec: s.Spec}
 	e.Names = e.Params.Names()
 	g := model.NewGraph(s.Dtype, e.Params)
@@ -99,17 +103,13 @@ func newClassifier(s train.Setup, params *model.Params, batch, classes int, trai
 	}
 	e.x, e.w = xt, wt
 	e.feats = pooled
-	if layers > 1 {
-		all := make([]*G.Node, 0, layers)
-		for i := s.Spec.Depth - layers; i < s.Spec.Depth-1; i++ {
-			p, err := ops.WeightedPool(L.Blocks[i], w, batch) // (B*T, D) -> (B, D)
-			if err != nil {
+	if layers > 0 { // NewFeatures
+		e.tokens = true
+		if e.feats = L.Out; layers > 1 {
+			all := append(slices.Clone(L.Blocks[s.Spec.Depth-layers:s.Spec.Depth-1]), L.Out)
+			if e.feats, err = G.Concat(1, all...); err != nil { // layers x (B*T, D) -> (B*T, layers*D)
 				return nil, err
 			}
-			all = append(all, p)
-		}
-		if e.feats, err = G.Concat(1, append(all, pooled)...); err != nil { // layers x (B, D) -> (B, layers*D)
-			return nil, err
 		}
 	}
 	if classes > 0 {
@@ -197,7 +197,7 @@ type classifierParts struct {
 }
 
 func newClassifierParts(s train.Setup, params *model.Params, batch, classes int, training bool, n, layers int) (*Classifier, error) {
-	e := &Classifier{Setup: s, Params: params, Names: params.Names(), Classes: classes, Layers: layers, batch: batch}
+	e := &Classifier{Setup: s, Params: params, Names: params.Names(), Classes: classes, Layers: max(layers, 1), tokens: layers > 0, batch: batch}
 	sp := &classifierParts{lo: graphrun.PartBounds(batch, n), perX: graphrun.PerSample(s.Mod), T: s.Mod.NumTokens()}
 	ps := s
 	ps.Parts = 1

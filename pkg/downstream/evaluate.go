@@ -63,10 +63,20 @@ func LoadEncoder(p *model.Params, s train.Setup, w Weights) (string, error) {
 	return fmt.Sprintf("%s (step %s)", w.Checkpoint, f.Meta["step"]), nil
 }
 
-// Features runs the encoder over every example of a split, (N, D) pooled.
-func Features(enc *Classifier, sp *Labelled) ([]float32, error) {
-	D := enc.FeatDim()
-	out := make([]float32, sp.N*D)
+// Features runs the encoder over every example of a split: (N, FeatDim)
+// features, mean-pooled over the real tokens (the split's pooling weights).
+// With a NewFeatures encoder and grid > 1 the token grid of an image is cut
+// into grid x grid regions (rows and columns split as evenly as they go)
+// and each region is pooled on its own: (N, grid*grid*FeatDim), regions in
+// row-major order.
+func Features(enc *Classifier, sp *Labelled, grid int) ([]float32, error) {
+	D, T := enc.FeatDim(), enc.Setup.Mod.NumTokens()
+	regions, err := poolRegions(enc, max(grid, 1))
+	if err != nil {
+		return nil, err
+	}
+	R := len(regions)
+	out := make([]float32, sp.N*R*D)
 	idx := make([]int, enc.batch)
 	for lo := 0; lo < sp.N; lo += enc.batch {
 		for i := range idx {
@@ -78,9 +88,64 @@ func Features(enc *Classifier, sp *Labelled) ([]float32, error) {
 			return nil, err
 		}
 		n := min(enc.batch, sp.N-lo)
-		copy(out[lo*D:(lo+n)*D], f[:n*D])
+		if !enc.tokens {
+			copy(out[lo*D:(lo+n)*D], f[:n*D])
+			continue
+		}
+		for i := range n { // (T, D) tokens -> (R, D) region means
+			for r, in := range regions {
+				pool(out[((lo+i)*R+r)*D:((lo+i)*R+r+1)*D], f[i*T*D:(i+1)*T*D], w[i*T:(i+1)*T], in)
+			}
+		}
 	}
 	return out, nil
+}
+
+// pool writes into dst (D) the mean of the tokens x (T, D) in region in,
+// weighted by w (T); zeros if the region holds no real token.
+func pool(dst, x, w []float32, in []bool) {
+	clear(dst)
+	D, sum := len(dst), float32(0)
+	for t, ok := range in {
+		if !ok || w[t] == 0 {
+			continue
+		}
+		sum += w[t]
+		for j, v := range x[t*D : (t+1)*D] {
+			dst[j] += w[t] * v
+		}
+	}
+	if sum != 0 {
+		for j := range dst {
+			dst[j] /= sum
+		}
+	}
+}
+
+// poolRegions is the token membership of each pooling region: one region of
+// every token, or grid x grid regions of an image's patch grid.
+func poolRegions(enc *Classifier, grid int) ([][]bool, error) {
+	T := enc.Setup.Mod.NumTokens()
+	if grid == 1 {
+		all := make([]bool, T)
+		for t := range all {
+			all[t] = true
+		}
+		return [][]bool{all}, nil
+	}
+	m, ok := enc.Setup.Mod.(model.Patches)
+	if !ok || !enc.tokens || m.GridH*m.GridW != T || grid > min(m.GridH, m.GridW) {
+		return nil, fmt.Errorf("probe grid %d: needs an image patch grid of at least %d x %d tokens", grid, grid, grid)
+	}
+	regions := make([][]bool, grid*grid)
+	for r := range regions {
+		regions[r] = make([]bool, T)
+	}
+	for t := range T {
+		y, x := t/m.GridW, t%m.GridW
+		regions[(y*grid/m.GridH)*grid+x*grid/m.GridW][t] = true
+	}
+	return regions, nil
 }
 
 // EvalReport is what `d2v eval` prints and writes as eval.json.
@@ -106,12 +171,16 @@ type EvalRow struct {
 }
 
 // Protocol states how every row of a report is measured.
-func Protocol(layers int) string {
-	feats := "mean-pooled over the real tokens of the final layer (after the final LN when pre-LN)"
+func Protocol(layers, grid int) string {
+	feats := "the final layer (after the final LN when pre-LN)"
 	if layers > 1 {
-		feats = fmt.Sprintf("mean-pooled over the real tokens of each of the last %d layers (the final one after the final LN when pre-LN), concatenated", layers)
+		feats = fmt.Sprintf("each of the last %d layers (the final one after the final LN when pre-LN), concatenated", layers)
 	}
-	return "frozen features, " + feats + "; " +
+	pooled := "mean-pooled over the real tokens"
+	if grid > 1 {
+		pooled = fmt.Sprintf("mean-pooled over each of %d x %d regions of the patch grid, concatenated", grid, grid)
+	}
+	return "frozen features of " + feats + ", " + pooled + "; " +
 		"linear probe: each feature standardised with the fit split's mean and std (MAE's parameter-free BatchNorm), " +
 		"softmax regression with L2 1e-4 by full-batch L-BFGS; k-NN: cosine similarity, exp(sim/0.07)-weighted vote; " +
 		"raw rows get the same probe and k-NN on a fixed front end of the input"
@@ -121,9 +190,14 @@ func Protocol(layers int) string {
 type EvalOptions struct {
 	K         int  // k-NN neighbours (0: eval.DefaultK)
 	Layers    int  // last layers whose mean-pooled outputs are concatenated (0: DefaultLayers)
+	Grid      int  // images: pool each of Grid x Grid regions of the patch grid on its own (0: DefaultGrid)
 	Baselines bool // add the raw-input row and, for a checkpoint, a random-init row
 	Val       bool // fit on the train split minus its last ValFrac, measure on that part (recipe choices); never reads the test split
 }
+
+// DefaultGrid is the side of the grid of regions pooled apart for images
+// (1: one mean over all patches; see docs/EVAL.md and docs/RESULTS.md).
+const DefaultGrid = 1
 
 // DefaultLayers is the number of final layers the probe reads (see
 // docs/EVAL.md and docs/RESULTS.md for why).
@@ -151,7 +225,13 @@ func Evaluate(cfg *config.Config, w Weights, outDir string, o EvalOptions, log i
 	if o.Layers == 0 {
 		o.Layers = DefaultLayers
 	}
-	rep.Protocol = Protocol(o.Layers)
+	if o.Grid == 0 {
+		o.Grid = DefaultGrid
+		if cfg.Model.Modality != config.ModalityImage {
+			o.Grid = 1
+		}
+	}
+	rep.Protocol = Protocol(o.Layers, o.Grid)
 	if o.Val {
 		rep.Measured = "validation"
 	}
@@ -201,11 +281,11 @@ func encoderRow(s train.Setup, w Weights, trainSet, test *Labelled, o EvalOption
 	fmt.Fprintf(log, "d2v eval: %s; features of %d train and %d test examples\n", label, trainSet.N, test.N)
 	var feats [2]eval.Features
 	for i, sp := range []*Labelled{trainSet, test} {
-		x, err := Features(enc, sp)
+		x, err := Features(enc, sp, o.Grid)
 		if err != nil {
 			return nil, err
 		}
-		feats[i] = eval.Features{X: x, N: sp.N, D: enc.FeatDim(), Labels: sp.Labels, Classes: len(trainSet.Classes)}
+		feats[i] = eval.Features{X: x, N: sp.N, D: len(x) / sp.N, Labels: sp.Labels, Classes: len(trainSet.Classes)}
 	}
 	kind := "encoder"
 	if w.Checkpoint == "" {

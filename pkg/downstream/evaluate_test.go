@@ -1,6 +1,7 @@
 package downstream
 
 import (
+	"math"
 	"reflect"
 	"slices"
 	"testing"
@@ -27,7 +28,7 @@ func smallTask(t *testing.T, n int) (*Labelled, *Labelled, train.Setup) {
 // features equal to the encoder's give the identical row.
 func TestEvalRowsSameProtocol(t *testing.T) {
 	trainSet, test, s := smallTask(t, 300)
-	enc, err := encoderRow(s, Weights{Seed: 3}, trainSet, test, EvalOptions{K: 5, Layers: 1}, &testWriter{t})
+	enc, err := encoderRow(s, Weights{Seed: 3}, trainSet, test, EvalOptions{K: 5, Layers: 1, Grid: 1}, &testWriter{t})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,11 +37,11 @@ func TestEvalRowsSameProtocol(t *testing.T) {
 		if _, err := LoadEncoder(p, s, Weights{Seed: 3}); err != nil {
 			t.Fatal(err)
 		}
-		e, err := NewClassifier(s, p, EvalBatch, 0, false)
+		e, err := NewFeatures(s, p, EvalBatch, 1)
 		if err != nil {
 			t.Fatal(err)
 		}
-		f, err := Features(e, sp)
+		f, err := Features(e, sp, 1)
 		e.Close()
 		if err != nil {
 			t.Fatal(err)
@@ -126,7 +127,7 @@ func TestFeaturesLayers(t *testing.T) {
 		if e.FeatDim() != layers*s.Spec.Dim {
 			t.Fatalf("FeatDim %d, want %d", e.FeatDim(), layers*s.Spec.Dim)
 		}
-		f, err := Features(e, trainSet)
+		f, err := Features(e, trainSet, 1)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -147,5 +148,60 @@ func TestFeaturesLayers(t *testing.T) {
 	}
 	if _, err := NewFeatures(s, p, 8, 3); err == nil {
 		t.Error("3 layers of a depth-2 model: no error")
+	}
+}
+
+// Pooling in Go over regions: one region is the graph's own mean pool; the
+// 2 x 2 regions of a 7 x 7 grid (4+3 rows and columns) average back to it
+// when weighted by their token counts.
+func TestFeaturesGrid(t *testing.T) {
+	trainSet, _, s := smallTask(t, 12)
+	p := ClassifierParams(s, 0)
+	if _, err := LoadEncoder(p, s, Weights{Seed: 2}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := NewClassifier(s, p, 8, 0, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	graph, err := Features(c, trainSet, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := NewFeatures(s, p, 8, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	one, err := Features(e, trainSet, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	four, err := Features(e, trainSet, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	D := s.Spec.Dim
+	if len(four) != 4*len(one) || len(one) != len(graph) {
+		t.Fatalf("lengths: graph %d, one region %d, four regions %d", len(graph), len(one), len(four))
+	}
+	size := []float64{16, 12, 12, 9} // rows 0-3 / 4-6 x columns 0-3 / 4-6
+	for i := range trainSet.N {
+		for j := range D {
+			back := 0.0
+			for r, n := range size {
+				back += n / 49 * float64(four[(i*4+r)*D+j])
+			}
+			if d := math.Abs(float64(one[i*D+j]) - float64(graph[i*D+j])); d > 1e-5 {
+				t.Fatalf("example %d feature %d: Go pool %g, graph pool %g", i, j, one[i*D+j], graph[i*D+j])
+			}
+			if d := math.Abs(back - float64(one[i*D+j])); d > 1e-5 {
+				t.Fatalf("example %d feature %d: regions average to %g, want %g", i, j, back, one[i*D+j])
+			}
+		}
+	}
+	if _, err := Features(e, trainSet, 8); err == nil {
+		t.Error("an 8 x 8 grid of a 7 x 7 patch grid: no error")
 	}
 }
