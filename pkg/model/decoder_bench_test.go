@@ -15,7 +15,8 @@ import (
 // (Input + Build + an L2 loss on every position) in float32 through a tape
 // machine, at the tiny data2vec 2.0 recipes' shapes: 16 samples x 8 clones
 // = 128 rows, D = Dd = 64, with the images' 7x7 grid, speech's 29 frames
-// and text's 128 tokens; and at the 2-D public fixture's shape.
+// and text's 128 tokens; at the benchmark step's shapes; and at the 2-D
+// public fixture's shape.
 func BenchmarkDecoder(b *testing.B) {
 	for _, c := range []struct {
 		name  string
@@ -28,6 +29,9 @@ func BenchmarkDecoder(b *testing.B) {
 		{"image-v2-tiny", Decoder{Kind: Decoder2D, Dim: 64, DecDim: 64, Kernel: 3, Groups: 16, Layers: 4, Residual: true, ProjLayers: 1, Positions: 49, LNEps: 1e-5}, 128, 9, 1},
 		{"audio-v2-tiny", Decoder{Kind: Decoder1D, Dim: 64, DecDim: 64, Kernel: 7, Groups: 16, Layers: 4, Residual: true, ProjLayers: 1, Positions: 29, LNEps: 1e-5}, 128, 14, 0},
 		{"text-v2-tiny", Decoder{Kind: Decoder1D, Dim: 64, DecDim: 64, Kernel: 9, Groups: 1, Layers: 5, ProjLayers: 2, Positions: 128, LNEps: 1e-5}, 128, 66, 0},
+		// the benchmark step's shapes (8 samples x 2 clones, D = 128, the reference's decoder defaults K 5, 16 groups, 5 layers)
+		{"bench-patches", Decoder{Kind: Decoder2D, Dim: 128, DecDim: 128, Kernel: 5, Groups: 16, Layers: 5, Residual: true, ProjLayers: 1, Positions: 64, LNEps: 1e-5}, 16, 12, 1},
+		{"bench-tokens", Decoder{Kind: Decoder1D, Dim: 128, DecDim: 128, Kernel: 5, Groups: 16, Layers: 5, Residual: true, ProjLayers: 1, Positions: 64, LNEps: 1e-5}, 16, 32, 0},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			d, T := c.d, c.d.Positions

@@ -7,12 +7,15 @@ import "github.com/d2v/d2v/pkg/vmath"
 // path's products are small (Og columns, KC = K*K*Cg deep) and building
 // its matrix costs as much as they do; this path builds no im2col matrix.
 //
-// Each channel of a chunk of samples is laid out as zero-padded planes of
-// Hp x Wp = (H+kh-1) x (W+kw-1) values, one row of ns*ps values per channel
-// (xp; ps = Hp*Wp plus kw values of slack). Outputs are computed on the
-// same grid, Q = H*Wp positions per sample (the kw-1 extra columns of each
-// row are computed and dropped), because there a kernel tap (i, j) is a
-// constant shift i*Wp+j of the whole row:
+// Each channel of a chunk of samples is laid out as one row of zero-padded
+// planes (xp): a sample's plane is Hp x Wp = (H+ph) x (W+pw) values, its
+// data at rows [ph, ph+H) and columns [pw, pw+W), with ph = kh/2, pw =
+// kw/2; neighbours share their padding (a row's right padding is the next
+// row's left padding, a sample's bottom padding the next sample's top), so
+// ps = Hp*Wp values per sample, and the row ends with ph*Wp + kw zeros.
+// Outputs are computed on the same grid, Q = H*Wp positions per sample
+// (the padding columns of each row are computed and dropped), because
+// there a kernel tap (i, j) is a constant shift i*Wp+j of the whole row:
 //
 //	yT[o][n]          = b[o] + sum_{c, tap} w[o, c, tap] * xp[g*Cg+c][n + shift(tap)]
 //	dxp[g*Cg+c][n+sh] += sum_{o in g, tap} w[o, c, tap] * dyT[o][n]
@@ -35,11 +38,19 @@ var convCFMaxCg = 8
 
 func (k convSame) channelsFirst() bool { return k.cg() <= convCFMaxCg }
 
-// cfGeom returns the padded row width, the per-sample stride ps (Hp*Wp
-// plus kw values of slack, which the dropped columns read) and Q.
+// cfGeom returns the padded row width Wp = W + kw/2, the per-sample
+// stride ps = (H + kh/2)*Wp and Q = H*Wp.
 func (k convSame) cfGeom() (wp, ps, q int) {
-	wp = k.gw + k.kw - 1
-	return wp, (k.gh+k.kh-1)*wp + k.kw, k.gh * wp
+	wp = k.gw + k.kw/2
+	return wp, (k.gh + k.kh/2) * wp, k.gh * wp
+}
+
+// cfRow is the distance between two channel rows for ns samples: their
+// planes, the last one's bottom padding and kw values of slack (read by
+// the dropped columns), rounded by cfStride.
+func (k convSame) cfRow(ns int) int {
+	wp, ps, _ := k.cfGeom()
+	return cfStride(ns*ps + (k.kh/2)*wp + k.kw)
 }
 
 // cfShift is the row offset of tap (i, j) = (tap/kw, tap%kw).
@@ -68,7 +79,10 @@ func cfStride(n int) int {
 func cfPad[T Float](k convSame, xp, x []T, s0, ns int) {
 	wp, ps, _ := k.cfGeom()
 	ph, pw := k.kh/2, k.kw/2
-	rs := cfStride(ns * ps)
+	rs := k.cfRow(ns)
+	for ch := 0; ch < k.cin; ch++ { // the last sample's bottom padding and the slack
+		clear(xp[ch*rs+ns*ps : (ch+1)*rs])
+	}
 	parallel(ns, 1, func(_, lo, hi int) {
 		for s := lo; s < hi; s++ {
 			for ch := 0; ch < k.cin; ch++ {
@@ -99,7 +113,7 @@ func cfPad[T Float](k convSame, xp, x []T, s0, ns int) {
 // 58 vs 76 ms, best of 4, a channel's plane at a time.)
 func cfGrid[T Float](k convSame, cl, cf []T, c, s0, ns, off int, toLast bool) {
 	wp, ps, _ := k.cfGeom()
-	rs := cfStride(ns * ps)
+	rs := k.cfRow(ns)
 	parallel(ns, 1, func(_, lo, hi int) {
 		for s := lo; s < hi; s++ {
 			for r := 0; r < k.gh; r++ {
@@ -176,11 +190,11 @@ func convSameFwdCF[T Float](k convSame, y, x, w, b []T) {
 	_, ps, q := k.cfGeom()
 	buf, put := convScratch[T](k.cfScratch(ch)) // the backward's size: one size per shape keeps the pool from thrashing
 	defer put()
-	full := cfStride(ch * ps)
+	full := k.cfRow(ch)
 	xp, yt := buf[:k.cin*full], buf[k.cin*full:(k.cin+k.cout)*full]
 	for s0 := 0; s0 < k.b; s0 += ch {
 		ns := min(ch, k.b-s0)
-		rs, l := cfStride(ns*ps), (ns-1)*ps+q
+		rs, l := k.cfRow(ns), (ns-1)*ps+q
 		cfPad(k, xp, x, s0, ns)
 		offs := k.cfOffsets(rs)
 		parallel(k.cout, 1, func(_, lo, hi int) {
@@ -199,8 +213,7 @@ func convSameFwdCF[T Float](k convSame, y, x, w, b []T) {
 // cfScratch is the backward's scratch size for chunks of ch samples: xp,
 // dxp, and dyt behind a guard of zeros as long as the largest shift.
 func (k convSame) cfScratch(ch int) int {
-	_, ps, _ := k.cfGeom()
-	return (2*k.cin+k.cout)*cfStride(ch*ps) + k.cfShift(k.kh*k.kw-1)
+	return (2*k.cin+k.cout)*k.cfRow(ch) + k.cfShift(k.kh*k.kw-1)
 }
 
 func convSameBwdCF[T Float](k convSame, dx, dw, db, x, w, dy []T) {
@@ -210,7 +223,7 @@ func convSameBwdCF[T Float](k convSame, dx, dw, db, x, w, dy []T) {
 	guard := k.cfShift(taps - 1)
 	buf, put := convScratch[T](k.cfScratch(ch))
 	defer put()
-	full := cfStride(ch * ps)
+	full := k.cfRow(ch)
 	xp, dxp := buf[:k.cin*full], buf[k.cin*full:2*k.cin*full]
 	dytG := buf[2*k.cin*full:] // guard zeros, then dyt
 	clear(dytG[:guard])
@@ -218,7 +231,7 @@ func convSameBwdCF[T Float](k convSame, dx, dw, db, x, w, dy []T) {
 	for s0 := 0; s0 < k.b; s0 += ch {
 		ns := min(ch, k.b-s0)
 		n, l := ns*ps, (ns-1)*ps+q
-		rs := cfStride(n)
+		rs := k.cfRow(ns)
 		dyt := dytG[guard : guard+k.cout*rs]
 		cfPad(k, xp, x, s0, ns)
 		clear(dyt) // zero on the dropped positions and between rows
