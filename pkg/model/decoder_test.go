@@ -308,3 +308,45 @@ func TestDecoderValidate(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestDecoderInit: the same seed gives the same values, another seed
+// others; conv and projection values lie within PyTorch's default bound
+// 1/sqrt(fan_in) and fill it; the mask vector has std about 0.01.
+func TestDecoderInit(t *testing.T) {
+	d := Decoder{Kind: Decoder2D, Dim: 32, DecDim: 48, Kernel: 3, Groups: 4, Layers: 2, Residual: true, ProjLayers: 1, Positions: 16, LNEps: 1e-5}
+	draw := func(seed uint64) *Params {
+		p := NewParams(tensor.Float64)
+		d.Declare(p)
+		d.Init(p, rand.New(rand.NewPCG(seed, 0)))
+		return p
+	}
+	a, b, c := draw(1), draw(1), draw(2)
+	fans := map[string]int{"decoder.conv.0": 32 / 4 * 9, "decoder.conv.1": 48 / 4 * 9, "decoder.proj.0": 48}
+	for _, n := range a.Names() {
+		va, vb, vc := a.Values(n), b.Values(n), c.Values(n)
+		if !slices.Equal(va, vb) {
+			t.Fatalf("%s: the same seed gave different values", n)
+		}
+		if slices.Equal(va, vc) {
+			t.Fatalf("%s: seeds 1 and 2 gave the same values", n)
+		}
+		if n == MaskEmbName {
+			var ss float64
+			for _, v := range va {
+				ss += v * v
+			}
+			if std := math.Sqrt(ss / float64(len(va))); std < 0.005 || std > 0.02 {
+				t.Errorf("%s: std %.4f, want about 0.01", n, std)
+			}
+			continue
+		}
+		bound := 1 / math.Sqrt(float64(fans[n[:strings.LastIndex(n, ".")]]))
+		var hi float64
+		for _, v := range va {
+			hi = math.Max(hi, math.Abs(v))
+		}
+		if hi > bound || hi < bound/2 {
+			t.Errorf("%s: largest |value| %.4f, want within (%.4f/2, %.4f]", n, hi, bound, bound)
+		}
+	}
+}
