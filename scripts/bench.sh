@@ -3,14 +3,18 @@
 #
 #   scripts/bench.sh [ROUNDS] [--all]   (default 3 rounds; env D2V_REF=path/to/ref_step.py)
 #
-# --all adds S with patches (configs/bench-s-patches.yaml = --input patches)
-# and S with T=256 (--seq 256) to the table; the last line stays S and M.
+# --all adds S with patches (configs/bench-s-patches.yaml = --input patches),
+# S with T=256 (--seq 256) and data2vec 2.0 on patches (configs/bench-v2-patches.yaml
+# = --method data2vec2 --input patches --cls) to the table; the last line
+# stays S, M and V2.
 #
 # Builds d2v, then alternates (A B A B ...) `d2v bench` and ref_step.py's
 # timing mode for config S (configs/bench-s.yaml = ref_step.py defaults) and
-# M (configs/bench-m.yaml = --dim 256 --ffn 1024 --layers 4), 2 threads each,
-# and prints the median over rounds of each run's median ms/step and the
-# ratio d2v/PyTorch. The last line is `ratio S=<x.xx> M=<x.xx>`.
+# M (configs/bench-m.yaml = --dim 256 --ffn 1024 --layers 4) and V2, one
+# data2vec 2.0 step (configs/bench-v2.yaml = --method data2vec2: 2 clones,
+# visible tokens only, a 1-D conv decoder), 2 threads each, and prints the
+# median over rounds of each run's median ms/step and the ratio
+# d2v/PyTorch. The last line is `ratio S=<x.xx> M=<x.xx> V2=<x.xx>`.
 # PyTorch: Debian python3-torch with the OpenMP OpenBLAS (fastest here, see
 # the reference's README); without it, only d2v's figures are printed.
 set -euo pipefail
@@ -22,8 +26,8 @@ for a in "$@"; do
 	*) rounds=$a ;;
 	esac
 done
-configs=(s m)
-((all)) && configs+=(s-patches s-t256)
+configs=(s m v2)
+((all)) && configs+=(s-patches s-t256 v2-patches)
 ref="${D2V_REF:-../shared/reference/ref_step.py}"
 go build -o bin/d2v ./cmd/d2v
 
@@ -68,6 +72,8 @@ for r in $(seq "$rounds"); do
 		m) args=(--dim 256 --ffn 1024 --layers 4) ;;
 		s-patches) args=(--input patches) ;;
 		s-t256) cfg=configs/bench-s.yaml args=(--seq 256) sets=(--set modalities.tokens.seq_len=256) ;;
+		v2) args=(--method data2vec2) ;;
+		v2-patches) args=(--method data2vec2 --input patches --cls) ;;
 		esac
 		d2v[$c]+="$(bin/d2v bench -c "$cfg" "${sets[@]}" --steps 20 --warmup 5 | field median_step_ms) "
 		if ((have_torch)); then
@@ -86,7 +92,7 @@ for c in "${configs[@]}"; do
 		tm=$(tr ' ' '\n' <<<"${torch[$c]}" | grep . | median_of)
 		ratio=$(awk -v a="$dm" -v b="$tm" 'BEGIN {printf "%.2f", a/b}')
 		printf '%-10s %14.2f %14.2f %7s\n' "${c^^}" "$dm" "$tm" "$ratio"
-		[[ $c == s || $c == m ]] && line+=" ${c^^}=$ratio"
+		[[ $c == s || $c == m || $c == v2 ]] && line+=" ${c^^}=$ratio"
 	else
 		printf '%-10s %14.2f %14s %7s\n' "${c^^}" "$dm" "-" "-"
 	fi

@@ -74,6 +74,9 @@ func SkippedFLOPs(s Setup) float64 {
 // mode (scripts/bench.sh runs both): uniform token ids or N(0,1) patches, exactly feed.NumMasked random masked
 // positions per sample.
 func Bench(cfg *config.Config, name string, steps, warmup int) (*BenchResult, error) {
+	if cfg.Method == config.MethodData2Vec2 {
+		return bench2(cfg, name, steps, warmup) // bench2.go
+	}
 	if cfg.Run.Threads > 0 {
 		runtime.GOMAXPROCS(cfg.Run.Threads)
 	}

@@ -21,6 +21,10 @@ func BenchDevice(cfg *config.Config, name string, steps, warmup int, device stri
 	if dev == nil {
 		return Bench(cfg, name, steps, warmup)
 	}
+	if cfg.Method == config.MethodData2Vec2 {
+		dev.Close()
+		return nil, fmt.Errorf("--device %s: method data2vec2 runs on the CPU only", device)
+	}
 	B := cfg.Data.BatchSize
 	s := SetupFor(cfg, B)
 	s.Parts = 1 // the device runs the whole batch
