@@ -111,13 +111,16 @@ func CloneIndex[T Float](keep, place, masked []T, mask []bool, rows, t, clones, 
 	if nk < 1 {
 		return fmt.Errorf("cloneindex: mask row 0 keeps no position of %d: the student needs at least one", t)
 	}
-	for name, n := range map[string]struct{ got, want int }{
-		"keep":   {len(keep), rows * (extra + nk)},
-		"place":  {len(place), rows * t},
-		"masked": {len(masked), rows * (t - nk)},
+	for _, n := range []struct {
+		name      string
+		got, want int
+	}{
+		{"keep", len(keep), rows * (extra + nk)},
+		{"place", len(place), rows * t},
+		{"masked", len(masked), rows * (t - nk)},
 	} {
 		if n.got != 0 && n.got != n.want {
-			return fmt.Errorf("cloneindex: %s has %d values, want %d (%d rows keeping %d of %d positions)", name, n.got, n.want, rows, nk, t)
+			return fmt.Errorf("cloneindex: %s has %d values, want %d (%d rows keeping %d of %d positions)", n.name, n.got, n.want, rows, nk, t)
 		}
 	}
 	ki, mi := 0, 0
