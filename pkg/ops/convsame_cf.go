@@ -73,69 +73,71 @@ func cfStride(n int) int {
 }
 
 // cfPad writes the ns samples from s0 of x (rows, Cin) into xp (Cin rows
-// of ns*ps values, cfStride apart), zero-padded. A sample at a time: its
-// Cin planes (Cin*ps values) stay in cache while its positions are
-// scattered into them.
-func cfPad[T Float](k convSame, xp, x []T, s0, ns int) {
+// of ns*ps values, cfStride apart), zero-padded: cfGrid into each
+// sample's data rows (their padding columns zeroed with them), the top
+// padding rows and the row's tail cleared here.
+func cfPad[T Float](k convSame, xp, x, tmp []T, s0, ns int) {
 	wp, ps, _ := k.cfGeom()
-	ph, pw := k.kh/2, k.kw/2
-	rs := k.cfRow(ns)
-	for ch := 0; ch < k.cin; ch++ { // the last sample's bottom padding and the slack
-		clear(xp[ch*rs+ns*ps : (ch+1)*rs])
+	ph, rs := k.kh/2, k.cfRow(ns)
+	for ch := 0; ch < k.cin; ch++ {
+		clear(xp[ch*rs+ns*ps : (ch+1)*rs]) // the last sample's bottom padding and the slack
+		for s := 0; s < ns; s++ {
+			clear(xp[ch*rs+s*ps:][:ph*wp])
+		}
 	}
-	parallel(ns, 1, func(_, lo, hi int) {
+	cfGrid(k, x, xp, tmp, k.cin, s0, ns, ph*wp, k.kw/2, false)
+}
+
+// cfGrid moves the real positions of the ns samples from s0 between the
+// channels-first rows cf (C rows of ns*ps values, cfStride apart) and the
+// channels-last rows cl (rows, C): into cl when toLast, else into cf. In a
+// sample's plane, the Q = H*Wp values from base hold grid row r at
+// [r*Wp, (r+1)*Wp), its W real positions from column c0. Per sample the
+// whole span is transposed at once (vmath.Transpose: 8x8 blocks in
+// registers) through tmp (Q x C per worker), and the real positions are
+// copied between tmp and cl a grid row at a time; into cf, the span's
+// other values become zeros.
+func cfGrid[T Float](k convSame, cl, cf, tmp []T, c, s0, ns, base, c0 int, toLast bool) {
+	wp, ps, q := k.cfGeom()
+	rs, w := k.cfRow(ns), k.gw*c
+	parallel(ns, 1, func(wk, lo, hi int) {
+		t := tmp[wk*q*c : (wk+1)*q*c]
 		for s := lo; s < hi; s++ {
-			for ch := 0; ch < k.cin; ch++ {
-				clear(xp[ch*rs+s*ps:][:ps])
-			}
-			for r := 0; r < k.gh; r++ {
-				src := x[((s0+s)*k.gh+r)*k.gw*k.cin:][:k.gw*k.cin]
-				off := s*ps + (r+ph)*wp + pw
-				for j := 0; j < k.gw; j++ {
-					idx := off + j
-					for _, v := range src[j*k.cin : (j+1)*k.cin] {
-						xp[idx] = v
-						idx += rs
-					}
+			span, blk := cf[s*ps+base:], cl[(s0+s)*k.gh*w:][:k.gh*w]
+			if toLast {
+				transposeT(t, c, span, rs, c, q) // (C, Q) -> (Q, C)
+				for r := 0; r < k.gh; r++ {
+					copy(blk[r*w:(r+1)*w], t[(r*wp+c0)*c:])
 				}
+				continue
 			}
+			clear(t)
+			for r := 0; r < k.gh; r++ {
+				copy(t[(r*wp+c0)*c:][:w], blk[r*w:(r+1)*w])
+			}
+			transposeT(span, rs, t, c, q, c) // (Q, C) -> (C, Q)
 		}
 	})
 }
 
-// cfGrid copies the real positions of the ns samples from s0 between the
-// channels-first rows cf (C rows of ns*ps, cfStride apart; a position's
-// offset in its sample's plane is r*Wp + c + off) and the channels-last
-// rows cl (rows, C): into cl when toLast, else into cf (whose other values
-// are left alone). A position at a time: its C channels-last values are
-// one contiguous run, the channels-first side one value per row. (Of the
-// loop orders tried, this was the fastest: BenchmarkDecoder image-v2-tiny
-// 58 vs 76 ms, best of 4, a channel's plane at a time.)
-func cfGrid[T Float](k convSame, cl, cf []T, c, s0, ns, off int, toLast bool) {
-	wp, ps, _ := k.cfGeom()
-	rs := k.cfRow(ns)
-	parallel(ns, 1, func(_, lo, hi int) {
-		for s := lo; s < hi; s++ {
-			for r := 0; r < k.gh; r++ {
-				row := cl[((s0+s)*k.gh+r)*k.gw*c:][:k.gw*c]
-				o := s*ps + r*wp + off
-				for j := 0; j < k.gw; j++ {
-					pos, idx := row[j*c:(j+1)*c], o+j
-					if toLast {
-						for ch := range pos {
-							pos[ch] = cf[idx]
-							idx += rs
-						}
-					} else {
-						for _, v := range pos {
-							cf[idx] = v
-							idx += rs
-						}
-					}
-				}
-			}
+// cfTmp is the size of cfGrid's tmp: Q x C for every worker.
+func (k convSame) cfTmp() int {
+	_, _, q := k.cfGeom()
+	return maxWorkers() * q * max(k.cin, k.cout)
+}
+
+// transposeT sets dst[j*ldd+i] = src[i*lds+j] for i < rows, j < cols
+// (float32: vmath.Transpose).
+func transposeT[T Float](dst []T, ldd int, src []T, lds, rows, cols int) {
+	if d32, ok := any(dst).([]float32); ok {
+		vmath.Transpose(d32, ldd, any(src).([]float32), lds, rows, cols)
+		return
+	}
+	for i := 0; i < rows; i++ {
+		for j, v := range src[i*lds : i*lds+cols] {
+			dst[j*ldd+i] = v
 		}
-	})
+	}
 }
 
 // tapSum sets y[i] += sum_k w[k]*x[off[k]+i] (float32: vmath.TapSum;
@@ -192,10 +194,11 @@ func convSameFwdCF[T Float](k convSame, y, x, w, b []T) {
 	defer put()
 	full := k.cfRow(ch)
 	xp, yt := buf[:k.cin*full], buf[k.cin*full:(k.cin+k.cout)*full]
+	tmp := buf[len(buf)-k.cfTmp():]
 	for s0 := 0; s0 < k.b; s0 += ch {
 		ns := min(ch, k.b-s0)
 		rs, l := k.cfRow(ns), (ns-1)*ps+q
-		cfPad(k, xp, x, s0, ns)
+		cfPad(k, xp, x, tmp, s0, ns)
 		offs := k.cfOffsets(rs)
 		parallel(k.cout, 1, func(_, lo, hi int) {
 			for o := lo; o < hi; o++ {
@@ -206,14 +209,15 @@ func convSameFwdCF[T Float](k convSame, y, x, w, b []T) {
 				tapSum(row, xp, offs[o/og], w[o*cg*taps:(o+1)*cg*taps])
 			}
 		})
-		cfGrid(k, y, yt, k.cout, s0, ns, 0, true) // the real positions, channels last
+		cfGrid(k, y, yt, tmp, k.cout, s0, ns, 0, 0, true) // the real positions, channels last
 	}
 }
 
 // cfScratch is the backward's scratch size for chunks of ch samples: xp,
-// dxp, and dyt behind a guard of zeros as long as the largest shift.
+// dxp, dyt behind a guard of zeros as long as the largest shift, and
+// cfGrid's tmp.
 func (k convSame) cfScratch(ch int) int {
-	return (2*k.cin+k.cout)*k.cfRow(ch) + k.cfShift(k.kh*k.kw-1)
+	return (2*k.cin+k.cout)*k.cfRow(ch) + k.cfShift(k.kh*k.kw-1) + k.cfTmp()
 }
 
 func convSameBwdCF[T Float](k convSame, dx, dw, db, x, w, dy []T) {
@@ -225,7 +229,8 @@ func convSameBwdCF[T Float](k convSame, dx, dw, db, x, w, dy []T) {
 	defer put()
 	full := k.cfRow(ch)
 	xp, dxp := buf[:k.cin*full], buf[k.cin*full:2*k.cin*full]
-	dytG := buf[2*k.cin*full:] // guard zeros, then dyt
+	dytG := buf[2*k.cin*full : len(buf)-k.cfTmp()] // guard zeros, then dyt
+	tmp := buf[len(buf)-k.cfTmp():]
 	clear(dytG[:guard])
 	colSum(db, dy, k.rows(), k.cout)
 	for s0 := 0; s0 < k.b; s0 += ch {
@@ -233,9 +238,9 @@ func convSameBwdCF[T Float](k convSame, dx, dw, db, x, w, dy []T) {
 		n, l := ns*ps, (ns-1)*ps+q
 		rs := k.cfRow(ns)
 		dyt := dytG[guard : guard+k.cout*rs]
-		cfPad(k, xp, x, s0, ns)
+		cfPad(k, xp, x, tmp, s0, ns)
 		clear(dyt) // zero on the dropped positions and between rows
-		cfGrid(k, dy, dyt, k.cout, s0, ns, 0, false)
+		cfGrid(k, dy, dyt, tmp, k.cout, s0, ns, 0, 0, false)
 		offs := k.cfOffsets(rs)
 		parallel(k.cout, 1, func(_, lo, hi int) { // dW, accumulated over chunks
 			part := make([]T, cg*taps)
@@ -268,6 +273,6 @@ func convSameBwdCF[T Float](k convSame, dx, dw, db, x, w, dy []T) {
 				tapSum(row, dytG[:guard+k.cout*rs], off, wc)
 			}
 		})
-		cfGrid(k, dx, dxp, k.cin, s0, ns, ph*wp+pw, true) // dx = the real positions of dxp
+		cfGrid(k, dx, dxp, tmp, k.cin, s0, ns, ph*wp, pw, true) // dx = the real positions of dxp
 	}
 }

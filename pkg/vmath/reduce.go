@@ -1,5 +1,7 @@
 package vmath
 
+import "fmt"
+
 // SumSquares returns the sum of x[i]^2 in float64. Element i goes to lane
 // i%16 of 16 float64 accumulators (each product of two float32s is exact
 // in float64, so fused and separate multiply-adds agree), and the lanes
@@ -135,5 +137,38 @@ func dotLanes8(a *[8]float32, d, x []float32) {
 	x = x[:len(d)]
 	for i, v := range d {
 		a[i%8] += float32(v * x[i])
+	}
+}
+
+// Transpose sets dst[j*ldd+i] = src[i*lds+j] for i < rows, j < cols: a
+// rows x cols matrix with leading dimension lds into its cols x rows
+// transpose with leading dimension ldd. Whole 8x8 blocks go through
+// registers (AVX2), the edges through a Go loop. It panics if a leading
+// dimension is too small or a slice too short.
+func Transpose(dst []float32, ldd int, src []float32, lds int, rows, cols int) {
+	if rows <= 0 || cols <= 0 {
+		return
+	}
+	if lds < cols || ldd < rows || len(src) < (rows-1)*lds+cols || len(dst) < (cols-1)*ldd+rows {
+		panic(fmt.Sprintf("vmath: Transpose: %dx%d with lds %d (len %d), ldd %d (len %d)", rows, cols, lds, len(src), ldd, len(dst)))
+	}
+	i0, j8 := 0, 0
+	if Accelerated() && cols >= 8 {
+		j8 = cols &^ 7
+		for ; i0+8 <= rows; i0 += 8 {
+			transpose8AVX(&dst[i0], ldd, &src[i0*lds], lds, j8/8)
+		}
+	}
+	transposeGo(dst, ldd, src, lds, 0, i0, j8, cols) // right edge of the blocked rows
+	transposeGo(dst, ldd, src, lds, i0, rows, 0, cols)
+}
+
+// transposeGo transposes rows [i0, i1) x columns [j0, j1).
+func transposeGo(dst []float32, ldd int, src []float32, lds int, i0, i1, j0, j1 int) {
+	for i := i0; i < i1; i++ {
+		row := src[i*lds : i*lds+j1]
+		for j := j0; j < j1; j++ {
+			dst[j*ldd+i] = row[j]
+		}
 	}
 }

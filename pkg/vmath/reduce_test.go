@@ -170,3 +170,37 @@ func TestDotShiftsBits(t *testing.T) {
 	}()
 	DotShifts(make([]float32, 1), make([]float32, 10), make([]float32, 12), []int{3})
 }
+
+// TestTranspose checks Transpose element by element for shapes around the
+// 8x8 blocks, with leading dimensions larger than the matrices.
+func TestTranspose(t *testing.T) {
+	rng := rand.New(rand.NewPCG(15, 16))
+	for _, rows := range []int{1, 7, 8, 9, 16, 23} {
+		for _, cols := range []int{1, 7, 8, 9, 17, 64} {
+			lds, ldd := cols+rng.IntN(5), rows+rng.IntN(5)
+			src := randScaled(rng, (rows-1)*lds+cols)
+			dst := make([]float32, (cols-1)*ldd+rows)
+			for i := range dst {
+				dst[i] = -7 // untouched between the leading dimension's columns
+			}
+			Transpose(dst, ldd, src, lds, rows, cols)
+			for j := 0; j < cols; j++ {
+				for i := 0; i < ldd && j*ldd+i < len(dst); i++ {
+					want := float32(-7)
+					if i < rows {
+						want = src[i*lds+j]
+					}
+					if got := dst[j*ldd+i]; got != want {
+						t.Fatalf("%dx%d lds %d ldd %d: dst[%d][%d] = %v, want %v", rows, cols, lds, ldd, j, i, got, want)
+					}
+				}
+			}
+		}
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("a short source did not panic")
+		}
+	}()
+	Transpose(make([]float32, 64), 8, make([]float32, 63), 8, 8, 8)
+}

@@ -40,3 +40,6 @@ func tapSumAVX(y, x *float32, off *int, w *float32, terms, blocks int)
 
 //go:noescape
 func dotShiftsAVX(acc *[8][8]float32, d, x *float32, off *[8]int, blocks int)
+
+//go:noescape
+func transpose8AVX(dst *float32, ldd int, src *float32, lds int, blocks int)

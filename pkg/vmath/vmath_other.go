@@ -59,3 +59,8 @@ func dotShiftsAVX(acc *[8][8]float32, d, x *float32, off *[8]int, blocks int) {
 		dotLanes8(&acc[k], ds, xs[o:])
 	}
 }
+
+func transpose8AVX(dst *float32, ldd int, src *float32, lds int, blocks int) {
+	cols := blocks * 8
+	transposeGo(unsafe.Slice(dst, (cols-1)*ldd+8), ldd, unsafe.Slice(src, 7*lds+cols), lds, 0, 8, 0, cols)
+}
