@@ -2,10 +2,10 @@ package ops
 
 import "github.com/d2v/d2v/pkg/vmath"
 
-// The channels-first path of ConvSame, for grouped convs with few channels
-// per group (the image and speech decoders' 16 groups). There the im2col
-// path's products are small (Og columns, KC = K*K*Cg deep) and building
-// its matrix costs as much as they do; this path builds no im2col matrix.
+// The channels-first path of ConvSame, for grouped convs with at most 16
+// channels per group (the image and speech decoders' 16 groups). There
+// the im2col path's products are small (Og columns, KC = K*K*Cg deep) and
+// building its matrix costs as much as they do; this path builds none.
 //
 // Each channel of a chunk of samples is laid out as one row of zero-padded
 // planes (xp): a sample's plane is Hp x Wp = (H+ph) x (W+pw) values, its
@@ -30,11 +30,12 @@ import "github.com/d2v/d2v/pkg/vmath"
 
 // convCFMaxCg is the largest Cg that takes the channels-first path; a
 // variable so that tests can run either path on any shape. BenchmarkConvSame
-// fwd+bwd, best of 3 on 2 busy cores, channels-first vs im2col: Cg 4 (64
-// channels, 16 groups, 7x7 grid, K 3) 4.3 vs 30.8 ms; Cg 4 (1-D, K 7) 3.8
-// vs 16.6 ms; Cg 8 (128 channels, 16 groups, 8x8) 8.8 vs 13.4 ms; Cg 32
-// (128, 4 groups) 56 vs 10.3 ms.
-var convCFMaxCg = 8
+// shapes, fwd+bwd, channels-first vs im2col (commit ab63b48, best of 3 on 2
+// busy cores): Cg 8 (128 channels, 16 groups, 8x8 grid, K 3, 32 samples)
+// 9.3 vs 25.7 ms; Cg 16 the same with 8 groups 14.3 vs 13.9 ms, and 1-D (64
+// samples of 64, K 7) 11 vs 19.5 ms; Cg 32 (4 groups) 29 vs 18.8 ms; Cg 64
+// (text: 1 group of 64, K 9) 206 vs 81 ms.
+var convCFMaxCg = 16
 
 func (k convSame) channelsFirst() bool { return k.cg() <= convCFMaxCg }
 
