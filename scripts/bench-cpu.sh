@@ -11,8 +11,10 @@
 # d2v reports it per step (median_step_cpu_ms); for PyTorch it is the
 # process's user+sys time of --steps 40 minus --steps 10 (M: 30 minus 10),
 # divided by the step difference (so start-up cancels out). Configs S, M,
-# S with patches and S with T=256 alternate (A B A B ...); the table holds
-# the median over rounds and the range.
+# S with patches, S with T=256 and data2vec 2.0 (V2 = configs/bench-v2.yaml
+# = --method data2vec2; V2-patches = configs/bench-v2-patches.yaml =
+# --method data2vec2 --input patches --cls) alternate (A B A B ...); the
+# table holds the median over rounds and the range.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds="${1:-3}"
@@ -30,7 +32,7 @@ field() { grep -o "\"$1\": *[0-9.e+-]*" | head -1 | cut -d: -f2 | tr -d " "; }
 tcpu() { { /usr/bin/time -f 'CPU %U %S' /usr/bin/python3 "$ref" --threads 1 "$@" >/dev/null; } 2>&1 | awk '/^CPU/ {print $2+$3}'; }
 
 declare -A d2v torch
-names=(S M S-patches S-T256)
+names=(S M S-patches S-T256 V2 V2-patches)
 for r in $(seq "$rounds"); do
 	for c in "${names[@]}"; do
 		cfg=configs/bench-s.yaml sets=() args=() n1=10 n2=40
@@ -38,6 +40,8 @@ for r in $(seq "$rounds"); do
 		M) cfg=configs/bench-m.yaml args=(--dim 256 --ffn 1024 --layers 4) n2=30 ;;
 		S-patches) cfg=configs/bench-s-patches.yaml args=(--input patches) ;;
 		S-T256) sets=(--set modalities.tokens.seq_len=256) args=(--seq 256) n1=5 n2=20 ;;
+		V2) cfg=configs/bench-v2.yaml args=(--method data2vec2) ;;
+		V2-patches) cfg=configs/bench-v2-patches.yaml args=(--method data2vec2 --input patches --cls) ;;
 		esac
 		# one thread: no batch split (its parts would only run in turn, ~7% more work at S)
 		d2v[$c]+="$("$bin" bench -c "$cfg" --set run.threads=1 --set run.batch_split=1 "${sets[@]}" --steps 20 --warmup 5 | field median_step_cpu_ms) "

@@ -8,8 +8,10 @@ import (
 	"time"
 
 	"github.com/d2v/d2v/pkg/config"
+	"github.com/d2v/d2v/pkg/feed"
 	"github.com/d2v/d2v/pkg/gemm"
 	"github.com/d2v/d2v/pkg/masking"
+	"github.com/d2v/d2v/pkg/model"
 	"github.com/d2v/d2v/pkg/teacher"
 )
 
@@ -81,7 +83,11 @@ func Bench(cfg *config.Config, name string, steps, warmup int) (*BenchResult, er
 		runtime.GOMAXPROCS(cfg.Run.Threads)
 	}
 	B := cfg.Data.BatchSize
-	s := SetupFor(cfg, B)
+	in, err := benchFeedInput(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s := SetupWith(cfg, B, in)
 	d, err := New(s)
 	if err != nil {
 		return nil, err
@@ -127,6 +133,21 @@ func Bench(cfg *config.Config, name string, steps, warmup int) (*BenchResult, er
 	return res, nil
 }
 
+// benchFeedInput is what the feed would report for the benchmarked
+// config: the masked count, and for text the tokenizer's vocabulary (there
+// is no corpus: the ids are drawn uniformly).
+func benchFeedInput(cfg *config.Config) (feed.Input, error) {
+	in := feed.InputFor(cfg)
+	if cfg.Model.Modality == config.ModalityText {
+		tok, err := feed.LoadTokenizer(cfg)
+		if err != nil {
+			return in, err
+		}
+		in.Vocab = tok.VocabSize()
+	}
+	return in, nil
+}
+
 // benchInputs draws k batches of the benchmarked step's synthetic input
 // from run.seed+1: random token ids, or N(0,1) values for patches and
 // waveforms.
@@ -140,8 +161,8 @@ func benchInputs(cfg *config.Config, s Setup, k int) [][]float32 {
 	for i := range inputs {
 		x := make([]float32, n)
 		for j := range x {
-			if cfg.Model.Modality == config.ModalityTokens {
-				x[j] = float32(r.IntN(cfg.Modalities.Tokens.Vocab))
+			if tm, ok := s.Mod.(model.Tokens); ok { // token ids (tokens and text input)
+				x[j] = float32(r.IntN(tm.Vocab))
 			} else {
 				x[j] = float32(r.NormFloat64())
 			}

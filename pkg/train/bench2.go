@@ -60,7 +60,11 @@ func bench2(cfg *config.Config, name string, steps, warmup int) (*BenchResult, e
 		runtime.GOMAXPROCS(cfg.Run.Threads)
 	}
 	B := cfg.Data.BatchSize
-	s := Setup2For(cfg, B, feed.InputFor(cfg))
+	in, err := benchFeedInput(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s := Setup2For(cfg, B, in)
 	d, err := New2(s)
 	if err != nil {
 		return nil, err

@@ -39,3 +39,23 @@ func TestStepFLOPs2(t *testing.T) {
 		t.Errorf("StepFLOPs2 = %g, want %g", got, want)
 	}
 }
+
+// TestBenchText: `d2v bench` on text configs (both methods) draws token ids
+// from the tokenizer's vocabulary; it used to declare a 0-row embedding and
+// panic.
+func TestBenchText(t *testing.T) {
+	for _, path := range []string{"../../configs/text-tiny.yaml", "../../configs/text-v2-tiny.yaml"} {
+		cfg, err := config.Load(path, []string{"model.dim=32", "model.ffn_dim=64", "model.depth=2", "teacher.top_k=2",
+			"decoder.dim=32", "decoder.layers=1", "data.batch_size=2", "modalities.text.seq_len=16"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := Bench(cfg, path, 1, 0)
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		if res.MedianStepMS <= 0 {
+			t.Errorf("%s: %+v", path, res)
+		}
+	}
+}
