@@ -56,8 +56,9 @@ const DecoderPrefix = "decoder"
 //	decoder.proj.{j}.w (in, out)           stored (in, out): y = x @ W + b
 //	decoder.proj.{j}.b (out)
 //
-// Use: d.Declare(p); d.Init(p, rng); then per graph y, err := d.Build(g,
-// d.Input(g, studentOut, place)) with place from ops.CloneIndex.
+// Use: d.Validate(), d.Declare(p) and d.Init(p, rng) once; per graph
+// x, err := d.Input(g, studentOut, place) (place from ops.CloneIndex),
+// then y, err := d.Build(g, x).
 type Decoder struct {
 	Kind       DecoderKind
 	Dim        int     // D: encoder width, the decoder's input and output channels
