@@ -11,6 +11,7 @@ import (
 type shardOptions struct {
 	from, in, out, split, docs string
 	perShard                   int
+	seed                       int64
 	verify                     bool
 }
 
@@ -36,6 +37,7 @@ func newShardCmd(runF func(*shardOptions, *cobra.Command) error) *cobra.Command 
 	f.StringVar(&o.in, "in", "", "input file or folder")
 	f.StringVar(&o.out, "out", "", "output folder (must not hold a manifest yet)")
 	f.IntVar(&o.perShard, "per-shard", 1000, "examples per shard")
+	f.Int64Var(&o.seed, "seed", 0, "folder and speech: the examples are written in a permutation drawn from this seed, so shuffle windows mix classes")
 	f.StringVar(&o.split, "split", "train", "idx: train or test")
 	f.StringVar(&o.docs, "docs", "paragraph", "text: one example per paragraph or per file")
 	f.BoolVar(&o.verify, "verify", false, "check the SHA-256 of every shard in --out against its manifest, write nothing")
@@ -65,12 +67,12 @@ func shardRun(o *shardOptions, cmd *cobra.Command) error {
 	var err error
 	switch o.from {
 	case "folder":
-		m, err = shard.FromImageFolder(o.in, o.out, o.perShard)
+		m, err = shard.FromImageFolder(o.in, o.out, o.perShard, o.seed)
 	case "idx":
 		m, err = shard.FromIDX(o.in, o.split, o.out, o.perShard)
 	case "speech":
 		var skipped []string
-		m, skipped, err = shard.FromSpeechDir(o.in, o.out, o.perShard)
+		m, skipped, err = shard.FromSpeechDir(o.in, o.out, o.perShard, o.seed)
 		for _, s := range skipped {
 			fmt.Fprintln(log, s)
 		}

@@ -132,7 +132,8 @@ func TestShardSpeechMatchesMemory(t *testing.T) {
 		os.WriteFile(p, wavFile(8000, 2000+700*i, 0.05+0.01*float64(i)), 0o644) // 0.25-1.04 s at 8 kHz
 	}
 	out := filepath.Join(dir, "shards")
-	if _, _, err := shard.FromSpeechDir(folder, out, 3); err != nil {
+	m, _, err := shard.FromSpeechDir(folder, out, 3, 0)
+	if err != nil {
 		t.Fatal(err)
 	}
 	cfg, err := config.Load("../../configs/audio-tiny.yaml", []string{"data.source=shards", "data.path=" + out,
@@ -149,9 +150,46 @@ func TestShardSpeechMatchesMemory(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer steps.Close()
+	// the clips in write order (a permutation of the folder), prepared as
+	// the folder loader prepares them; the same multiset as the loader's
+	var clips [][]float32
+	for _, e := range m.Shards {
+		f, _ := os.Open(filepath.Join(out, e.Name))
+		exs, err := shard.ReadAll(f, e.Name, m)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ex := range exs {
+			a, err := data.ReadWAV(bytes.NewReader(ex.Data), ex.Member())
+			if err != nil {
+				t.Fatal(err)
+			}
+			x, _, err := data.PrepareClip(a, ex.Member())
+			if err != nil {
+				t.Fatal(err)
+			}
+			clips = append(clips, x)
+		}
+	}
 	set, err := data.LoadSpeechDir(folder)
 	if err != nil {
 		t.Fatal(err)
+	}
+	lens := func(cs [][]float32) []int {
+		var n []int
+		for _, c := range cs {
+			n = append(n, len(c))
+		}
+		slices.Sort(n)
+		return n
+	}
+	var mem [][]float32
+	for _, c := range set.Clips {
+		mem = append(mem, c.Samples)
+	}
+	if !slices.Equal(lens(clips), lens(mem)) {
+		t.Fatalf("the shards' clips (lengths %v) are not the folder loader's (%v)", lens(clips), lens(mem))
 	}
 	ord, _ := shard.NewOrder(cfg.Run.Seed, 5, []int{3, 3, 3, 1})
 	crop, frames := cfg.Modalities.Audio.CropSamples, cfg.Modalities.Audio.Frames()
@@ -161,11 +199,11 @@ func TestShardSpeechMatchesMemory(t *testing.T) {
 			t.Fatal(err)
 		}
 		for j := range 4 {
-			sh, m := ord.Source(step/2, int(step%2)*4+j)
+			sh, k := ord.Source(step/2, int(step%2)*4+j)
 			wx, wm := make([]float32, crop), make([]bool, frames)
-			cropAndMask(cfg, NumMasked(cfg), masking.NewRNG(cfg.Run.Seed, step, j), set.Clips[sh*3+m].Samples, wx, wm)
+			cropAndMask(cfg, NumMasked(cfg), masking.NewRNG(cfg.Run.Seed, step, j), clips[sh*3+k], wx, wm)
 			if !slices.Equal(x.([]float32)[j*crop:(j+1)*crop], wx) || !slices.Equal(mask[j*frames:(j+1)*frames], wm) {
-				t.Fatalf("step %d row %d: not clip %d cropped and masked as in memory", step, j, sh*3+m)
+				t.Fatalf("step %d row %d: not clip %d cropped and masked as in memory", step, j, sh*3+k)
 			}
 		}
 	}

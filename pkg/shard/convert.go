@@ -16,35 +16,60 @@ import (
 // a time (IDX files excepted: they are read whole). They return the
 // manifest and, for speech, the clips skipped as the folder loader skips
 // them (silent, constant or empty).
+//
+// Folders list their files class by class; written in that order, every
+// shuffle window of the loader would hold one or two classes. So image and
+// speech folders are written in a permutation of the listing drawn from
+// seed (as WebDataset users shuffle before writing shards); the manifest's
+// source records it.
+
+// shuffled returns the (label, file) pairs of a class listing in the
+// permutation of seed; label is -1 for an unlabelled (flat) listing.
+func shuffled(files [][]string, labelled bool, seed int64) (labels []int, paths []string) {
+	for l, fs := range files {
+		for _, f := range fs {
+			if !labelled {
+				l = -1
+			}
+			labels, paths = append(labels, l), append(paths, f)
+		}
+	}
+	perm := make([]int, len(paths))
+	data.Permute(perm, uint64(seed), 0x434f4e56455254) // "CONVERT"
+	outL, outP := make([]int, len(perm)), make([]string, len(perm))
+	for i, j := range perm {
+		outL[i], outP[i] = labels[j], paths[j]
+	}
+	return outL, outP
+}
 
 // FromImageFolder shards dir/<class>/<image>: each PNG or JPEG file's bytes
 // unchanged, with its class. Every image's header is checked, so a broken
 // file fails here rather than in training.
-func FromImageFolder(dir, out string, perShard int) (*Manifest, error) {
+func FromImageFolder(dir, out string, perShard int, seed int64) (*Manifest, error) {
 	classes, files, _, err := data.ListImageFolder(dir)
 	if err != nil {
 		return nil, err
 	}
-	w, err := NewWriter(out, perShard, KindImage, classes, dir)
+	w, err := NewWriter(out, perShard, KindImage, classes, fmt.Sprintf("%s, shuffled with seed %d", dir, seed))
 	if err != nil {
 		return nil, err
 	}
-	for label, fs := range files {
-		for _, f := range fs {
-			b, err := os.ReadFile(f)
-			if err != nil {
-				return nil, fmt.Errorf("shard: %w", err)
-			}
-			if _, err := data.DecodeImage(b, f, 1, 1, true); err != nil {
-				return nil, err
-			}
-			ext := "png"
-			if !bytes.HasPrefix(b, []byte("\x89PNG")) {
-				ext = "jpg"
-			}
-			if err := w.Add(ext, b, label); err != nil {
-				return nil, err
-			}
+	labels, paths := shuffled(files, true, seed)
+	for i, f := range paths {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("shard: %w", err)
+		}
+		if _, err := data.DecodeImage(b, f, 1, 1, true); err != nil {
+			return nil, err
+		}
+		ext := "png"
+		if !bytes.HasPrefix(b, []byte("\x89PNG")) {
+			ext = "jpg"
+		}
+		if err := w.Add(ext, b, labels[i]); err != nil {
+			return nil, err
 		}
 	}
 	return w.Close()
@@ -81,38 +106,34 @@ func FromIDX(dir, split, out string, perShard int) (*Manifest, error) {
 // FromSpeechDir shards a speech folder (labelled <class>/*.wav or flat):
 // each WAV file's bytes unchanged. Every clip is decoded once; a clip the
 // folder loader would skip is skipped and its reason returned.
-func FromSpeechDir(dir, out string, perShard int) (*Manifest, []string, error) {
+func FromSpeechDir(dir, out string, perShard int, seed int64) (*Manifest, []string, error) {
 	classes, files, _, err := data.ListSpeechDir(dir)
 	if err != nil {
 		return nil, nil, err
 	}
-	w, err := NewWriter(out, perShard, KindAudio, classes, dir)
+	w, err := NewWriter(out, perShard, KindAudio, classes, fmt.Sprintf("%s, shuffled with seed %d", dir, seed))
 	if err != nil {
 		return nil, nil, err
 	}
 	var skipped []string
-	for label, fs := range files {
-		if len(classes) == 0 {
-			label = -1
+	labels, paths := shuffled(files, len(classes) > 0, seed)
+	for i, f := range paths {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, nil, fmt.Errorf("shard: %w", err)
 		}
-		for _, f := range fs {
-			b, err := os.ReadFile(f)
-			if err != nil {
-				return nil, nil, fmt.Errorf("shard: %w", err)
-			}
-			a, err := data.ReadWAV(bytes.NewReader(b), f)
-			if err != nil {
-				return nil, nil, err
-			}
-			if _, skip, err := data.PrepareClip(a, f); err != nil {
-				return nil, nil, err
-			} else if skip != nil {
-				skipped = append(skipped, fmt.Sprintf("%s: skipped: %v", f, skip))
-				continue
-			}
-			if err := w.Add("wav", b, label); err != nil {
-				return nil, nil, err
-			}
+		a, err := data.ReadWAV(bytes.NewReader(b), f)
+		if err != nil {
+			return nil, nil, err
+		}
+		if _, skip, err := data.PrepareClip(a, f); err != nil {
+			return nil, nil, err
+		} else if skip != nil {
+			skipped = append(skipped, fmt.Sprintf("%s: skipped: %v", f, skip))
+			continue
+		}
+		if err := w.Add("wav", b, labels[i]); err != nil {
+			return nil, nil, err
 		}
 	}
 	m, err := w.Close()
