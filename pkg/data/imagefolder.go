@@ -35,6 +35,10 @@ func LoadImageFolder(dir string, h, w int, gray bool) (*ImageSet, error) {
 		set.C = 1
 	}
 	fixed := h > 0 && w > 0
+	total := 0
+	for _, fs := range files {
+		total += len(fs)
+	}
 	for label := range classes {
 		for _, f := range files[label] {
 			img, err := decodeImage(f)
@@ -43,6 +47,9 @@ func LoadImageFolder(dir string, h, w int, gray bool) (*ImageSet, error) {
 			}
 			if set.N == 0 && !fixed {
 				set.H, set.W = img.Bounds().Dy(), img.Bounds().Dx()
+			}
+			if set.N == 0 { // the size is known: one allocation, not append's doubling (peak 2x and more)
+				set.Pix = make([]float32, 0, total*set.H*set.W*set.C)
 			}
 			if sz := img.Bounds().Size(); !fixed && (sz.X != set.W || sz.Y != set.H) {
 				return nil, fmt.Errorf("data: %s: size %dx%d differs from the first image's %dx%d; pass a size to resize",
