@@ -8,6 +8,12 @@
 // are never masked. All of them mask an exact count n per sample, so every
 // batch has the same (B, n) shape and the graph stays static.
 //
+// data2vec 2.0 (clones.go) masks each sample M times; InverseBlock marks
+// square blocks of KEPT patches and masks the rest, and every clone keeps
+// exactly KeepCount(ratio, T) = int(T*(1-ratio)) positions, so the
+// student's visible-token input has one shape. NewCloneRNG and CloneMasks
+// key each clone's mask by (seed, step, sample, clone).
+//
 // Randomness always comes from an explicit *rand.Rand (math/rand/v2);
 // NewRNG derives one per (seed, step, sample) so a mask never depends on
 // what was drawn before, which makes resumed runs bit-identical.
