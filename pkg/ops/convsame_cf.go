@@ -47,12 +47,18 @@ func (k convSame) cfGeom() (wp, ps, q int) {
 }
 
 // cfRow is the distance between two channel rows for ns samples: their
-// planes, the last one's bottom padding and kw values of slack (read by
-// the dropped columns), rounded by cfStride.
+// planes, the last one's bottom padding, kw values of slack (read by the
+// dropped columns) and 32 more (sums run over whole blocks of 32
+// positions, see up32), rounded by cfStride.
 func (k convSame) cfRow(ns int) int {
 	wp, ps, _ := k.cfGeom()
-	return cfStride(ns*ps + (k.kh/2)*wp + k.kw)
+	return cfStride(ns*ps + (k.kh/2)*wp + k.kw + 32)
 }
+
+// up32 rounds a row length up to whole blocks of 32 positions: the vector
+// kernels then have no scalar tail, and the extra positions, like the
+// dropped columns, are computed into the row's slack and never read.
+func up32(n int) int { return (n + 31) &^ 31 }
 
 // cfShift is the row offset of tap (i, j) = (tap/kw, tap%kw).
 func (k convSame) cfShift(tap int) int {
@@ -141,8 +147,7 @@ func transposeT[T Float](dst []T, ldd int, src []T, lds, rows, cols int) {
 	}
 }
 
-// tapSum sets y[i] += sum_k w[k]*x[off[k]+i] (float32: vmath.TapSum;
-// every path adds the rounded products in order of k).
+// tapSum sets y[i] += sum_k w[k]*x[off[k]+i] (float32: vmath.TapSum).
 func tapSum[T Float](y, x []T, off []int, w []T) {
 	if y32, ok := any(y).([]float32); ok {
 		vmath.TapSum(y32, any(x).([]float32), off, any(w).([]float32))
@@ -154,6 +159,34 @@ func tapSum[T Float](y, x []T, off []int, w []T) {
 			y[i] += w[k] * xs[i]
 		}
 	}
+}
+
+// tapSum2 is tapSum on two outputs with the same taps (float32:
+// vmath.TapSum2, which loads each x value once for both).
+func tapSum2[T Float](y0, y1, x []T, off []int, w0, w1 []T) {
+	if y32, ok := any(y0).([]float32); ok {
+		vmath.TapSum2(y32, any(y1).([]float32), any(x).([]float32), off, any(w0).([]float32), any(w1).([]float32))
+		return
+	}
+	tapSum(y0, x, off, w0)
+	tapSum(y1, x, off, w1)
+}
+
+// pairs runs f over the units (first, second) of g groups of m members:
+// consecutive members two at a time, the last one alone (second = -1)
+// when m is odd; units are split over the workers.
+func pairs(g, m int, f func(first, second int)) {
+	per := (m + 1) / 2
+	parallel(g*per, 1, func(_, lo, hi int) {
+		for u := lo; u < hi; u++ {
+			first := (u/per)*m + 2*(u%per)
+			if second := first + 1; second < (u/per+1)*m {
+				f(first, second)
+			} else {
+				f(first, -1)
+			}
+		}
+	})
 }
 
 // cfOffsets returns, for every group, the TapSum offsets (c, tap) of its
@@ -198,17 +231,23 @@ func convSameFwdCF[T Float](k convSame, y, x, w, b []T) {
 	tmp := buf[len(buf)-k.cfTmp():]
 	for s0 := 0; s0 < k.b; s0 += ch {
 		ns := min(ch, k.b-s0)
-		rs, l := k.cfRow(ns), (ns-1)*ps+q
+		rs, l := k.cfRow(ns), up32((ns-1)*ps+q)
 		cfPad(k, xp, x, tmp, s0, ns)
 		offs := k.cfOffsets(rs)
-		parallel(k.cout, 1, func(_, lo, hi int) {
-			for o := lo; o < hi; o++ {
-				row := yt[o*rs : o*rs+l]
-				for i := range row {
-					row[i] = b[o]
-				}
-				tapSum(row, xp, offs[o/og], w[o*cg*taps:(o+1)*cg*taps])
+		row := func(o int) []T {
+			r := yt[o*rs : o*rs+l]
+			for i := range r {
+				r[i] = b[o]
 			}
+			return r
+		}
+		pairs(k.groups, og, func(o, o2 int) { // two output channels of a group share their input rows
+			wo := w[o*cg*taps : (o+1)*cg*taps]
+			if o2 < 0 {
+				tapSum(row(o), xp, offs[o/og], wo)
+				return
+			}
+			tapSum2(row(o), row(o2), xp, offs[o/og], wo, w[o2*cg*taps:(o2+1)*cg*taps])
 		})
 		cfGrid(k, y, yt, tmp, k.cout, s0, ns, 0, 0, true) // the real positions, channels last
 	}
@@ -236,7 +275,7 @@ func convSameBwdCF[T Float](k convSame, dx, dw, db, x, w, dy []T) {
 	colSum(db, dy, k.rows(), k.cout)
 	for s0 := 0; s0 < k.b; s0 += ch {
 		ns := min(ch, k.b-s0)
-		n, l := ns*ps, (ns-1)*ps+q
+		n, l := up32(ns*ps), up32((ns-1)*ps+q) // dyt is zero beyond the real positions
 		rs := k.cfRow(ns)
 		dyt := dytG[guard : guard+k.cout*rs]
 		cfPad(k, xp, x, tmp, s0, ns)
@@ -258,21 +297,30 @@ func convSameBwdCF[T Float](k convSame, dx, dw, db, x, w, dy []T) {
 		})
 		// dxp[ci][t] = sum_{o in g, tap} w[o, c, tap] * dyt[o][t - shift]:
 		// offsets into dytG, whose guard and zero tails stand for t < shift.
-		parallel(k.cin, 1, func(_, lo, hi int) {
-			off, wc := make([]int, 0, og*taps), make([]T, 0, og*taps)
-			for ci := lo; ci < hi; ci++ {
-				g, c := ci/cg, ci%cg
-				off, wc = off[:0], wc[:0]
-				for o := g * og; o < (g+1)*og; o++ {
-					for tap := 0; tap < taps; tap++ {
-						off = append(off, guard+o*rs-k.cfShift(tap))
-						wc = append(wc, w[(o*cg+c)*taps+tap])
-					}
+		// Two input channels of a group share the offsets.
+		pairs(k.groups, cg, func(ci, ci2 int) {
+			g := ci / cg
+			off, wc := make([]int, 0, og*taps), make([]T, 0, 2*og*taps)
+			for o := g * og; o < (g+1)*og; o++ {
+				for tap := 0; tap < taps; tap++ {
+					off = append(off, guard+o*rs-k.cfShift(tap))
+					wc = append(wc, w[(o*cg+ci%cg)*taps+tap])
 				}
-				row := dxp[ci*rs : ci*rs+n]
-				clear(row)
-				tapSum(row, dytG[:guard+k.cout*rs], off, wc)
 			}
+			row := dxp[ci*rs : ci*rs+n]
+			clear(row)
+			if ci2 < 0 {
+				tapSum(row, dytG[:guard+k.cout*rs], off, wc)
+				return
+			}
+			for o := g * og; o < (g+1)*og; o++ {
+				for tap := 0; tap < taps; tap++ {
+					wc = append(wc, w[(o*cg+ci2%cg)*taps+tap])
+				}
+			}
+			row2 := dxp[ci2*rs : ci2*rs+n]
+			clear(row2)
+			tapSum2(row, row2, dytG[:guard+k.cout*rs], off, wc[:og*taps], wc[og*taps:])
 		})
 		cfGrid(k, dx, dxp, tmp, k.cin, s0, ns, ph*wp, pw, true) // dx = the real positions of dxp
 	}

@@ -62,25 +62,48 @@ func axpbyGo(dst, x, y []float32, a, b float32) {
 //
 //	y[i] += w[0]*x[off[0]+i] + w[1]*x[off[1]+i] + ...   for i < len(y)
 //
-// each product rounded to float32 and added to y[i] in order of k (no
-// fused multiply-add, on every path), so the assembly and Go paths give
-// the same bits. It panics unless len(w) == len(off), every off[k] >= 0
+// the terms added to y[i] in order of k. The assembly uses fused
+// multiply-adds (one rounding per term), the Go path rounds each product
+// too (two), so the paths agree to float32 rounding, not bit for bit; each
+// is deterministic. It panics unless len(w) == len(off), every off[k] >= 0
 // and off[k]+len(y) <= len(x).
 func TapSum(y, x []float32, off []int, w []float32) {
-	if len(w) != len(off) {
-		panic("vmath: TapSum: len(w) != len(off)")
-	}
-	for _, o := range off {
-		if o < 0 || o+len(y) > len(x) {
-			panic("vmath: TapSum: offset out of range")
-		}
-	}
+	tapCheck("TapSum", len(y), len(x), off, len(w))
 	head := 0
 	if Accelerated() && len(y) >= 32 && len(off) > 0 {
 		head = len(y) &^ 31
 		tapSumAVX(&y[0], &x[0], &off[0], &w[0], len(off), head/32)
 	}
 	tapSumGo(y[head:], x[head:], off, w)
+}
+
+// TapSum2 is TapSum for two outputs with the same taps: y0 with weights
+// w0, y1 with w1 (two output channels of one group). Each x value loaded
+// serves both, which is what makes it faster than two TapSum calls; the
+// results are those of two TapSum calls, bit for bit.
+func TapSum2(y0, y1, x []float32, off []int, w0, w1 []float32) {
+	tapCheck("TapSum2", len(y0), len(x), off, len(w0))
+	if len(y1) != len(y0) || len(w1) != len(w0) {
+		panic("vmath: TapSum2: y0, y1 or w0, w1 differ in length")
+	}
+	head := 0
+	if Accelerated() && len(y0) >= 32 && len(off) > 0 {
+		head = len(y0) &^ 31
+		tapSum2AVX(&y0[0], &y1[0], &x[0], &off[0], &w0[0], &w1[0], len(off), head/32)
+	}
+	tapSumGo(y0[head:], x[head:], off, w0)
+	tapSumGo(y1[head:], x[head:], off, w1)
+}
+
+func tapCheck(name string, ny, nx int, off []int, nw int) {
+	if nw != len(off) {
+		panic("vmath: " + name + ": len(w) != len(off)")
+	}
+	for _, o := range off {
+		if o < 0 || o+ny > nx {
+			panic("vmath: " + name + ": offset out of range")
+		}
+	}
 }
 
 func tapSumGo(y, x []float32, off []int, w []float32) {
@@ -95,11 +118,12 @@ func tapSumGo(y, x []float32, off []int, w []float32) {
 // DotShifts sets out[k] = sum_i d[i]*x[off[k]+i] over i < len(d): the dot
 // products of one row with shifted windows of another (a convolution's
 // weight gradient). Eight terms are computed together, each with 8 lanes:
-// element i goes to lane i%8, products and sums rounded to float32 (no
-// fused multiply-add, on every path), lanes added in a fixed tree, so the
-// assembly and Go paths give the same bits. It reads d once per eight
-// terms, where separate Dot calls read it once per term. It panics unless
-// len(out) == len(off), every off[k] >= 0 and off[k]+len(d) <= len(x).
+// element i goes to lane i%8, and the lanes are added in a fixed tree. The
+// assembly accumulates with fused multiply-adds, the Go path rounds each
+// product, so the paths agree to float32 rounding, not bit for bit; each
+// is deterministic. It reads d once per eight terms, where separate dot
+// products read it once per term. It panics unless len(out) == len(off),
+// every off[k] >= 0 and off[k]+len(d) <= len(x).
 func DotShifts(out, d, x []float32, off []int) {
 	if len(out) != len(off) {
 		panic("vmath: DotShifts: len(out) != len(off)")

@@ -64,8 +64,8 @@ loop:
 // func tapSumAVX(y, x *float32, off *int, w *float32, terms, blocks int)
 //
 // TapSum (reduce.go) on blocks*32 elements of y, held in Y0-Y3 while the
-// terms are added in order: w[k] broadcast, times x[off[k]+i..], rounded,
-// then added (VMULPS, VADDPS: no FMA, as the Go loop). terms, blocks >= 1.
+// terms are added in order: w[k] broadcast, times x[off[k]+i..], fused
+// into the sum (VFMADD231PS). terms, blocks >= 1.
 TEXT ·tapSumAVX(SB), NOSPLIT, $0-48
 	MOVQ y+0(FP), DI
 	MOVQ x+8(FP), SI
@@ -85,14 +85,10 @@ term:
 	MOVQ         (DX)(CX*8), AX
 	LEAQ         (SI)(AX*4), R10
 	VBROADCASTSS (R8)(CX*4), Y4
-	VMULPS       (R10), Y4, Y5
-	VMULPS       32(R10), Y4, Y6
-	VMULPS       64(R10), Y4, Y7
-	VMULPS       96(R10), Y4, Y8
-	VADDPS       Y5, Y0, Y0
-	VADDPS       Y6, Y1, Y1
-	VADDPS       Y7, Y2, Y2
-	VADDPS       Y8, Y3, Y3
+	VFMADD231PS  (R10), Y4, Y0
+	VFMADD231PS  32(R10), Y4, Y1
+	VFMADD231PS  64(R10), Y4, Y2
+	VFMADD231PS  96(R10), Y4, Y3
 	INCQ         CX
 	CMPQ         CX, R9
 	JNE          term
@@ -109,13 +105,77 @@ term:
 	VZEROUPPER
 	RET
 
+// func tapSum2AVX(y0, y1, x *float32, off *int, w0, w1 *float32, terms, blocks int)
+//
+// TapSum2 (reduce.go): tapSumAVX for two outputs at once, y0 in Y0-Y3 and
+// y1 in Y4-Y7; each block of x is loaded once (Y10-Y13) and fused into
+// both with its own weight (Y8, Y9). terms, blocks >= 1.
+TEXT ·tapSum2AVX(SB), NOSPLIT, $0-64
+	MOVQ y0+0(FP), DI
+	MOVQ y1+8(FP), R11
+	MOVQ x+16(FP), SI
+	MOVQ off+24(FP), DX
+	MOVQ w0+32(FP), R8
+	MOVQ w1+40(FP), R12
+	MOVQ terms+48(FP), R9
+	MOVQ blocks+56(FP), BX
+
+block2:
+	VMOVUPS (DI), Y0
+	VMOVUPS 32(DI), Y1
+	VMOVUPS 64(DI), Y2
+	VMOVUPS 96(DI), Y3
+	VMOVUPS (R11), Y4
+	VMOVUPS 32(R11), Y5
+	VMOVUPS 64(R11), Y6
+	VMOVUPS 96(R11), Y7
+	XORQ    CX, CX
+
+term2:
+	MOVQ         (DX)(CX*8), AX
+	LEAQ         (SI)(AX*4), R10
+	VBROADCASTSS (R8)(CX*4), Y8
+	VBROADCASTSS (R12)(CX*4), Y9
+	VMOVUPS      (R10), Y10
+	VMOVUPS      32(R10), Y11
+	VMOVUPS      64(R10), Y12
+	VMOVUPS      96(R10), Y13
+	VFMADD231PS  Y10, Y8, Y0
+	VFMADD231PS  Y11, Y8, Y1
+	VFMADD231PS  Y12, Y8, Y2
+	VFMADD231PS  Y13, Y8, Y3
+	VFMADD231PS  Y10, Y9, Y4
+	VFMADD231PS  Y11, Y9, Y5
+	VFMADD231PS  Y12, Y9, Y6
+	VFMADD231PS  Y13, Y9, Y7
+	INCQ         CX
+	CMPQ         CX, R9
+	JNE          term2
+
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS Y2, 64(DI)
+	VMOVUPS Y3, 96(DI)
+	VMOVUPS Y4, (R11)
+	VMOVUPS Y5, 32(R11)
+	VMOVUPS Y6, 64(R11)
+	VMOVUPS Y7, 96(R11)
+	ADDQ    $128, DI
+	ADDQ    $128, R11
+	ADDQ    $128, SI
+	DECQ    BX
+	JNZ     block2
+
+	VZEROUPPER
+	RET
+
 // func dotShiftsAVX(acc *[8][8]float32, d, x *float32, off *[8]int, blocks int)
 //
 // DotShifts (reduce.go) on blocks*8 elements for eight terms at once:
 // Y0-Y7 hold the eight terms' lanes, Y8 the block of d; each term's block
-// of x (at off[k]) is multiplied by it (VMULPS), then added (VADDPS), as
-// the Go loop. The eight x pointers live in DX, DI, R8-R13 (no R14/R15);
-// acc is loaded again at the end. blocks >= 1.
+// of x (at off[k]) is multiplied by it and added in one fused step
+// (VFMADD231PS). The eight x pointers live in DX, DI, R8-R13 (no
+// R14/R15); acc is loaded again at the end. blocks >= 1.
 TEXT ·dotShiftsAVX(SB), NOSPLIT, $0-40
 	MOVQ   d+8(FP), SI
 	MOVQ   x+16(FP), BX
@@ -148,24 +208,16 @@ TEXT ·dotShiftsAVX(SB), NOSPLIT, $0-40
 	XORQ   AX, AX
 
 loop:
-	VMOVUPS (SI)(AX*1), Y8
-	VMULPS  (DX)(AX*1), Y8, Y9
-	VMULPS  (DI)(AX*1), Y8, Y10
-	VMULPS  (R8)(AX*1), Y8, Y11
-	VMULPS  (R9)(AX*1), Y8, Y12
-	VADDPS  Y9, Y0, Y0
-	VADDPS  Y10, Y1, Y1
-	VADDPS  Y11, Y2, Y2
-	VADDPS  Y12, Y3, Y3
-	VMULPS  (R10)(AX*1), Y8, Y9
-	VMULPS  (R11)(AX*1), Y8, Y10
-	VMULPS  (R12)(AX*1), Y8, Y11
-	VMULPS  (R13)(AX*1), Y8, Y12
-	VADDPS  Y9, Y4, Y4
-	VADDPS  Y10, Y5, Y5
-	VADDPS  Y11, Y6, Y6
-	VADDPS  Y12, Y7, Y7
-	ADDQ    $32, AX
+	VMOVUPS     (SI)(AX*1), Y8
+	VFMADD231PS (DX)(AX*1), Y8, Y0
+	VFMADD231PS (DI)(AX*1), Y8, Y1
+	VFMADD231PS (R8)(AX*1), Y8, Y2
+	VFMADD231PS (R9)(AX*1), Y8, Y3
+	VFMADD231PS (R10)(AX*1), Y8, Y4
+	VFMADD231PS (R11)(AX*1), Y8, Y5
+	VFMADD231PS (R12)(AX*1), Y8, Y6
+	VFMADD231PS (R13)(AX*1), Y8, Y7
+	ADDQ        $32, AX
 	DECQ    CX
 	JNZ     loop
 

@@ -88,33 +88,46 @@ func BenchmarkEMA(b *testing.B) {
 	benchImpls(b, int64(len(t))*8, func() { EMA(t, s, 0.999, 0.001) })
 }
 
-// TestTapSumBits checks TapSum against the plain loop bit for bit around
-// the 32-element blocks (the assembly where the CPU has it), and against
-// float64 arithmetic; bad offsets panic.
-func TestTapSumBits(t *testing.T) {
+// TestTapSum checks TapSum around the 32-element blocks against float64
+// sums (the assembly fuses each multiply-add, the Go path does not, so
+// both only to rounding), bit for bit against the Go loop when the
+// assembly is off, and TapSum2 bit for bit against two TapSum calls; bad
+// offsets panic.
+func TestTapSum(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 12))
 	for _, n := range []int{0, 1, 31, 32, 33, 64, 100, 1000} {
 		for _, terms := range []int{0, 1, 9, 36} {
 			x := randScaled(rng, n+50)
-			off, w := make([]int, terms), randScaled(rng, terms)
+			off, w, w1 := make([]int, terms), randScaled(rng, terms), randScaled(rng, terms)
 			for k := range off {
 				off[k] = rng.IntN(51)
 			}
 			y0 := randScaled(rng, n)
-			got, want := append([]float32(nil), y0...), append([]float32(nil), y0...)
+			got, goy := append([]float32(nil), y0...), append([]float32(nil), y0...)
 			TapSum(got, x, off, w)
-			tapSumGo(want, x, off, w)
+			tapSumGo(goy, x, off, w)
 			for i := range got {
 				ref, mag := float64(y0[i]), math.Abs(float64(y0[i]))
 				for k, o := range off {
 					ref += float64(w[k]) * float64(x[o+i])
 					mag += math.Abs(float64(w[k]) * float64(x[o+i]))
 				}
-				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
-					t.Fatalf("n=%d terms=%d: y[%d] = %v, plain loop %v", n, terms, i, got[i], want[i])
+				for _, v := range []float32{got[i], goy[i]} {
+					if math.Abs(float64(v)-ref) > 1e-5*mag {
+						t.Fatalf("n=%d terms=%d: y[%d] = %v (Go loop %v), float64 %v", n, terms, i, got[i], goy[i], ref)
+					}
 				}
-				if math.Abs(float64(got[i])-ref) > 1e-5*mag {
-					t.Fatalf("n=%d terms=%d: y[%d] = %v, float64 %v", n, terms, i, got[i], ref)
+				if !Accelerated() && math.Float32bits(got[i]) != math.Float32bits(goy[i]) {
+					t.Fatalf("n=%d terms=%d: y[%d] = %v without assembly, Go loop %v", n, terms, i, got[i], goy[i])
+				}
+			}
+			a, b := append([]float32(nil), y0...), randScaled(rng, n)
+			b1 := append([]float32(nil), b...)
+			TapSum2(a, b, x, off, w, w1)
+			TapSum(b1, x, off, w1)
+			for i := range a {
+				if math.Float32bits(a[i]) != math.Float32bits(got[i]) || math.Float32bits(b[i]) != math.Float32bits(b1[i]) {
+					t.Fatalf("n=%d terms=%d: TapSum2 y[%d] = %v, %v; TapSum %v, %v", n, terms, i, a[i], b[i], got[i], b1[i])
 				}
 			}
 		}
@@ -131,10 +144,11 @@ func TestTapSumBits(t *testing.T) {
 	}
 }
 
-// TestDotShiftsBits checks DotShifts against the plain 8-lane loop bit for
-// bit (the assembly where the CPU has it) for term counts around the
-// groups of eight, and against float64 sums; bad offsets panic.
-func TestDotShiftsBits(t *testing.T) {
+// TestDotShifts checks DotShifts for term counts around the groups of
+// eight against float64 sums, and bit for bit against the plain 8-lane
+// loop when the assembly is off (with it, fused multiply-adds round
+// differently); bad offsets panic.
+func TestDotShifts(t *testing.T) {
 	rng := rand.New(rand.NewPCG(13, 14))
 	for _, n := range []int{0, 1, 7, 8, 9, 64, 1001} {
 		for _, terms := range []int{0, 1, 7, 8, 9, 25} {
@@ -149,8 +163,8 @@ func TestDotShiftsBits(t *testing.T) {
 				var a [8]float32
 				dotLanes8(&a, d, x[o:])
 				want := ((a[0] + a[4]) + (a[2] + a[6])) + ((a[1] + a[5]) + (a[3] + a[7]))
-				if math.Float32bits(got[k]) != math.Float32bits(want) {
-					t.Fatalf("n=%d terms=%d: out[%d] = %v, plain lanes %v", n, terms, k, got[k], want)
+				if !Accelerated() && math.Float32bits(got[k]) != math.Float32bits(want) {
+					t.Fatalf("n=%d terms=%d: out[%d] = %v without assembly, plain lanes %v", n, terms, k, got[k], want)
 				}
 				var ref, mag float64
 				for i, v := range d {

@@ -39,6 +39,9 @@ func axpbyAVX(dst, x, y *float32, blocks int, a, b float32)
 func tapSumAVX(y, x *float32, off *int, w *float32, terms, blocks int)
 
 //go:noescape
+func tapSum2AVX(y0, y1, x *float32, off *int, w0, w1 *float32, terms, blocks int)
+
+//go:noescape
 func dotShiftsAVX(acc *[8][8]float32, d, x *float32, off *[8]int, blocks int)
 
 //go:noescape

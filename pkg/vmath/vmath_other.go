@@ -64,3 +64,8 @@ func transpose8AVX(dst *float32, ldd int, src *float32, lds int, blocks int) {
 	cols := blocks * 8
 	transposeGo(unsafe.Slice(dst, (cols-1)*ldd+8), ldd, unsafe.Slice(src, 7*lds+cols), lds, 0, 8, 0, cols)
 }
+
+func tapSum2AVX(y0, y1, x *float32, off *int, w0, w1 *float32, terms, blocks int) {
+	tapSumAVX(y0, x, off, w0, terms, blocks)
+	tapSumAVX(y1, x, off, w1, terms, blocks)
+}
