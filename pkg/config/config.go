@@ -194,6 +194,9 @@ type Data struct {
 	// shards: examples per shuffle window (the loader holds one window's
 	// encoded examples); 0 = the whole set
 	ShuffleWindow int `mapstructure:"shuffle_window"`
+	// folder of images: decode it all first, or stream it as shards are
+	// streamed; auto streams above StreamAbove bytes of pixels
+	Load DataLoad `mapstructure:"load"`
 }
 
 // Run configures the run directory, length, logging, checkpoints and the
@@ -287,7 +290,7 @@ func Default() *Config {
 			Beta1: 0.9, Beta2: 0.98, Eps: 1e-6,
 			Clip: 3, // as the vision recipe
 		},
-		Data: Data{Source: SourceEmbedded, BatchSize: 64, ShuffleWindow: 4096},
+		Data: Data{Source: SourceEmbedded, BatchSize: 64, ShuffleWindow: 4096, Load: LoadAuto},
 		Run: Run{
 			Dir: "runs", Steps: 1200, Seed: 0, LogEvery: 10, CkptEvery: 250, Keep: 3,
 			// fairseq aborts below 0.1 / 0.01 after 5000 updates; a 64-wide model

@@ -54,6 +54,7 @@ func TestEnums(t *testing.T) {
 		{"TargetNorm", TargetNorm(""), []enum{TargetNormLayer, TargetNormInstance, TargetNormNone}},
 		{"Reduction", Reduction(""), []enum{ReductionMean, ReductionD2V}},
 		{"Schedule", Schedule(""), []enum{ScheduleCosine, ScheduleConstant, ScheduleTriStage}},
+		{"DataLoad", DataLoad(""), []enum{LoadAuto, LoadMemory, LoadStream}},
 		{"DataSource", DataSource(""), []enum{SourceEmbedded, SourceIdx, SourceFolder, SourceText, SourceTask, SourceShards}},
 	}
 	for _, tt := range tests {
@@ -77,8 +78,8 @@ func TestEnums(t *testing.T) {
 
 func TestKeys(t *testing.T) {
 	keys := Keys()
-	if len(keys) != 107 {
-		t.Errorf("len(Keys()) = %d, want 107 (update this count when adding a key)", len(keys))
+	if len(keys) != 108 {
+		t.Errorf("len(Keys()) = %d, want 108 (update this count when adding a key)", len(keys))
 	}
 	for _, want := range []string{"model.dim", "model.ffn_dim", "modalities.image.patch_size", "teacher.layer_norm", "run.seed", "finetune.limit"} {
 		if !slices.Contains(keys, want) {

@@ -136,6 +136,21 @@ const (
 	SourceShards   DataSource = "shards"   // a folder written by d2v shard, streamed (image, audio); a folder source holding a manifest.json reads the same way
 )
 
+// DataLoad selects how a folder of images is read for pretraining.
+type DataLoad string
+
+const (
+	LoadAuto   DataLoad = "auto"   // stream when the decoded pixels would pass StreamAbove bytes
+	LoadMemory DataLoad = "memory" // decode everything before the first step
+	LoadStream DataLoad = "stream" // decode on demand, as shards are read
+)
+
+// StreamAbove is the size of decoded pixels (float32) above which data.load
+// auto streams an image folder: 2 GiB, well under the memory of a
+// machine that trains anything at that scale, and far above the bundled
+// and MNIST-sized sets, which stay in memory where they are faster.
+const StreamAbove = 2 << 30
+
 // Values lists the allowed values, in documentation order.
 func (Method) Values() []string      { return []string{"data2vec", "data2vec2"} }
 func (DecoderKind) Values() []string { return []string{"1d", "2d"} }
@@ -152,6 +167,7 @@ func (TargetLayer) Values() []string   { return []string{"block", "ffn"} }
 func (TargetNorm) Values() []string    { return []string{"layer", "instance", "none"} }
 func (Reduction) Values() []string     { return []string{"mean", "d2v"} }
 func (Schedule) Values() []string      { return []string{"cosine", "constant", "tri_stage"} }
+func (DataLoad) Values() []string      { return []string{"auto", "memory", "stream"} }
 func (DataSource) Values() []string {
 	return []string{"embedded", "idx", "folder", "text", "task", "shards"}
 }
@@ -171,6 +187,7 @@ func (v TargetNorm) Valid() bool    { return slices.Contains(v.Values(), string(
 func (v Reduction) Valid() bool     { return slices.Contains(v.Values(), string(v)) }
 func (v Schedule) Valid() bool      { return slices.Contains(v.Values(), string(v)) }
 func (v DataSource) Valid() bool    { return slices.Contains(v.Values(), string(v)) }
+func (v DataLoad) Valid() bool      { return slices.Contains(v.Values(), string(v)) }
 
 // allowed formats an enum's values for messages: "layer|instance|none".
 func allowed(e enum) string { return strings.Join(e.Values(), "|") }

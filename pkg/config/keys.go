@@ -246,6 +246,7 @@ var help = map[string]string{
 	"data.test_path":      "held-out test folder for eval and fine-tuning, any modality: <class>/ subfolders named as the train classes; \"\" = the data's own test split",
 	"data.batch_size":     "examples per pretraining step",
 	"data.limit":          "use only the first N training examples, 0 = all",
+	"data.load":           "image folder for pretraining: memory (decode all first), stream (decode on demand, as shards), auto (stream above 2 GiB of pixels)",
 	"data.shuffle_window": "shards: examples per shuffle window, the encoded examples the loader holds at once; 0 = the whole set",
 
 	"run.dir":             "parent folder of run directories",

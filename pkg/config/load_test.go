@@ -139,13 +139,14 @@ func TestLoadFileErrors(t *testing.T) {
 func changed() *Config {
 	c := Default()
 	c.Model = Model{Modality: ModalityTokens, Dim: 48, Depth: 3, Heads: 6, FFNDim: 100, Norm: NormPost, Pos: PosLearned, HeadLayers: 2, InitStd: 0.01, LNEps: 1e-6}
-	c.Modalities = Modalities{Image: Image{PatchSize: 7, Size: 35, Channels: 3, Mean: 0.5, Std: 0.25}, Tokens: Tokens{Vocab: 17, SeqLen: 13},
+	c.Modalities = Modalities{Image: Image{PatchSize: 7, Size: 35, Channels: 3, Mean: 0.5, Std: 0.25,
+		Augment: Augment{Crop: true, ScaleMin: 0.2, ScaleMax: 0.9, RatioMin: 0.5, RatioMax: 2, Flip: true}}, Tokens: Tokens{Vocab: 17, SeqLen: 13},
 		Text: Text{Tokenizer: TokenizerBPE, VocabFile: "v: 1.json", MergesFile: "#m.txt", SeqLen: 9, EmbedLN: false, Docs: DocsFile}}
 	c.Masking = Masking{Kind: MaskRandom, Ratio: 0.3, MinPerBlock: 2, MaxPerBlock: 5, MinAspect: 0.5, MaxAspect: 2, SpanLen: 3}
 	c.Teacher = Teacher{EMAStart: 0.99, EMAEnd: 1, EMAAnnealSteps: 7, Scope: ScopeBlocks, TopK: 2, TargetLayer: TargetFFN, LayerNorm: TargetNormInstance, FinalNorm: TargetNormNone}
 	c.Loss = Loss{Beta: 0.25, Scale: 1.0 / 3, Reduction: ReductionD2V}
 	c.Optim = Optim{LR: 5e-4, MinLR: 0, WarmupSteps: 0, Schedule: ScheduleConstant, WeightDecay: 0.01, Beta1: 0.8, Beta2: 0.999, Eps: 1e-8, Clip: 0}
-	c.Data = Data{Source: SourceFolder, Path: "data/a b: c", TestPath: "#test", BatchSize: 5, Limit: 100}
+	c.Data = Data{Source: SourceFolder, Path: "data/a b: c", TestPath: "#test", BatchSize: 5, Limit: 100, ShuffleWindow: 7, Load: LoadStream}
 	c.Run = Run{Dir: "true", Name: "0123", Steps: 9, Seed: -3, LogEvery: 1, CkptEvery: 2, Keep: 0, MinTargetVar: 0, MinPredVar: 1e-300, VarCheckAfter: 0, SkipNonFinite: 4, CheckEvery: 7, Threads: 2, BatchSplit: 3, Progress: false}
 	c.Finetune = Finetune{Steps: 1, BatchSize: 2, LR: 0.1, WeightDecay: 0, LayerDecay: 1, WarmupSteps: 0, LabelSmoothing: 0, Limit: 2}
 	return c

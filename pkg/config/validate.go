@@ -222,6 +222,7 @@ func (c *Config) validateTraining(v *checker) {
 
 	d := c.Data
 	v.enum("data.source", d.Source)
+	v.enum("data.load", d.Load)
 	if d.Source == SourceIdx || d.Source == SourceFolder || d.Source == SourceText || d.Source == SourceShards {
 		v.check(d.Path != "", "data.path", fmt.Sprintf("set when data.source is %s", d.Source), d.Path)
 	}

@@ -10,49 +10,83 @@ import (
 	"github.com/d2v/d2v/pkg/shard"
 )
 
-// Streamed reports whether the configured training data is a shard folder
-// (written by d2v shard): data.source shards, or a folder source whose
-// data.path holds a manifest.
+// Streamed reports whether pretraining streams its data: a shard folder
+// (data.source shards, or a folder source whose data.path holds a
+// manifest), or an image folder with data.load stream, or auto and more
+// than config.StreamAbove bytes of decoded pixels (listing it to count).
 func Streamed(c *config.Config) bool {
-	return c.Data.Source == config.SourceShards || (c.Data.Source == config.SourceFolder && shard.IsDir(c.Data.Path))
+	if c.Data.Source == config.SourceShards || (c.Data.Source == config.SourceFolder && shard.IsDir(c.Data.Path)) {
+		return true
+	}
+	if c.Data.Source != config.SourceFolder || c.Model.Modality != config.ModalityImage || c.Data.Load == config.LoadMemory {
+		return false
+	}
+	if c.Data.Load == config.LoadStream {
+		return true
+	}
+	_, files, _, err := data.ListImageFolder(c.Data.Path)
+	if err != nil {
+		return false // the in-memory loader reports it
+	}
+	n := 0
+	for _, fs := range files {
+		n += len(fs)
+	}
+	im := c.Modalities.Image
+	return int64(n)*int64(im.Size*im.Size*im.Channels)*4 > config.StreamAbove
 }
 
-// shardSource streams a shard folder: images (patches, block or random
-// masks, the configured augmentations) or speech (crops, span masks),
-// decoded on the fly by shard.Loader's workers. What each example becomes
-// is a pure function of (seed, step, sample), as in memory; the example
-// order is shard.Order's, a pure function of (seed, epoch).
+// shardSource streams a shard folder or an image folder: images (patches,
+// block or random masks, the configured augmentations) or speech (crops,
+// span masks), decoded on the fly by shard.Loader's workers. What each
+// example becomes is a pure function of (seed, step, sample), as in
+// memory; the example order is shard.Order's, a pure function of (seed,
+// epoch).
 type shardSource struct {
-	dir   string
-	m     *shard.Manifest
-	cfg   *config.Config
-	nMask int
-	b     *Batcher         // images: the patch grid and masks
-	aug   data.AugmentSpec // images
+	set     shard.Set
+	kind    shard.Kind
+	count   int
+	summary string // what the set is, for Name
+	fp      string // the data fingerprint
+	cfg     *config.Config
+	nMask   int
+	b       *Batcher         // images: the patch grid and masks
+	aug     data.AugmentSpec // images
 }
 
 func newShardSource(cfg *config.Config, B int) (*shardSource, error) {
 	dir := cfg.Data.Path
-	m, err := shard.ReadManifest(dir)
-	if err != nil {
-		return nil, err
-	}
-	want := map[config.Modality]shard.Kind{config.ModalityImage: shard.KindImage, config.ModalityAudio: shard.KindAudio}[cfg.Model.Modality]
-	if m.Kind != want {
-		return nil, fmt.Errorf("data.path: %s holds %s shards; model.modality %s reads %s shards", dir, m.Kind, cfg.Model.Modality, want)
-	}
 	if cfg.Data.Limit > 0 {
-		return nil, fmt.Errorf("data.limit: not supported with shards (%s); write a smaller shard set with d2v shard", dir)
+		return nil, fmt.Errorf("data.limit: not supported when streaming %s; write a smaller shard set with d2v shard", dir)
 	}
-	s := &shardSource{dir: dir, m: m, cfg: cfg, nMask: NumMasked(cfg)}
-	if want == shard.KindAudio {
+	s := &shardSource{cfg: cfg, nMask: NumMasked(cfg), kind: shard.KindImage}
+	if shard.IsDir(dir) || cfg.Data.Source == config.SourceShards {
+		m, err := shard.ReadManifest(dir)
+		if err != nil {
+			return nil, err
+		}
+		want := map[config.Modality]shard.Kind{config.ModalityImage: shard.KindImage, config.ModalityAudio: shard.KindAudio}[cfg.Model.Modality]
+		if m.Kind != want {
+			return nil, fmt.Errorf("data.path: %s holds %s shards; model.modality %s reads %s shards", dir, m.Kind, cfg.Model.Modality, want)
+		}
+		s.set, s.kind, s.count, s.summary, s.fp = shard.Shards{Dir: dir, M: m}, m.Kind, m.Count, m.Summary(dir), m.Fingerprint()
+	} else { // an image folder, decoded on demand in a fixed permutation of its files
+		f, err := shard.NewImageFolder(dir, 0)
+		if err != nil {
+			return nil, err
+		}
+		s.set, s.count, s.fp = f, f.Len(), f.Fingerprint()
+		s.summary = fmt.Sprintf("%s: %d images of %d classes (data.load %s)", dir, f.Len(), len(f.Classes), cfg.Data.Load)
+	}
+	if s.kind == shard.KindAudio {
 		return s, validateAudioMask(cfg, cfg.Modalities.Audio.Frames())
 	}
 	im := cfg.Modalities.Image
 	if im.Channels != 1 && im.Channels != 3 {
-		return nil, fmt.Errorf("modalities.image.channels: shards decode to 1 (gray) or 3 (RGB) channels, got %d", im.Channels)
+		return nil, fmt.Errorf("modalities.image.channels: streamed images decode to 1 (gray) or 3 (RGB) channels, got %d", im.Channels)
 	}
 	// an empty set of the configured size: the patch grid and the masks
+	var err error
 	if s.b, err = NewBatcher(cfg, &data.ImageSet{H: im.Size, W: im.Size, C: im.Channels, Source: dir}, B); err != nil {
 		return nil, err
 	}
@@ -60,19 +94,20 @@ func newShardSource(cfg *config.Config, B int) (*shardSource, error) {
 	return s, nil
 }
 
-func (s *shardSource) Len() int     { return s.m.Count }
+func (s *shardSource) Len() int     { return s.count }
 func (s *shardSource) Input() Input { return Input{NMask: s.nMask} }
 
-// Fingerprint identifies the shards by their manifest (names, counts and
-// SHA-256 of every shard), so it costs no pass over the data.
-func (s *shardSource) Fingerprint() string { return s.m.Fingerprint() }
+// Fingerprint identifies shards by their manifest (names, counts and
+// SHA-256 of every shard) and an image folder by its files' paths, sizes
+// and classes, so it costs no pass over the data.
+func (s *shardSource) Fingerprint() string { return s.fp }
 
 func (s *shardSource) Name() string {
 	note := augmentNote(s.aug)
-	if s.m.Kind == shard.KindAudio {
+	if s.kind == shard.KindAudio {
 		note = fmt.Sprintf(", %d-sample crops of %d frames", s.cfg.Modalities.Audio.CropSamples, s.cfg.Modalities.Audio.Frames())
 	}
-	return fmt.Sprintf("%s, streamed (shuffle window %d)%s", s.m.Summary(s.dir), s.cfg.Data.ShuffleWindow, note)
+	return fmt.Sprintf("%s, streamed (shuffle window %d)%s", s.summary, s.cfg.Data.ShuffleWindow, note)
 }
 
 // example is one decoded example as a step consumes it.
@@ -85,10 +120,10 @@ func (s *shardSource) steps(cfg *config.Config, first, B int, start int64) (Step
 	G := cfg.Data.BatchSize
 	o := shard.Options{Seed: cfg.Run.Seed, Window: cfg.Data.ShuffleWindow, Batch: G, Rank: first / B, Ranks: G / B, Start: start}
 	decode := s.decodeImage
-	if s.m.Kind == shard.KindAudio {
+	if s.kind == shard.KindAudio {
 		decode = s.decodeAudio
 	}
-	l, err := shard.NewLoader(s.dir, s.m, o, decode)
+	l, err := shard.NewSetLoader(s.set, o, decode)
 	if err != nil {
 		return nil, fmt.Errorf("data.batch_size: %w", err)
 	}

@@ -208,3 +208,74 @@ func TestShardSpeechMatchesMemory(t *testing.T) {
 		}
 	}
 }
+
+// An image folder streamed (data.load stream) gives exactly the in-memory
+// loader's patches and masks, in shard.Order's order over the folder's
+// permuted files; data.load auto keeps a small folder in memory.
+func TestFolderStreamMatchesMemory(t *testing.T) {
+	set, err := data.Embedded("train")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	img := image.NewGray(image.Rect(0, 0, set.W, set.H))
+	for i := range 30 {
+		for p, x := range set.Image(i) {
+			img.Pix[p] = uint8(x*255 + 0.5)
+		}
+		var b bytes.Buffer
+		png.Encode(&b, img)
+		p := filepath.Join(dir, set.Classes[set.Labels[i]], fmt.Sprintf("%02d.png", i))
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		os.WriteFile(p, b.Bytes(), 0o644)
+	}
+	cfg := config.Default()
+	cfg.Data.Source, cfg.Data.Path, cfg.Data.BatchSize, cfg.Data.ShuffleWindow = config.SourceFolder, dir, 8, 10
+	if Streamed(cfg) {
+		t.Fatal("data.load auto streams a 30-image folder")
+	}
+	mem, err := LoadImages(cfg, "train") // the in-memory loader: class-sorted listing
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := NewBatcher(cfg, mem, 8)
+	_, files, _, _ := data.ListImageFolder(dir)
+	index := map[string]int{}
+	for _, fs := range files {
+		for _, f := range fs {
+			index[f] = len(index)
+		}
+	}
+	cfg.Data.Load = config.LoadStream
+	if !Streamed(cfg) {
+		t.Fatal("data.load stream does not stream")
+	}
+	src, err := New(cfg, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	folder := src.(*shardSource).set.(*shard.ImageFolder)
+	steps, err := NewSteps(src, cfg, 0, 8, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer steps.Close()
+	ord, _ := shard.NewOrder(cfg.Run.Seed, 10, folder.Counts())
+	for step := int64(2); step < 5; step++ { // 3 steps per epoch: across an epoch
+		x, _, mask, err := steps.Next(step)
+		if err != nil {
+			t.Fatal(err)
+		}
+		xs := x.([]float32)
+		n := len(xs) / 8
+		for j := range 8 {
+			_, k := ord.Source(step/3, int(step%3)*8+j)
+			if want := b.Patches([]int{index[folder.Path(k)]}); !slices.Equal(xs[j*n:(j+1)*n], want) {
+				t.Fatalf("step %d row %d: not %s as loaded in memory", step, j, folder.Path(k))
+			}
+		}
+		if !slices.Equal(mask, b.Mask(cfg.Run.Seed, step, 0)) {
+			t.Fatalf("step %d: masks differ from the in-memory feed's", step)
+		}
+	}
+}

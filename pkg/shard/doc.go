@@ -19,5 +19,9 @@
 // [r*B, (r+1)*B) of each global batch of n*B, skipping the other members'
 // bytes, so n ranks see the same global batches as one process.
 //
+// The Loader streams any Set: a shard folder (Shards) or an image folder
+// read file by file (ImageFolder), so a folder too large to decode up front
+// trains without a conversion.
+//
 // This package must not import gorgonia.
 package shard

@@ -30,8 +30,7 @@ type Decode[T any] func(ex *Example, step int64, row int) (T, error)
 // Prefetch decoded ones. Epochs drop their last N % Batch examples, as
 // data.Sampler does, so every batch is full.
 type Loader[T any] struct {
-	dir   string
-	m     *Manifest
+	set   Set
 	ord   *Order
 	o     Options
 	local int   // rows per rank
@@ -59,22 +58,28 @@ type job[T any] struct {
 // NewLoader starts loading the shards in dir (described by m) at step
 // o.Start. Close it to stop its goroutines.
 func NewLoader[T any](dir string, m *Manifest, o Options, decode Decode[T]) (*Loader[T], error) {
+	return NewSetLoader(Shards{Dir: dir, M: m}, o, decode)
+}
+
+// NewSetLoader starts loading set at step o.Start, as NewLoader does.
+func NewSetLoader[T any](set Set, o Options, decode Decode[T]) (*Loader[T], error) {
+	counts := set.Counts()
+	total := 0
+	for _, c := range counts {
+		total += c
+	}
 	if o.Ranks <= 0 {
 		o.Ranks = 1
 	}
 	switch {
 	case o.Batch <= 0:
 		return nil, fmt.Errorf("shard: batch size must be > 0, got %d", o.Batch)
-	case o.Batch > m.Count:
-		return nil, fmt.Errorf("shard: batch size %d is larger than the dataset (%d examples); lower the batch size", o.Batch, m.Count)
+	case o.Batch > total:
+		return nil, fmt.Errorf("shard: batch size %d is larger than the dataset (%d examples); lower the batch size", o.Batch, total)
 	case o.Batch%o.Ranks != 0 || o.Rank < 0 || o.Rank >= o.Ranks:
 		return nil, fmt.Errorf("shard: rank %d of %d cannot take an equal part of a batch of %d", o.Rank, o.Ranks, o.Batch)
 	case o.Start < 0:
 		return nil, fmt.Errorf("shard: start step %d < 0", o.Start)
-	}
-	counts := make([]int, len(m.Shards))
-	for i, e := range m.Shards {
-		counts[i] = e.Count
 	}
 	ord, err := NewOrder(o.Seed, o.Window, counts)
 	if err != nil {
@@ -87,7 +92,7 @@ func NewLoader[T any](dir string, m *Manifest, o Options, decode Decode[T]) (*Lo
 	if o.Prefetch <= 0 {
 		o.Prefetch = 2 * local
 	}
-	l := &Loader[T]{dir: dir, m: m, ord: ord, o: o, local: local, spe: int64(m.Count / o.Batch), next: o.Start,
+	l := &Loader[T]{set: set, ord: ord, o: o, local: local, spe: int64(total / o.Batch), next: o.Start,
 		queue: make(chan chan result[T], o.Prefetch), quit: make(chan struct{})}
 	jobs := make(chan job[T])
 	for range o.Workers {
@@ -166,7 +171,7 @@ func (l *Loader[T]) produce(jobs chan<- job[T]) {
 	used := int(l.spe) * G // output indices per epoch that reach a batch
 	e, first := l.o.Start/l.spe, int(l.o.Start%l.spe)*G
 	for ; ; e, first = e+1, 0 {
-		st := &stream{dir: l.dir, m: l.m, perm: l.ord.ShardPerm(e)}
+		st := &stream{set: l.set, counts: l.ord.Counts, perm: l.ord.ShardPerm(e)}
 		for w := first / W; w*W < used; w++ {
 			lo := w * W
 			hi := min(lo+W, l.ord.N)

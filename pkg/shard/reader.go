@@ -84,6 +84,9 @@ func (e *eofReader) Seek(off int64, whence int) (int64, error) {
 	return 0, errors.New("not a seeker")
 }
 
+func (s *scanner) scanned() int  { return s.n }
+func (s *scanner) where() string { return s.name }
+
 func (s *scanner) close() {
 	if s.f != nil {
 		s.f.Close()

@@ -6,15 +6,15 @@ import (
 	"io"
 )
 
-// stream reads the examples of one epoch in stream order (its shards
-// concatenated in the epoch's permuted order), one shard open at a time.
+// stream reads the examples of one epoch in stream order (its parts
+// concatenated in the epoch's permuted order), one part open at a time.
 type stream struct {
-	dir  string
-	m    *Manifest
-	perm []int    // shard order of the epoch
-	k    int      // index into perm of the open shard
-	sc   *scanner // the open shard; nil before the first
-	pos  int      // stream position of the next example
+	set    Set
+	counts []int
+	perm   []int      // part order of the epoch
+	k      int        // index into perm of the open part
+	sc     partReader // the open part; nil before the first
+	pos    int        // stream position of the next example
 }
 
 // seek moves to stream position pos: forwards it skips members' data
@@ -32,7 +32,7 @@ func (s *stream) seek(pos int) error {
 	s.close()
 	start := 0
 	for k, i := range s.perm {
-		if n := s.m.Shards[i].Count; pos < start+n {
+		if n := s.counts[i]; pos < start+n {
 			if err := s.open(k); err != nil {
 				return err
 			}
@@ -44,13 +44,13 @@ func (s *stream) seek(pos int) error {
 			}
 			return nil
 		}
-		start += s.m.Shards[i].Count
+		start += s.counts[i]
 	}
-	return fmt.Errorf("shard: internal: position %d beyond the %d examples", pos, s.m.Count)
+	return fmt.Errorf("shard: internal: position %d beyond the examples", pos)
 }
 
 func (s *stream) open(k int) error {
-	sc, err := openShard(s.dir, s.m.Shards[s.perm[k]], s.m)
+	sc, err := s.set.open(s.perm[k])
 	if err != nil {
 		return err
 	}
@@ -61,8 +61,8 @@ func (s *stream) open(k int) error {
 // scan returns the example at the current position (its data read only
 // if read) and moves on, into the next shard after a shard's last example.
 func (s *stream) scan(read bool) (*Example, error) {
-	e := s.m.Shards[s.perm[s.k]]
-	if s.sc.n == e.Count { // the manifest's count is read: the next shard
+	count := s.counts[s.perm[s.k]]
+	if s.sc.scanned() == count { // the part's count is read: the next part
 		s.sc.close()
 		if s.k+1 == len(s.perm) {
 			return nil, fmt.Errorf("shard: internal: read past the last shard")
@@ -70,16 +70,16 @@ func (s *stream) scan(read bool) (*Example, error) {
 		if err := s.open(s.k + 1); err != nil {
 			return nil, err
 		}
-		e = s.m.Shards[s.perm[s.k]]
+		count = s.counts[s.perm[s.k]]
 	}
 	ex, err := s.sc.scan(read)
 	if err != nil {
 		if errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("shard: %s: ends after %d examples, the manifest says %d (truncated?)", e.Name, s.sc.n, e.Count)
+			return nil, fmt.Errorf("shard: %s: ends after %d examples, the manifest says %d (truncated?)", s.sc.where(), s.sc.scanned(), count)
 		}
 		return nil, err
 	}
-	if s.sc.n == e.Count { // the lookahead header is read already: free to check
+	if s.sc.scanned() == count { // a shard's lookahead header is read already: free to check
 		if err := s.sc.end(); err != nil {
 			return nil, err
 		}
