@@ -126,6 +126,7 @@ type D2V2 struct {
 // inputs2 is the backing memory of the student graph's inputs.
 type inputs2 struct {
 	x, keep, place, rows any // ops.CloneIndex writes the indices in place
+	cloned               any // speech: (N*T) rows of the un-cloned features, -1 where masked; nil otherwise
 	tgt, clsTgt          any // (N*(T-K), D) and (N, D); clsTgt nil without CLS
 }
 
@@ -200,6 +201,47 @@ func (d *D2V2) clsNode(g *model.Graph, prefix string) *G.Node {
 	return n
 }
 
+// studentTokens is the student's input: each clone's [CLS,] visible
+// tokens, (N*(E+K), D), gathered by keep (ops.CloneIndex's). The embedding
+// runs once per un-cloned sample; a modality whose positions come from a
+// convolution over its features (speech) instead runs that convolution on
+// every clone with its masked frames zeroed, as fairseq does (it must not
+// see the masked frames), so keep then indexes the N*T cloned rows.
+func (d *D2V2) studentTokens(g *model.Graph, x, none, keep *G.Node) (*G.Node, error) {
+	emb := d.embedding()
+	pe, conv := d.Mod.(model.PosEncoder)
+	if !conv {
+		h, err := emb.Build(g, "student", x, none) // (B*T, D), un-cloned
+		if err != nil {
+			return nil, err
+		}
+		return ops.GatherFill(h, d.clsNode(g, "student"), keep)
+	}
+	sh := d.Shape()
+	loc, err := d.Mod.Build(g, "student", x) // (B*T, D), un-cloned local features
+	if err != nil {
+		return nil, fmt.Errorf("%s local encoder: %w", d.Mod.Name(), err)
+	}
+	cl, ct := g.Input("student.in.cloned", sh.N*sh.T)
+	d.st.in.cloned = ct.Data()
+	zero, _ := g.Input("student.in.zero_frame", sh.D)
+	xm, err := ops.GatherFill(loc, zero, cl) // every clone's frames, masked ones zero: (N*T, D)
+	if err != nil {
+		return nil, err
+	}
+	p, err := pe.BuildPos(g, "student", xm)
+	if err != nil {
+		return nil, fmt.Errorf("%s positional encoder: %w", d.Mod.Name(), err)
+	}
+	h := G.Must(ops.Add(xm, p))
+	if d.Spec.EmbedLN {
+		if h, err = ops.LayerNorm(h, g.Param("student.embed_ln.g"), g.Param("student.embed_ln.b"), d.Spec.LNEps); err != nil {
+			return nil, err
+		}
+	}
+	return ops.GatherFill(h, d.clsNode(g, "student"), keep)
+}
+
 func (d *D2V2) buildStudent() error {
 	sh := d.Shape()
 	g := model.NewGraph(d.Dtype, d.Student)
@@ -209,11 +251,7 @@ func (d *D2V2) buildStudent() error {
 	place, pt := g.Input("student.in.place", sh.N*sh.T)
 	rows, rt := g.Input("student.in.masked_rows", sh.SampleSize)
 	tgt, tt := g.Input("student.in.targets", sh.SampleSize, sh.D)
-	h, err := d.embedding().Build(g, "student", x, none) // (B*T, D), un-cloned
-	if err != nil {
-		return err
-	}
-	hv, err := ops.GatherFill(h, d.clsNode(g, "student"), keep) // clone r's [CLS,] visible tokens: (N*(E+K), D)
+	hv, err := d.studentTokens(g, x, none, keep) // clone r's [CLS,] visible tokens: (N*(E+K), D)
 	if err != nil {
 		return err
 	}
@@ -243,7 +281,7 @@ func (d *D2V2) buildStudent() error {
 		return err
 	}
 	G.Read(cost, &d.st.lossReg)
-	d.st.in = inputs2{x: xt.Data(), keep: kt.Data(), place: pt.Data(), rows: rt.Data(), tgt: tt.Data()}
+	d.st.in.x, d.st.in.keep, d.st.in.place, d.st.in.rows, d.st.in.tgt = xt.Data(), kt.Data(), pt.Data(), rt.Data(), tt.Data()
 	if d.CLS {
 		cr, crt := g.Input("student.in.cls_rows", sh.N)
 		idx := make([]float64, sh.N)

@@ -14,11 +14,43 @@ func (d *D2V2) cloneIndex(mask []bool) error {
 	sh, in := d.Shape(), d.st.in
 	switch k := in.keep.(type) {
 	case []float32:
-		return ops.CloneIndex(k, in.place.([]float32), in.rows.([]float32), mask, sh.N, sh.T, sh.M, sh.E)
+		if err := ops.CloneIndex(k, in.place.([]float32), in.rows.([]float32), mask, sh.N, sh.T, sh.M, sh.E); err != nil {
+			return err
+		}
+		if in.cloned != nil {
+			clonedRows(sh, mask, k, in.cloned.([]float32))
+		}
+		return nil
 	case []float64:
-		return ops.CloneIndex(k, in.place.([]float64), in.rows.([]float64), mask, sh.N, sh.T, sh.M, sh.E)
+		if err := ops.CloneIndex(k, in.place.([]float64), in.rows.([]float64), mask, sh.N, sh.T, sh.M, sh.E); err != nil {
+			return err
+		}
+		if in.cloned != nil {
+			clonedRows(sh, mask, k, in.cloned.([]float64))
+		}
+		return nil
 	}
 	return fmt.Errorf("unsupported index type %T", in.keep)
+}
+
+// clonedRows is the speech student's indexing (studentTokens): cloned
+// (N*T) takes each clone's frames from its sample's rows of the un-cloned
+// features, -1 (zero) where masked, and keep is moved from the sample's
+// rows (s*T+t) to the clone's (r*T+t).
+func clonedRows[F float32 | float64](sh Shape, mask []bool, keep, cloned []F) {
+	for r := 0; r < sh.N; r++ {
+		s := r / sh.M
+		for t := 0; t < sh.T; t++ {
+			cloned[r*sh.T+t] = F(s*sh.T + t)
+			if mask[r*sh.T+t] {
+				cloned[r*sh.T+t] = -1
+			}
+		}
+		for j := sh.E; j < sh.E+sh.K; j++ { // the CLS entries stay -1
+			i := r*(sh.E+sh.K) + j
+			keep[i] += F((r - s) * sh.T)
+		}
+	}
 }
 
 func fillIndex(dst any, src []float64) {
