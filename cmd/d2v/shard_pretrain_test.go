@@ -87,6 +87,14 @@ func TestShardPretrainResumeIsExact(t *testing.T) {
 			t.Errorf("%s differs after resume", name)
 		}
 	}
+	// evaluation loads labelled data in memory: it refuses the shards with a
+	// hint, and runs on the original data
+	wantUsageError(t, []string{"eval", "--checkpoint", filepath.Join(dir, "full"), "--baselines=false"},
+		"evaluation and fine-tuning load labelled data in memory, not shards")
+	if code, _, e := run(t, "eval", "--checkpoint", filepath.Join(dir, "full"), "--baselines=false",
+		"--set", "data.source=embedded", "--set", "data.path="); code != 0 {
+		t.Errorf("eval on the embedded data: exit %d: %s", code, e)
+	}
 	// other shards at the same path: the data fingerprint refuses them
 	if code, _, e := run(t, args("changed", "--stop-after", "2")...); code != 0 {
 		t.Fatal(e)

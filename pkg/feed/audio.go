@@ -14,6 +14,9 @@ import (
 // test). Pretraining reads the train split only, so evaluation measures
 // voices the encoder never heard.
 func LoadSpeech(c *config.Config, split string) (*data.SpeechSet, error) {
+	if err := inMemory(c); err != nil {
+		return nil, err
+	}
 	var set *data.SpeechSet
 	var err error
 	switch c.Data.Source {

@@ -11,6 +11,9 @@ import (
 // LoadImages reads the configured image split ("train" or "test"),
 // checks its size against the config and normalises the pixels.
 func LoadImages(c *config.Config, split string) (*data.ImageSet, error) {
+	if err := inMemory(c); err != nil {
+		return nil, err
+	}
 	im := c.Modalities.Image
 	var set *data.ImageSet
 	var err error

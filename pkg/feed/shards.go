@@ -36,6 +36,16 @@ func Streamed(c *config.Config) bool {
 	return int64(n)*int64(im.Size*im.Size*im.Channels)*4 > config.StreamAbove
 }
 
+// inMemory refuses a shard folder to the in-memory loaders (evaluation,
+// fine-tuning), which need labelled examples at hand.
+func inMemory(c *config.Config) error {
+	if c.Data.Source == config.SourceShards || (c.Data.Source == config.SourceFolder && shard.IsDir(c.Data.Path)) {
+		return fmt.Errorf("data.source %s at %s: evaluation and fine-tuning load labelled data in memory, not shards; "+
+			"give them the original data with --set data.source=... --set data.path=...", c.Data.Source, c.Data.Path)
+	}
+	return nil
+}
+
 // shardSource streams a shard folder or an image folder: images (patches,
 // block or random masks, the configured augmentations) or speech (crops,
 // span masks), decoded on the fly by shard.Loader's workers. What each
