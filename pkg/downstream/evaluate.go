@@ -189,19 +189,24 @@ func Protocol(layers, grid int) string {
 // EvalOptions are the choices of one evaluation.
 type EvalOptions struct {
 	K         int  // k-NN neighbours (0: eval.DefaultK)
-	Layers    int  // last layers whose mean-pooled outputs are concatenated (0: DefaultLayers)
-	Grid      int  // images: pool each of Grid x Grid regions of the patch grid on its own (0: DefaultGrid)
+	Layers    int  // last layers whose mean-pooled outputs are concatenated (0: DefaultProbe's)
+	Grid      int  // images: pool each of Grid x Grid regions of the patch grid on its own (0: DefaultProbe's)
 	Baselines bool // add the raw-input row and, for a checkpoint, a random-init row
 	Val       bool // fit on the train split minus its last ValFrac, measure on that part (recipe choices); never reads the test split
 }
 
-// DefaultGrid is the side of the grid of regions pooled apart for images
-// (1: one mean over all patches; see docs/EVAL.md and docs/RESULTS.md).
-const DefaultGrid = 1
-
-// DefaultLayers is the number of final layers the probe reads (see
-// docs/EVAL.md and docs/RESULTS.md for why).
-const DefaultLayers = 1
+// DefaultProbe is the protocol of `d2v eval` without --layers/--grid: for
+// images the last 2 layers, each pooled over the 2 x 2 quadrants of the
+// patch grid, the best of (1 or 2 layers) x (grid 1 or 2) for every
+// pretrained encoder on the embedded validation split (docs/RESULTS.md);
+// other modalities keep one mean over the final layer (not measured).
+// Layers is capped at the model's depth.
+func DefaultProbe(c *config.Config) (layers, grid int) {
+	if c.Model.Modality == config.ModalityImage {
+		return min(2, c.Model.Depth), 2
+	}
+	return 1, 1
+}
 
 // ValFrac is the share of the train split held out as the validation split
 // (MNIST: 10,000 of 60,000, the customary split; the embedded subset: 1,000 of 6,000).
@@ -222,14 +227,12 @@ func Evaluate(cfg *config.Config, w Weights, outDir string, o EvalOptions, log i
 		}
 	}
 	rep := &EvalReport{Train: trainSet.Name, Test: test.Name, TrainN: trainSet.N, TestN: test.N, Measured: "test"}
+	layers, grid := DefaultProbe(cfg)
 	if o.Layers == 0 {
-		o.Layers = DefaultLayers
+		o.Layers = layers
 	}
 	if o.Grid == 0 {
-		o.Grid = DefaultGrid
-		if cfg.Model.Modality != config.ModalityImage {
-			o.Grid = 1
-		}
+		o.Grid = grid
 	}
 	rep.Protocol = Protocol(o.Layers, o.Grid)
 	if o.Val {
