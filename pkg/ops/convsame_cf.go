@@ -261,9 +261,8 @@ func (k convSame) cfScratch(ch int) int {
 }
 
 func convSameBwdCF[T Float](k convSame, dx, dw, db, x, w, dy []T) {
-	cg, og, taps, ch := k.cg(), k.og(), k.kh*k.kw, k.chunk()
+	taps, ch := k.kh*k.kw, k.chunk()
 	wp, ps, q := k.cfGeom()
-	ph, pw := k.kh/2, k.kw/2
 	guard := k.cfShift(taps - 1)
 	buf, put := convScratch[T](k.cfScratch(ch))
 	defer put()
@@ -275,53 +274,68 @@ func convSameBwdCF[T Float](k convSame, dx, dw, db, x, w, dy []T) {
 	colSum(db, dy, k.rows(), k.cout)
 	for s0 := 0; s0 < k.b; s0 += ch {
 		ns := min(ch, k.b-s0)
-		n, l := up32(ns*ps), up32((ns-1)*ps+q) // dyt is zero beyond the real positions
 		rs := k.cfRow(ns)
 		dyt := dytG[guard : guard+k.cout*rs]
 		cfPad(k, xp, x, tmp, s0, ns)
 		clear(dyt) // zero on the dropped positions and between rows
 		cfGrid(k, dy, dyt, tmp, k.cout, s0, ns, 0, 0, false)
-		offs := k.cfOffsets(rs)
-		parallel(k.cout, 1, func(_, lo, hi int) { // dW, accumulated over chunks
-			part := make([]T, cg*taps)
-			for o := lo; o < hi; o++ {
-				dotShifts(part, dyt[o*rs:o*rs+l], xp[:k.cin*rs], offs[o/og])
-				dwo := dw[o*cg*taps : (o+1)*cg*taps]
-				for j, v := range part {
-					if s0 > 0 {
-						v += dwo[j]
-					}
-					dwo[j] = v
-				}
-			}
-		})
-		// dxp[ci][t] = sum_{o in g, tap} w[o, c, tap] * dyt[o][t - shift]:
-		// offsets into dytG, whose guard and zero tails stand for t < shift.
-		// Two input channels of a group share the offsets.
-		pairs(k.groups, cg, func(ci, ci2 int) {
-			g := ci / cg
-			off, wc := make([]int, 0, og*taps), make([]T, 0, 2*og*taps)
-			for o := g * og; o < (g+1)*og; o++ {
-				for tap := 0; tap < taps; tap++ {
-					off = append(off, guard+o*rs-k.cfShift(tap))
-					wc = append(wc, w[(o*cg+ci%cg)*taps+tap])
-				}
-			}
-			row := dxp[ci*rs : ci*rs+n]
-			clear(row)
-			if ci2 < 0 {
-				tapSum(row, dytG[:guard+k.cout*rs], off, wc)
-				return
-			}
-			for o := g * og; o < (g+1)*og; o++ {
-				for tap := 0; tap < taps; tap++ {
-					wc = append(wc, w[(o*cg+ci2%cg)*taps+tap])
-				}
-			}
-			row2 := dxp[ci2*rs : ci2*rs+n]
-			clear(row2)
-			tapSum2(row, row2, dytG[:guard+k.cout*rs], off, wc[:og*taps], wc[og*taps:])
-		})
-		cfGrid(k, dx, dxp, tmp, k.cin, s0, ns, ph*wp, pw, true) // dx = the real positions of dxp
+		cfWeightGrad(k, dw, dyt, xp, rs, up32((ns-1)*ps+q), s0 > 0) // dyt is zero beyond the real positions
+		cfInputGrad(k, dxp, dytG[:guard+k.cout*rs], w, guard, rs, up32(ns*ps))
+		cfGrid(k, dx, dxp, tmp, k.cin, s0, ns, (k.kh/2)*wp, k.kw/2, true) // dx = the real positions of dxp
 	}
+}
+
+// cfWeightGrad sets dw (or adds to it, for a later chunk) the dot products
+// dw[o, c, tap] = sum_{n < l} dyt[o][n] * xp[g*Cg+c][n + shift(tap)].
+func cfWeightGrad[T Float](k convSame, dw, dyt, xp []T, rs, l int, add bool) {
+	cg, og, taps := k.cg(), k.og(), k.kh*k.kw
+	offs := k.cfOffsets(rs)
+	parallel(k.cout, 1, func(_, lo, hi int) {
+		part := make([]T, cg*taps)
+		for o := lo; o < hi; o++ {
+			dotShifts(part, dyt[o*rs:o*rs+l], xp[:k.cin*rs], offs[o/og])
+			dwo := dw[o*cg*taps : (o+1)*cg*taps]
+			for j, v := range part {
+				if add {
+					v += dwo[j]
+				}
+				dwo[j] = v
+			}
+		}
+	})
+}
+
+// cfInputGrad sets the first n values of every row of dxp:
+// dxp[ci][t] = sum_{o in g, tap} w[o, c, tap] * dyt[o][t - shift(tap)],
+// read from dytG (the guard, then dyt's rows rs apart), whose guard and
+// zero row tails stand for t < shift. Two input channels of a group share
+// the offsets (TapSum2).
+func cfInputGrad[T Float](k convSame, dxp, dytG, w []T, guard, rs, n int) {
+	cg, og, taps := k.cg(), k.og(), k.kh*k.kw
+	pairs(k.groups, cg, func(ci, ci2 int) {
+		g := ci / cg
+		off, wc := make([]int, 0, og*taps), make([]T, 0, 2*og*taps)
+		for _, c := range []int{ci, ci2} {
+			if c < 0 {
+				break
+			}
+			for o := g * og; o < (g+1)*og; o++ {
+				for tap := 0; tap < taps; tap++ {
+					if c == ci {
+						off = append(off, guard+o*rs-k.cfShift(tap))
+					}
+					wc = append(wc, w[(o*cg+c%cg)*taps+tap])
+				}
+			}
+		}
+		row := dxp[ci*rs : ci*rs+n]
+		clear(row)
+		if ci2 < 0 {
+			tapSum(row, dytG, off, wc)
+			return
+		}
+		row2 := dxp[ci2*rs : ci2*rs+n]
+		clear(row2)
+		tapSum2(row, row2, dytG, off, wc[:og*taps], wc[og*taps:])
+	})
 }
