@@ -90,21 +90,30 @@ func (a Augment) Apply(dst []float32, oh, ow int, src []float32, h, w, c int) {
 		panic(fmt.Sprintf("data: Augment.Apply: box %+v of a %dx%dx%d image into %dx%d (len src %d, dst %d)",
 			a, h, w, c, oh, ow, len(src), len(dst)))
 	}
+	type tap struct {
+		i0, i1 int // source columns, times c
+		f      float32
+	}
+	taps := make([]tap, ow) // the columns' taps, the same for every row
+	for x := range taps {
+		sx := x
+		if a.Flip {
+			sx = ow - 1 - x
+		}
+		x0, x1, fx := sample(sx, ow, a.Left, a.W)
+		taps[x] = tap{x0 * c, x1 * c, fx}
+	}
+	row := w * c
 	for y := range oh {
 		y0, y1, fy := sample(y, oh, a.Top, a.H)
-		for x := range ow {
-			sx := x
-			if a.Flip {
-				sx = ow - 1 - x
-			}
-			x0, x1, fx := sample(sx, ow, a.Left, a.W)
-			o := (y*ow + x) * c
-			p00, p01 := (y0*w+x0)*c, (y0*w+x1)*c
-			p10, p11 := (y1*w+x0)*c, (y1*w+x1)*c
-			for k := range c {
-				top := src[p00+k] + fx*(src[p01+k]-src[p00+k])
-				bot := src[p10+k] + fx*(src[p11+k]-src[p10+k])
-				dst[o+k] = top + fy*(bot-top)
+		r0, r1 := src[y0*row:(y0+1)*row], src[y1*row:(y1+1)*row]
+		out := dst[y*ow*c : (y+1)*ow*c]
+		for x, t := range taps {
+			o := out[x*c : (x+1)*c]
+			for k := range o {
+				top := r0[t.i0+k] + t.f*(r0[t.i1+k]-r0[t.i0+k])
+				bot := r1[t.i0+k] + t.f*(r1[t.i1+k]-r1[t.i0+k])
+				o[k] = top + fy*(bot-top)
 			}
 		}
 	}
