@@ -166,4 +166,11 @@ func TestFolderStreamResumeIsExact(t *testing.T) {
 	// a file removed since: the folder's fingerprint refuses the resume
 	os.Remove(filepath.Join(folder, set.Classes[set.Labels[0]], "000.png"))
 	wantUsageError(t, []string{"pretrain", "--resume", half, "--steps", "30"}, "the training data changed since")
+	// an undecodable file stops the run at the step that reads it, naming it
+	writeFiles(t, folder, map[string][]byte{"3/bad.png": []byte("\x89PNG\r\n\x1a\nbroken")})
+	code, _, stderr = run(t, args("bad")...)
+	lines := strings.Split(strings.TrimSpace(stderr), "\n")
+	if last := lines[len(lines)-1]; code != exitUsage || !strings.Contains(last, "img/3: bad.png: corrupt image") || !strings.HasPrefix(last, "d2v: step ") {
+		t.Errorf("undecodable file: exit %d, last line %q; want exit 2 and the step and file", code, last)
+	}
 }
