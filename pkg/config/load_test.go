@@ -146,7 +146,7 @@ func changed() *Config {
 	c.Teacher = Teacher{EMAStart: 0.99, EMAEnd: 1, EMAAnnealSteps: 7, Scope: ScopeBlocks, TopK: 2, TargetLayer: TargetFFN, LayerNorm: TargetNormInstance, FinalNorm: TargetNormNone}
 	c.Loss = Loss{Beta: 0.25, Scale: 1.0 / 3, Reduction: ReductionD2V}
 	c.Optim = Optim{LR: 5e-4, MinLR: 0, WarmupSteps: 0, Schedule: ScheduleConstant, WeightDecay: 0.01, Beta1: 0.8, Beta2: 0.999, Eps: 1e-8, Clip: 0}
-	c.Data = Data{Source: SourceFolder, Path: "data/a b: c", TestPath: "#test", BatchSize: 5, Limit: 100, ShuffleWindow: 7, Load: LoadStream}
+	c.Data = Data{Source: SourceFolder, Path: "data/a b: c", TestPath: "#test", BatchSize: 5, Limit: 100, ShuffleWindow: 7, Load: LoadMemory}
 	c.Run = Run{Dir: "true", Name: "0123", Steps: 9, Seed: -3, LogEvery: 1, CkptEvery: 2, Keep: 0, MinTargetVar: 0, MinPredVar: 1e-300, VarCheckAfter: 0, SkipNonFinite: 4, CheckEvery: 7, Threads: 2, BatchSplit: 3, Progress: false}
 	c.Finetune = Finetune{Steps: 1, BatchSize: 2, LR: 0.1, WeightDecay: 0, LayerDecay: 1, WarmupSteps: 0, LabelSmoothing: 0, Limit: 2}
 	return c

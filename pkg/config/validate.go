@@ -223,6 +223,9 @@ func (c *Config) validateTraining(v *checker) {
 	d := c.Data
 	v.enum("data.source", d.Source)
 	v.enum("data.load", d.Load)
+	v.check(d.Load != LoadStream || (c.Model.Modality == ModalityImage && (d.Source == SourceFolder || d.Source == SourceShards)), "data.load",
+		fmt.Sprintf("auto or memory for model.modality %s, data.source %s (stream streams image folders; write other data to shards with d2v shard)",
+			c.Model.Modality, d.Source), d.Load)
 	if d.Source == SourceIdx || d.Source == SourceFolder || d.Source == SourceText || d.Source == SourceShards {
 		v.check(d.Path != "", "data.path", fmt.Sprintf("set when data.source is %s", d.Source), d.Path)
 	}

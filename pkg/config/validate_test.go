@@ -48,6 +48,11 @@ func TestValidate(t *testing.T) {
 			c.Model.Modality, c.Masking.Kind = ModalityAudio, MaskSpan
 			c.Data.Source, c.Data.Path = SourceIdx, "x"
 		}, `data.source: must be embedded, folder or shards for model.modality audio, got idx`},
+		{"audio folder streamed", func(c *Config) {
+			c.Model.Modality, c.Masking.Kind = ModalityAudio, MaskSpan
+			c.Data.Source, c.Data.Path, c.Data.Load = SourceFolder, "x", LoadStream
+		}, `data.load: must be auto or memory for model.modality audio, data.source folder (stream streams image folders; write other data to shards with d2v shard), got stream`},
+		{"embedded images streamed", func(c *Config) { c.Data.Load = LoadStream }, `data.load: must be auto or memory for model.modality image, data.source embedded (stream streams image folders; write other data to shards with d2v shard), got stream`},
 		{"negative decay", func(c *Config) { c.Optim.DecaySteps = -1 }, `optim.decay_steps: must be >= 0, got -1`},
 		{"bad norm", func(c *Config) { c.Model.Norm = "" }, `model.norm: must be one of pre|post, got ""`},
 		{"init_std", func(c *Config) { c.Model.InitStd = 0 }, "model.init_std: must be > 0, got 0"},
