@@ -99,7 +99,7 @@ func TestValidate(t *testing.T) {
 			"optim.lr: must be > 0, got 0"},
 		{"lr 0 and min_lr < 0", func(c *Config) { c.Optim.LR, c.Optim.MinLR = 0, -1 },
 			"optim.lr: must be > 0, got 0\noptim.min_lr: must be >= 0, got -1"},
-		{"min_lr > lr", func(c *Config) { c.Optim.MinLR = 0.01 }, "optim.min_lr: must be in [0, optim.lr] = [0,0.001], got 0.01"},
+		{"min_lr > lr", func(c *Config) { c.Optim.MinLR = 0.01 }, "optim.min_lr: must be in [0, optim.lr] = [0,0.002], got 0.01"},
 		{"warmup < 0", func(c *Config) { c.Optim.WarmupSteps = -1 }, "optim.warmup_steps: must be >= 0, got -1"},
 		{"beta1 1", func(c *Config) { c.Optim.Beta1 = 1 }, "optim.beta1: must be in [0,1), got 1"},
 		{"beta2 < 0", func(c *Config) { c.Optim.Beta2 = -0.1 }, "optim.beta2: must be in [0,1), got -0.1"},
