@@ -12,6 +12,7 @@ type shardOptions struct {
 	from, in, out, split, docs string
 	perShard                   int
 	seed                       int64
+	testFrac                   float64
 	verify                     bool
 }
 
@@ -40,6 +41,7 @@ func newShardCmd(runF func(*shardOptions, *cobra.Command) error) *cobra.Command 
 	f.Int64Var(&o.seed, "seed", 0, "folder and speech: the examples are written in a permutation drawn from this seed, so shuffle windows mix classes")
 	f.StringVar(&o.split, "split", "train", "idx: train or test")
 	f.StringVar(&o.docs, "docs", "paragraph", "text: one example per paragraph or per file")
+	f.Float64Var(&o.testFrac, "test-frac", 0.25, "speech: write only the voice-disjoint train split with this fraction of voices held out, as pretraining on the folder reads it (modalities.audio.test_frac); 0 = every clip")
 	f.BoolVar(&o.verify, "verify", false, "check the SHA-256 of every shard in --out against its manifest, write nothing")
 	return c
 }
@@ -72,7 +74,7 @@ func shardRun(o *shardOptions, cmd *cobra.Command) error {
 		m, err = shard.FromIDX(o.in, o.split, o.out, o.perShard)
 	case "speech":
 		var skipped []string
-		m, skipped, err = shard.FromSpeechDir(o.in, o.out, o.perShard, o.seed)
+		m, skipped, err = shard.FromSpeechDir(o.in, o.out, o.perShard, o.seed, o.testFrac)
 		for _, s := range skipped {
 			fmt.Fprintln(log, s)
 		}

@@ -202,6 +202,11 @@ func (s *SpeechSet) nonEmpty() (*SpeechSet, error) {
 	return nil, fmt.Errorf("data: %s: no clips", s.Source)
 }
 
+// VoiceOf returns the voice of a clip file, as the speech loaders name it:
+// its base name up to the first '_', or without its extension if it has
+// no '_'.
+func VoiceOf(path string) string { return voiceOf(path) }
+
 // voiceOf returns a file's base name up to its first '_', or without its
 // extension if it has no '_'.
 func voiceOf(path string) string {

@@ -132,7 +132,7 @@ func TestShardSpeechMatchesMemory(t *testing.T) {
 		os.WriteFile(p, wavFile(8000, 2000+700*i, 0.05+0.01*float64(i)), 0o644) // 0.25-1.04 s at 8 kHz
 	}
 	out := filepath.Join(dir, "shards")
-	m, _, err := shard.FromSpeechDir(folder, out, 3, 0)
+	m, _, err := shard.FromSpeechDir(folder, out, 3, 0, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -277,5 +277,50 @@ func TestFolderStreamMatchesMemory(t *testing.T) {
 		if !slices.Equal(mask, b.Mask(cfg.Run.Seed, step, 0)) {
 			t.Fatalf("step %d: masks differ from the in-memory feed's", step)
 		}
+	}
+}
+
+// d2v shard --from speech with the config's test fraction writes exactly
+// the voice-disjoint train clips that pretraining on the folder reads.
+func TestSpeechShardsHoldTheTrainVoices(t *testing.T) {
+	dir := t.TempDir()
+	folder := filepath.Join(dir, "speech")
+	for i := range 16 { // 8 voices, 2 classes; lengths tell the clips apart
+		p := filepath.Join(folder, []string{"no", "yes"}[i%2], fmt.Sprintf("v%d_%d.wav", i/2, i))
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		os.WriteFile(p, wavFile(16000, 3000+100*i, 0.05+0.01*float64(i)), 0o644)
+	}
+	cfg, err := config.Load("../../configs/audio-tiny.yaml", []string{"data.source=folder", "data.path=" + folder})
+	if err != nil {
+		t.Fatal(err)
+	}
+	train, err := LoadSpeech(cfg, "train")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _, err := shard.FromSpeechDir(folder, filepath.Join(dir, "shards"), 4, 0, cfg.Modalities.Audio.TestFrac)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got, want []int
+	for _, e := range m.Shards {
+		f, _ := os.Open(filepath.Join(dir, "shards", e.Name))
+		exs, err := shard.ReadAll(f, e.Name, m)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ex := range exs {
+			got = append(got, len(ex.Data))
+		}
+	}
+	for _, c := range train.Clips {
+		st, _ := os.Stat(c.Path)
+		want = append(want, int(st.Size()))
+	}
+	slices.Sort(got)
+	slices.Sort(want)
+	if len(want) == 16 || !slices.Equal(got, want) {
+		t.Errorf("shards hold clips of sizes %v; the folder's train voices are %v (of 16 clips)", got, want)
 	}
 }

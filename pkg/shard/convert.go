@@ -105,24 +105,21 @@ func FromIDX(dir, split, out string, perShard int) (*Manifest, error) {
 
 // FromSpeechDir shards a speech folder (labelled <class>/*.wav or flat):
 // each WAV file's bytes unchanged. Every clip is decoded once; a clip the
-// folder loader would skip is skipped and its reason returned.
-func FromSpeechDir(dir, out string, perShard int, seed int64) (*Manifest, []string, error) {
+// folder loader would skip is skipped and its reason returned. With
+// testFrac in (0,1) and at least two voices, only the voice-disjoint train
+// split is written, the clips that pretraining on the folder reads with
+// modalities.audio.test_frac = testFrac, so evaluation on the folder's
+// held-out voices stays clean; 0 writes every clip.
+func FromSpeechDir(dir, out string, perShard int, seed int64, testFrac float64) (*Manifest, []string, error) {
 	classes, files, _, err := data.ListSpeechDir(dir)
 	if err != nil {
 		return nil, nil, err
 	}
-	w, err := NewWriter(out, perShard, KindAudio, classes, fmt.Sprintf("%s, shuffled with seed %d", dir, seed))
-	if err != nil {
-		return nil, nil, err
-	}
-	var skipped []string
 	labels, paths := shuffled(files, len(classes) > 0, seed)
-	for i, f := range paths {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			return nil, nil, fmt.Errorf("shard: %w", err)
-		}
-		a, err := data.ReadWAV(bytes.NewReader(b), f)
+	set := &data.SpeechSet{Source: dir, Classes: classes}
+	var skipped []string
+	for i, f := range paths { // decode once: what the folder loader keeps
+		a, err := data.LoadWAV(f)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -132,7 +129,27 @@ func FromSpeechDir(dir, out string, perShard int, seed int64) (*Manifest, []stri
 			skipped = append(skipped, fmt.Sprintf("%s: skipped: %v", f, skip))
 			continue
 		}
-		if err := w.Add("wav", b, labels[i]); err != nil {
+		set.Clips = append(set.Clips, data.Clip{Label: labels[i], Voice: data.VoiceOf(f), Path: f})
+	}
+	source := fmt.Sprintf("%s, shuffled with seed %d", dir, seed)
+	if testFrac > 0 && len(set.Voices()) >= 2 {
+		train, _, err := set.SplitByVoice(testFrac)
+		if err != nil {
+			return nil, nil, fmt.Errorf("shard: %s: %w", dir, err)
+		}
+		set = train
+		source += fmt.Sprintf(", the voice-disjoint train split of test fraction %g", testFrac)
+	}
+	w, err := NewWriter(out, perShard, KindAudio, classes, source)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, c := range set.Clips {
+		b, err := os.ReadFile(c.Path)
+		if err != nil {
+			return nil, nil, fmt.Errorf("shard: %w", err)
+		}
+		if err := w.Add("wav", b, c.Label); err != nil {
 			return nil, nil, err
 		}
 	}
