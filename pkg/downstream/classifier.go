@@ -11,14 +11,14 @@ import (
 	"github.com/d2v/d2v/internal/graphrun"
 	"github.com/d2v/d2v/pkg/model"
 	"github.com/d2v/d2v/pkg/ops"
-	"github.com/d2v/d2v/pkg/train"
+	"github.com/d2v/d2v/pkg/step"
 )
 
 // Classifier is the student encoder used downstream: unmasked input ->
 // mean-pooled features (B, D), optionally followed by the classification head
 // cls.norm (LayerNorm) + cls.fc (Linear) and a softmax cross-entropy loss.
 type Classifier struct {
-	Setup   train.Setup
+	Setup   step.Setup
 	Params  *model.Params // student.* (+ cls.* when Classes > 0)
 	Names   []string      // trainable names, in order
 	Classes int
@@ -40,7 +40,7 @@ type Classifier struct {
 
 // ClassifierParams declares the student encoder's parameters and, for
 // classes > 0, the classification head (LN gain 1, zero weights).
-func ClassifierParams(s train.Setup, classes int) *model.Params {
+func ClassifierParams(s step.Setup, classes int) *model.Params {
 	p := model.NewParams(s.Dtype)
 	model.Embedding{Mod: s.Mod, Spec: s.Spec}.Declare(p, "student")
 	model.Encoder{Spec: s.Spec}.Declare(p, "student")
@@ -58,7 +58,7 @@ func ClassifierParams(s train.Setup, classes int) *model.Params {
 // ClassifierParams); train adds the loss and gradients. Graphs built over the
 // same params share their tensors. With s.Parts > 1 the batch runs as that
 // many parts at once (run.batch_split), as in pretraining.
-func NewClassifier(s train.Setup, params *model.Params, batch, classes int, training bool) (*Classifier, error) {
+func NewClassifier(s step.Setup, params *model.Params, batch, classes int, training bool) (*Classifier, error) {
 	return newClassifier(s, params, batch, classes, training, 0)
 }
 
@@ -67,7 +67,7 @@ func NewClassifier(s train.Setup, params *model.Params, batch, classes int, trai
 // layers*D), the encoder output (after the final LN when pre-LN) last, the
 // residual stream after each earlier block before it, earliest first.
 // Features pools them (Run's pooling weights are unused).
-func NewFeatures(s train.Setup, params *model.Params, batch, layers int) (*Classifier, error) {
+func NewFeatures(s step.Setup, params *model.Params, batch, layers int) (*Classifier, error) {
 	if layers < 1 || layers > s.Spec.Depth {
 		return nil, fmt.Errorf("probe layers: must be in [1, model.depth=%d], got %d", s.Spec.Depth, layers)
 	}
@@ -78,7 +78,7 @@ func NewFeatures(s train.Setup, params *model.Params, batch, layers int) (*Class
 // for NewFeatures).
 func (e *Classifier) FeatDim() int { return e.Layers * e.Setup.Spec.Dim }
 
-func newClassifier(s train.Setup, params *model.Params, batch, classes int, training bool, layers int) (*Classifier, error) {
+func newClassifier(s step.Setup, params *model.Params, batch, classes int, training bool, layers int) (*Classifier, error) {
 	if n := min(s.Parts, batch); n > 1 {
 		return newClassifierParts(s, params, batch, classes, training, n, layers)
 	}
@@ -196,7 +196,7 @@ type classifierParts struct {
 	sizes         []int
 }
 
-func newClassifierParts(s train.Setup, params *model.Params, batch, classes int, training bool, n, layers int) (*Classifier, error) {
+func newClassifierParts(s step.Setup, params *model.Params, batch, classes int, training bool, n, layers int) (*Classifier, error) {
 	e := &Classifier{Setup: s, Params: params, Names: params.Names(), Classes: classes, Layers: max(layers, 1), tokens: layers > 0, batch: batch}
 	sp := &classifierParts{lo: graphrun.PartBounds(batch, n), perX: graphrun.PerSample(s.Mod), T: s.Mod.NumTokens()}
 	ps := s

@@ -12,15 +12,15 @@ import (
 
 	"github.com/d2v/d2v/pkg/loss"
 	"github.com/d2v/d2v/pkg/model"
+	"github.com/d2v/d2v/pkg/step"
 	"github.com/d2v/d2v/pkg/teacher"
-	"github.com/d2v/d2v/pkg/train"
 )
 
 // testSetup is the train package's gradient-check setting for its first
 // two cases (patches with block targets and full EMA; tokens with FFN
 // targets and EMA of the blocks), float32: the classifier reads the spec,
 // the modality, the dtype and Parts.
-func testSetup(tokens bool) train.Setup {
+func testSetup(tokens bool) step.Setup {
 	const T, dim = 4, 8
 	spec := model.Spec{Dim: dim, Depth: 2, Heads: 2, FFN: 12, LNEps: 1e-5, HeadLayers: 1, LearnedPos: true, InitStd: 0.3}
 	var mod model.Modality = model.Patches{T: T, PatchDim: 3, Dim: dim}
@@ -30,13 +30,13 @@ func testSetup(tokens bool) train.Setup {
 		spec.HeadLayers, mod = 2, model.Tokens{T: T, Vocab: 7, Dim: dim}
 		target.LayerNorm, target.Final, layer, scope = teacher.NormInstance, teacher.NormNone, "ffn", "blocks"
 	}
-	return train.Setup{Spec: spec, Mod: mod, Batch: 2, NMask: 2, TargetLayer: layer, Scope: scope, Target: target,
+	return step.Setup{Spec: spec, Mod: mod, Batch: 2, NMask: 2, TargetLayer: layer, Scope: scope, Target: target,
 		Loss: loss.Spec{Beta: 0, Reduction: loss.D2V}, Dtype: tensor.Float64}
 }
 
 // splitBatch draws b samples of s's input and a mask with s.NMask masked
 // positions per sample (the train package's test helper, the same draws).
-func splitBatch(s train.Setup, b int, r *rand.Rand) ([]float64, []bool) {
+func splitBatch(s step.Setup, b int, r *rand.Rand) ([]float64, []bool) {
 	n := 1
 	for _, v := range s.Mod.InputShape(b) {
 		n *= v
@@ -89,7 +89,7 @@ func TestEncoderSplitIsTheSameBatch(t *testing.T) {
 				for i, n := range []int{1, parts} {
 					s.Parts = n
 					p := ClassifierParams(s, C)
-					train.InitEncoder(p, s, 4)
+					step.InitEncoder(p, s, 4)
 					rr := rand.New(rand.NewPCG(4, 4))
 					for _, name := range p.Names() {
 						if strings.HasPrefix(name, "cls.") {

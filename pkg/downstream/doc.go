@@ -6,8 +6,8 @@
 // k-NN (evaluate.go, the maths in pkg/eval) and fine-tuning with
 // layer-wise learning-rate decay (finetune.go).
 //
-// It may import pkg/train (Setup, InitEncoder, the optimiser, checkpoint
-// reading), pkg/feed, pkg/eval, pkg/plot, pkg/model, pkg/ops, pkg/data,
+// It may import pkg/step (Setup, InitEncoder), pkg/train (the optimiser,
+// checkpoint reading), pkg/feed, pkg/eval, pkg/plot, pkg/model, pkg/ops, pkg/data,
 // pkg/config, pkg/checkpoint, pkg/tokenizer and internal/*; nothing
 // imports it but cmd/d2v.
 package downstream

@@ -14,6 +14,7 @@ import (
 	"github.com/d2v/d2v/pkg/feed"
 	"github.com/d2v/d2v/pkg/model"
 	"github.com/d2v/d2v/pkg/plot"
+	"github.com/d2v/d2v/pkg/step"
 	"github.com/d2v/d2v/pkg/train"
 )
 
@@ -28,9 +29,9 @@ type Weights struct {
 
 // LoadEncoder fills encoder params (student.* only; cls.* keep their init)
 // from a checkpoint, or draws them randomly. It returns a label for reports.
-func LoadEncoder(p *model.Params, s train.Setup, w Weights) (string, error) {
+func LoadEncoder(p *model.Params, s step.Setup, w Weights) (string, error) {
 	if w.Checkpoint == "" {
-		train.InitEncoder(p, s, w.Seed)
+		step.InitEncoder(p, s, w.Seed)
 		return fmt.Sprintf("random init (seed %d)", w.Seed), nil
 	}
 	f, err := checkpoint.Read(w.Checkpoint)
@@ -270,7 +271,7 @@ func Evaluate(cfg *config.Config, w Weights, outDir string, o EvalOptions, log i
 }
 
 // encoderRow measures the frozen features of the encoder with weights w.
-func encoderRow(s train.Setup, w Weights, trainSet, test *Labelled, o EvalOptions, log io.Writer) (*EvalRow, error) {
+func encoderRow(s step.Setup, w Weights, trainSet, test *Labelled, o EvalOptions, log io.Writer) (*EvalRow, error) {
 	p := ClassifierParams(s, 0)
 	label, err := LoadEncoder(p, s, w)
 	if err != nil {

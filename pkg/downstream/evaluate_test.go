@@ -7,11 +7,11 @@ import (
 	"testing"
 
 	"github.com/d2v/d2v/pkg/config"
-	"github.com/d2v/d2v/pkg/train"
+	"github.com/d2v/d2v/pkg/step"
 )
 
 // smallTask is the embedded image task cut to n train and n test images.
-func smallTask(t *testing.T, n int) (*Labelled, *Labelled, train.Setup) {
+func smallTask(t *testing.T, n int) (*Labelled, *Labelled, step.Setup) {
 	t.Helper()
 	cfg := config.Default()
 	cfg.Model.Dim, cfg.Model.Heads, cfg.Model.FFNDim, cfg.Model.Depth = 16, 2, 32, 1

@@ -16,6 +16,7 @@ import (
 	"github.com/d2v/d2v/pkg/data"
 	"github.com/d2v/d2v/pkg/model"
 	"github.com/d2v/d2v/pkg/plot"
+	"github.com/d2v/d2v/pkg/step"
 	"github.com/d2v/d2v/pkg/train"
 )
 
@@ -109,7 +110,7 @@ func Finetune(ctx context.Context, cfg *config.Config, w Weights, outDir string,
 
 // classify returns test accuracy and the confusion matrix of the fine-tuned
 // model, with a forward-only graph sharing the trained tensors.
-func classify(s train.Setup, p *model.Params, C int, test *Labelled) (float64, [][]int, error) {
+func classify(s step.Setup, p *model.Params, C int, test *Labelled) (float64, [][]int, error) {
 	s.Batch = EvalBatch
 	enc, err := NewClassifier(s, p, EvalBatch, C, false)
 	if err != nil {

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/d2v/d2v/pkg/config"
-	"github.com/d2v/d2v/pkg/train"
+	"github.com/d2v/d2v/pkg/step"
 )
 
 func TestLayerScale(t *testing.T) {
@@ -36,15 +36,15 @@ func TestLayerScale(t *testing.T) {
 // exactly the encoder a pretraining run with the same seed starts from.
 func TestRandomInitBaselineIsStepZero(t *testing.T) {
 	cfg := tinyConfig(t)
-	s := train.SetupFor(cfg, 2)
-	d, err := train.New(s)
+	s := step.SetupFor(cfg, 2)
+	d, err := step.New(s)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer d.Close()
 	d.Init(7)
 	p := ClassifierParams(s, 3)
-	train.InitEncoder(p, s, 7)
+	step.InitEncoder(p, s, 7)
 	n := 0
 	for _, name := range p.Names() {
 		if d.Student.Get(name) == nil {
@@ -63,7 +63,7 @@ func TestRandomInitBaselineIsStepZero(t *testing.T) {
 	}
 }
 
-func headNames(d *train.D2V) []string {
+func headNames(d *step.D2V) []string {
 	var out []string
 	for _, n := range d.Names {
 		if len(n) > 5 && n[:5] == "head." {

@@ -9,8 +9,8 @@ import (
 	"github.com/d2v/d2v/pkg/data"
 	"github.com/d2v/d2v/pkg/eval"
 	"github.com/d2v/d2v/pkg/feed"
+	"github.com/d2v/d2v/pkg/step"
 	"github.com/d2v/d2v/pkg/tokenizer"
-	"github.com/d2v/d2v/pkg/train"
 )
 
 // Labelled is one labelled split for evaluation and fine-tuning, in whatever
@@ -41,8 +41,8 @@ func (sp *Labelled) Limit(n int) {
 // LoadTask loads the train and test splits of the configured labelled task
 // and the encoder setup for batches of `batch` (the text vocabulary comes
 // from the tokenizer). Inputs accepts any batch size.
-func LoadTask(cfg *config.Config, batch int) (trainSet, test *Labelled, s train.Setup, err error) {
-	s = train.SetupFor(cfg, batch)
+func LoadTask(cfg *config.Config, batch int) (trainSet, test *Labelled, s step.Setup, err error) {
+	s = step.SetupFor(cfg, batch)
 	switch cfg.Model.Modality {
 	case config.ModalityImage:
 		if trainSet, err = imageSplit(cfg, "train"); err != nil {
@@ -73,7 +73,7 @@ func LoadTask(cfg *config.Config, batch int) (trainSet, test *Labelled, s train.
 		T := cfg.Modalities.Text.SeqLen
 		in := feed.InputFor(cfg)
 		in.Vocab = tok.VocabSize()
-		s = train.SetupWith(cfg, batch, in)
+		s = step.SetupWith(cfg, batch, in)
 		if trainSet, err = textSplit(tr, "train", tok, T); err != nil {
 			return nil, nil, s, err
 		}

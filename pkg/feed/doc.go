@@ -9,7 +9,7 @@
 // evaluation shares (LoadImages, Batcher, LoadSpeech, LoadTokenizer, the
 // WordNet task options). What only the data can decide about a step's
 // input (text's vocabulary and masked count) comes back as an Input, which
-// train.SetupWith reads.
+// step.SetupWith reads.
 //
 // It may import pkg/config, pkg/data, pkg/shard, pkg/masking, pkg/tokenizer and the
 // standard library; never Gorgonia, pkg/model or pkg/train.

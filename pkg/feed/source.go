@@ -12,7 +12,7 @@ type Source interface {
 	Len() int
 	Name() string
 	// Input is what the data decides about the step's input beyond the
-	// config (train.SetupWith reads it).
+	// config (step.SetupWith reads it).
 	Input() Input
 	Fingerprint() string // SHA-256 of the examples as fed (fingerprint.go)
 }

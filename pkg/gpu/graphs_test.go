@@ -10,6 +10,7 @@ import (
 	"github.com/d2v/d2v/pkg/loss"
 	"github.com/d2v/d2v/pkg/masking"
 	"github.com/d2v/d2v/pkg/model"
+	"github.com/d2v/d2v/pkg/step"
 	"github.com/d2v/d2v/pkg/teacher"
 	"github.com/d2v/d2v/pkg/train"
 	"gorgonia.org/tensor"
@@ -18,12 +19,12 @@ import (
 // graphSetups cover what the PyTorch fixtures do not: fixed sin-cos
 // positions (1-D and 2-D), the embedding LayerNorm, text's KeepInput,
 // instance/layer norms in the other slots, top-1, smooth L1 with mean.
-func graphSetups() map[string]train.Setup {
+func graphSetups() map[string]step.Setup {
 	spec := model.Spec{Dim: 32, Depth: 2, Heads: 4, FFN: 48, LNEps: 1e-5, InitStd: 0.02}
 	img, txt := spec, spec
 	img.NormFirst, img.HeadLayers = true, 2
 	txt.HeadLayers, txt.EmbedLN, txt.Depth = 1, true, 3
-	return map[string]train.Setup{
+	return map[string]step.Setup{
 		"image_sincos2d_preln": {Spec: img, Mod: model.Patches{T: 16, PatchDim: 12, Dim: 32, GridH: 4, GridW: 4},
 			Batch: 3, NMask: 6, TargetLayer: "block", Scope: "all",
 			Target: teacher.TargetSpec{TopK: 2, LayerNorm: teacher.NormInstance, Final: teacher.NormLayer, Eps: 1e-5},
@@ -63,12 +64,12 @@ func TestEngineMatchesGraphs(t *testing.T) {
 	const tol = 1e-4
 	for name, s := range graphSetups() {
 		t.Run(name, func(t *testing.T) {
-			cpu, err := train.New(s)
+			cpu, err := step.New(s)
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer cpu.Close()
-			dg, err := train.New(s)
+			dg, err := step.New(s)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/d2v/d2v/internal/fixture"
 	"github.com/d2v/d2v/pkg/gpu"
+	"github.com/d2v/d2v/pkg/step"
 	"github.com/d2v/d2v/pkg/teacher"
 	"github.com/d2v/d2v/pkg/train"
 )
@@ -66,10 +67,10 @@ func replay(t *testing.T, path string, dev gpu.Device, afterTol float64) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fx.Method != "data2vec" { // data2vec 2.0 (train.D2V2) runs on the CPU graphs only
+	if fx.Method != "data2vec" { // data2vec 2.0 (step.D2V2) runs on the CPU graphs only
 		t.Skipf("%s: method %s: the GPU engine has the data2vec 1 step only", path, fx.Method)
 	}
-	d, err := train.New(fx.Setup)
+	d, err := step.New(fx.Setup)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,7 @@ import (
 )
 
 // Config fixes everything the step's buffers and launches depend on; it
-// mirrors train.Setup with the loss already reduced to (Beta, Coef).
+// mirrors step.Setup with the loss already reduced to (Beta, Coef).
 type Config struct {
 	Spec         model.Spec
 	Mod          model.Modality // model.Tokens or model.Patches

@@ -120,7 +120,7 @@ type TargetSpec struct {
 }
 
 // Averaged is the number of the n top layers averaged into the targets:
-// TopK, at most n (the one place the top-K is clamped; train.New rejects a
+// TopK, at most n (the one place the top-K is clamped; step.New rejects a
 // TopK outside [1, depth], config.Validate a teacher.top_k outside it).
 func (s TargetSpec) Averaged(n int) int { return min(s.TopK, n) }
 

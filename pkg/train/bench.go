@@ -12,6 +12,7 @@ import (
 	"github.com/d2v/d2v/pkg/gemm"
 	"github.com/d2v/d2v/pkg/masking"
 	"github.com/d2v/d2v/pkg/model"
+	"github.com/d2v/d2v/pkg/step"
 	"github.com/d2v/d2v/pkg/teacher"
 )
 
@@ -45,7 +46,7 @@ type BenchResult struct {
 // forward (1x), student forward (1x) and backward (2x) through the blocks,
 // plus the head on the masked rows (forward + backward) and the patch
 // projection; the same counting as the performance issue's 1.77 GFLOP at S.
-func StepFLOPs(s Setup) float64 {
+func StepFLOPs(s step.Setup) float64 {
 	B, T, D, F, H := float64(s.Batch), float64(s.Mod.NumTokens()), float64(s.Spec.Dim), float64(s.Spec.FFN), float64(s.Spec.Heads)
 	N := B * T
 	perLayer := 2*N*D*D*4 + 2*N*D*F*2 + 2*2*B*H*T*T*(D/H)
@@ -65,7 +66,7 @@ func StepFLOPs(s Setup) float64 {
 // SkippedFLOPs counts the matmul FLOPs of StepFLOPs that d2v does not run:
 // in the student's last block, forward and backward (3x), the unmasked
 // rows' Q and output projections, FFN and attention rows.
-func SkippedFLOPs(s Setup) float64 {
+func SkippedFLOPs(s step.Setup) float64 {
 	B, T, D, F := float64(s.Batch), float64(s.Mod.NumTokens()), float64(s.Spec.Dim), float64(s.Spec.FFN)
 	perRow := 2*D*D*2 + 2*D*F*2 + 2*2*T*D
 	return 3 * B * (T - float64(s.NMask)) * perRow
@@ -87,8 +88,8 @@ func Bench(cfg *config.Config, name string, steps, warmup int) (*BenchResult, er
 	if err != nil {
 		return nil, err
 	}
-	s := SetupWith(cfg, B, in)
-	d, err := New(s)
+	s := step.SetupWith(cfg, B, in)
+	d, err := step.New(s)
 	if err != nil {
 		return nil, err
 	}
@@ -151,7 +152,7 @@ func benchFeedInput(cfg *config.Config) (feed.Input, error) {
 // benchInputs draws k batches of the benchmarked step's synthetic input
 // from run.seed+1: random token ids, or N(0,1) values for patches and
 // waveforms.
-func benchInputs(cfg *config.Config, s Setup, k int) [][]float32 {
+func benchInputs(cfg *config.Config, s step.Setup, k int) [][]float32 {
 	n := 1
 	for _, v := range s.Mod.InputShape(s.Batch) {
 		n *= v
@@ -174,7 +175,7 @@ func benchInputs(cfg *config.Config, s Setup, k int) [][]float32 {
 
 // benchMask fills mask (B*T) with the random masks of benchmark step
 // `step`: s.NMask positions per sample, from (seed, step, sample).
-func benchMask(seed int64, s Setup, step int, mask []bool) {
+func benchMask(seed int64, s step.Setup, step int, mask []bool) {
 	T := s.Mod.NumTokens()
 	for i := 0; i < s.Batch; i++ {
 		masking.Random(masking.NewRNG(seed, int64(step), i), T, s.NMask, mask[i*T:(i+1)*T])

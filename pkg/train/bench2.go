@@ -9,6 +9,7 @@ import (
 	"github.com/d2v/d2v/pkg/config"
 	"github.com/d2v/d2v/pkg/feed"
 	"github.com/d2v/d2v/pkg/gemm"
+	"github.com/d2v/d2v/pkg/step"
 	"github.com/d2v/d2v/pkg/teacher"
 )
 
@@ -17,7 +18,7 @@ import (
 // tokens (1x), the student forward and backward (3x) on the N*(E+K)
 // visible tokens of the clones, and the decoder's convolutions and
 // projection over all N*T positions (3x), plus the patch projection.
-func StepFLOPs2(s Setup2) float64 {
+func StepFLOPs2(s step.Setup2) float64 {
 	sh := s.Shape()
 	D, F, H := float64(sh.D), float64(s.Spec.FFN), float64(s.Spec.Heads)
 	layer := func(seqs, t float64) float64 { // one block over seqs sequences of t tokens
@@ -64,8 +65,8 @@ func bench2(cfg *config.Config, name string, steps, warmup int) (*BenchResult, e
 	if err != nil {
 		return nil, err
 	}
-	s := Setup2For(cfg, B, in)
-	d, err := New2(s)
+	s := step.Setup2For(cfg, B, in)
+	d, err := step.New2(s)
 	if err != nil {
 		return nil, err
 	}
@@ -77,7 +78,7 @@ func bench2(cfg *config.Config, name string, steps, warmup int) (*BenchResult, e
 	}
 	oc := cfg.Optim
 	opt := NewAdamW(oc.Beta1, oc.Beta2, oc.Eps, oc.WeightDecay, Decayed2)
-	inputs := benchInputs(cfg, Setup{Mod: s.Mod, Batch: B}, 4) // a few batches, reused round robin
+	inputs := benchInputs(cfg, step.Setup{Mod: s.Mod, Batch: B}, 4) // a few batches, reused round robin
 	flops := StepFLOPs2(s) / 1e9
 	res := &BenchResult{Config: name, Input: string(cfg.Model.Modality) + " (data2vec2)", GFLOPPerStep: flops, GFLOPRun: flops,
 		Threads: runtime.GOMAXPROCS(0), GEMMKernel: gemm.Kernel()}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/d2v/d2v/pkg/config"
 	"github.com/d2v/d2v/pkg/model"
+	"github.com/d2v/d2v/pkg/step"
 )
 
 // TestBench2: `d2v bench` times data2vec 2.0 steps for both benchmark
@@ -29,7 +30,7 @@ func TestBench2(t *testing.T) {
 // hand: B=1, M=2, T=4 (2x2 grid), K=1, E=1, D=2, F=4, 1 head, 1 layer;
 // a 2-D decoder of 2 channels, kernel 1, 1 group, 1 layer; tokens input.
 func TestStepFLOPs2(t *testing.T) {
-	s := Setup2{Spec: model.Spec{Dim: 2, Depth: 1, Heads: 1, FFN: 4}, Mod: model.Tokens{T: 4, Vocab: 3, Dim: 2},
+	s := step.Setup2{Spec: model.Spec{Dim: 2, Depth: 1, Heads: 1, FFN: 4}, Mod: model.Tokens{T: 4, Vocab: 3, Dim: 2},
 		Batch: 1, Clones: 2, Keep: 1, CLS: true,
 		Decoder: model.Decoder{Kind: model.Decoder2D, Dim: 2, DecDim: 2, Kernel: 1, Groups: 1, Layers: 1, ProjLayers: 1, Positions: 4}}
 	// teacher: 1 seq of 5: 2*5*2*2*4 + 2*5*2*4*2 + 2*2*1*1*25*2 = 160+160+200 = 520

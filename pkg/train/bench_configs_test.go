@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/d2v/d2v/pkg/config"
+	"github.com/d2v/d2v/pkg/step"
 	"github.com/d2v/d2v/pkg/teacher"
 )
 
@@ -34,8 +35,8 @@ func BenchmarkStepConfig(b *testing.B) {
 
 func benchStep(b *testing.B, cfg *config.Config) {
 	B := cfg.Data.BatchSize
-	s := SetupFor(cfg, B)
-	d, err := New(s)
+	s := step.SetupFor(cfg, B)
+	d, err := step.New(s)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"github.com/d2v/d2v/pkg/config"
 	"github.com/d2v/d2v/pkg/data"
 	"github.com/d2v/d2v/pkg/feed"
+	"github.com/d2v/d2v/pkg/step"
 )
 
 // BenchmarkStep times one full pretraining step (teacher forward, student
@@ -22,7 +23,7 @@ func BenchmarkStep(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	d, err := New(SetupFor(cfg, B))
+	d, err := step.New(step.SetupFor(cfg, B))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/d2v/d2v/pkg/gpu"
+	"github.com/d2v/d2v/pkg/step"
 )
 
 // Devices a step can run on (--device).
@@ -35,14 +36,14 @@ func OpenDevice(name string) (gpu.Device, string, error) {
 // NewEngine allocates d's step on a GPU device (pkg/gpu): the same
 // parameters, names, teacher pairs and settings as d's Gorgonia graphs.
 // Parameters are not copied; call Upload.
-func NewEngine(d *D2V, dev gpu.Device) (*gpu.Engine, error) {
+func NewEngine(d *step.D2V, dev gpu.Device) (*gpu.Engine, error) {
 	coef, err := d.Loss.Coef(d.Batch*d.NMask, d.Spec.Dim)
 	if err != nil {
 		return nil, err
 	}
 	cfg := gpu.Config{Spec: d.Spec, Mod: d.Mod, Batch: d.Batch, NMask: d.NMask, TargetLayer: d.TargetLayer,
 		Scope: d.Scope, Target: d.Target, Beta: d.Loss.Beta, Coef: coef, KeepInput: d.KeepInput}
-	e, err := gpu.New(dev, cfg, d.Student, d.Teacher, d.Names, d.pairs)
+	e, err := gpu.New(dev, cfg, d.Student, d.Teacher, d.Names, d.Pairs())
 	if errors.Is(err, gpu.ErrUnsupported) {
 		return nil, bad(fmt.Errorf("--device: %w", err)) // a setting, not the GPU: exit 2
 	}
@@ -58,13 +59,13 @@ func NewEngine(d *D2V, dev gpu.Device) (*gpu.Engine, error) {
 type GPUStep struct {
 	Device string // the GPU's name
 	E      *gpu.Engine
-	d      *D2V
+	d      *step.D2V
 	opt    *AdamW
 }
 
 // NewGPUStep uploads d's parameters and opt's moments to dev. On success
 // dev belongs to the step (Close closes it); on error the caller closes it.
-func NewGPUStep(d *D2V, opt *AdamW, dev gpu.Device) (*GPUStep, error) {
+func NewGPUStep(d *step.D2V, opt *AdamW, dev gpu.Device) (*GPUStep, error) {
 	if opt.LRScale != nil {
 		return nil, bad(fmt.Errorf("--device: per-parameter learning rates: %w", gpu.ErrUnsupported))
 	}
@@ -94,7 +95,7 @@ func float32s(v any) ([]float32, error) {
 
 // Forward is D2V.ForwardPair on the device; it returns the output (no
 // Grads: they stay on the device) and the global gradient norm.
-func (g *GPUStep) Forward(student, teacherIn any, mask []bool) (*Output, float64, error) {
+func (g *GPUStep) Forward(student, teacherIn any, mask []bool) (*step.Output, float64, error) {
 	x, err := float32s(student)
 	if err != nil {
 		return nil, 0, err
@@ -107,7 +108,7 @@ func (g *GPUStep) Forward(student, teacherIn any, mask []bool) (*Output, float64
 	if err != nil {
 		return nil, 0, err
 	}
-	return &Output{Loss: r.Loss, Pred: r.Pred, Targets: r.Targets}, r.GradNorm, nil
+	return &step.Output{Loss: r.Loss, Pred: r.Pred, Targets: r.Targets}, r.GradNorm, nil
 }
 
 // Update is AdamW.Step (learning rate lr, clipping factor coef) then the
@@ -126,7 +127,7 @@ func (g *GPUStep) Close() { g.E.Close() }
 
 // openGPUStep returns the GPU step for device (nil for cpu), which runs
 // in a single process only.
-func openGPUStep(device string, d *D2V, opt *AdamW, ranks int) (*GPUStep, error) {
+func openGPUStep(device string, d *step.D2V, opt *AdamW, ranks int) (*GPUStep, error) {
 	dev, name, err := OpenDevice(device)
 	if err != nil || dev == nil {
 		return nil, err // no GPU, driver or kernel load failure: exit 1

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/d2v/d2v/pkg/config"
+	"github.com/d2v/d2v/pkg/step"
 	"github.com/d2v/d2v/pkg/teacher"
 )
 
@@ -26,9 +27,9 @@ func BenchDevice(cfg *config.Config, name string, steps, warmup int, device stri
 		return nil, fmt.Errorf("--device %s: method data2vec2 runs on the CPU only", device)
 	}
 	B := cfg.Data.BatchSize
-	s := SetupFor(cfg, B)
+	s := step.SetupFor(cfg, B)
 	s.Parts = 1 // the device runs the whole batch
-	d, err := New(s)
+	d, err := step.New(s)
 	if err != nil {
 		dev.Close()
 		return nil, err

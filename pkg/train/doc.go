@@ -1,22 +1,18 @@
-// Package train pretrains. The data2vec step (D2V: student and EMA teacher
-// graphs, one forward/backward, the targets; step.go) with the overlap of
-// teacher and student (overlap.go), the data2vec 2.0 step beside it
-// (D2V2; step2.go, step2_run.go) and the seam that picks one by config
-// (method.go), the batch run as parts over the cores
-// (parts.go), AdamW with the learning-rate schedules and clipping
-// (optim.go), the loop that feeds, steps, logs, checkpoints and resumes
-// (pretrain.go, ckpt.go, resume.go, metrics.go, progress.go),
-// data-parallel replicas over MPI (replicas.go), the translation of a
-// config into the step's static Setup (setup.go), the benchmark (bench.go)
-// and the adapter to the GPU step (device*.go).
+// Package train pretrains: the loop that feeds, steps, logs, checkpoints
+// and resumes (pretrain.go, ckpt.go, resume.go, metrics.go, progress.go),
+// the seam that picks the method's step by config (method.go; the steps
+// themselves are in pkg/step), AdamW with the learning-rate schedules,
+// clipping and the weight-decay groups (optim.go), data-parallel replicas
+// over MPI (replicas.go), the benchmarks (bench.go, bench2.go) and the
+// adapter to the GPU step (device*.go).
 //
 // Pretraining data comes from pkg/feed; evaluation, linear probes and
 // fine-tuning live in pkg/downstream, which imports this package. A new
-// method is a new step file here sharing the pieces, selected by config,
-// not a branch in step.go (docs/ARCHITECTURE.md).
+// method is a new step in pkg/step, sharing the pieces, and a case in
+// newTrainee (method.go), not a branch in the loop (docs/ARCHITECTURE.md).
 //
-// It may import pkg/config, pkg/feed, pkg/model, pkg/teacher, pkg/loss,
-// pkg/ops, pkg/masking, pkg/data, pkg/checkpoint, pkg/dist, pkg/gpu,
-// pkg/cuda, pkg/gemm, pkg/vmath, pkg/plot and internal/*; never
-// pkg/downstream or cmd.
+// It may import pkg/step, pkg/config, pkg/feed, pkg/model, pkg/teacher,
+// pkg/masking, pkg/data, pkg/checkpoint, pkg/dist, pkg/gpu, pkg/cuda,
+// pkg/gemm, pkg/plot, pkg/vmath and internal/*; never pkg/downstream or cmd. Its parity tests replay the
+// reference fixtures through pkg/step with this package's optimiser.
 package train

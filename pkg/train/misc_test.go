@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/d2v/d2v/pkg/config"
+	"github.com/d2v/d2v/pkg/step"
 )
 
 func TestMetricsTruncate(t *testing.T) {
@@ -35,7 +36,7 @@ func TestMetricsTruncate(t *testing.T) {
 	}
 }
 
-func headNames(d *D2V) []string {
+func headNames(d *step.D2V) []string {
 	var out []string
 	for _, n := range d.Names {
 		if len(n) > 5 && n[:5] == "head." {
@@ -61,7 +62,7 @@ func TestStepFLOPs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := StepFLOPs(SetupFor(cfg, cfg.Data.BatchSize)) / 1e9
+	got := StepFLOPs(step.SetupFor(cfg, cfg.Data.BatchSize)) / 1e9
 	if math.Abs(got-1.77) > 0.005 {
 		t.Fatalf("S: %.4f GFLOP per step, want 1.77", got)
 	}
@@ -76,7 +77,7 @@ func TestSkippedFLOPs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := SetupFor(cfg, cfg.Data.BatchSize)
+	s := step.SetupFor(cfg, cfg.Data.BatchSize)
 	if got, want := SkippedFLOPs(s), 3.0*256*360448; got != want {
 		t.Fatalf("S: %v FLOPs skipped, want %v", got, want)
 	}

@@ -178,3 +178,9 @@ func LR(step, warmup, total int, peak, minLR float64, cosine bool) float64 {
 // Decayed reports whether a parameter gets weight decay: linear and embedding
 // weights (names ending in .w), not biases, norms, positions or mask_emb.
 func Decayed(name string) bool { return strings.HasSuffix(name, ".w") }
+
+// Decayed2 reports whether a data2vec 2.0 parameter gets weight decay: the
+// v1 rule (names ending in .w, now including the decoder's convolutions
+// and projections) plus the CLS token (fairseq decays every parameter with
+// more than one dimension, and its extra tokens are (1, 1, D)).
+func Decayed2(name string) bool { return Decayed(name) || name == "student.cls" }

@@ -11,6 +11,7 @@ import (
 	"github.com/d2v/d2v/internal/fixture"
 	"github.com/d2v/d2v/pkg/checkpoint"
 
+	"github.com/d2v/d2v/pkg/step"
 	"github.com/d2v/d2v/pkg/teacher"
 	"github.com/d2v/d2v/pkg/train"
 )
@@ -29,7 +30,7 @@ const parityTolAfter2 = 1e-4
 // predictions and targets, and the decoder's gradients and weights.
 func replay2(t *testing.T, fx *fixture.Fixture) {
 	path := fx.Path
-	d, err := train.New2(fx.Setup2)
+	d, err := step.New2(fx.Setup2)
 	if err != nil {
 		t.Fatalf("%s: cannot build: %v", path, err)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/d2v/d2v/internal/fixture"
 	"github.com/d2v/d2v/pkg/checkpoint"
+	"github.com/d2v/d2v/pkg/step"
 	"github.com/d2v/d2v/pkg/teacher"
 	"github.com/d2v/d2v/pkg/train"
 )
@@ -48,7 +49,7 @@ func replay(t *testing.T, path string) {
 		replay2(t, fx)
 		return
 	}
-	d, err := train.New(fx.Setup)
+	d, err := step.New(fx.Setup)
 	if err != nil {
 		t.Fatalf("%s: cannot build: %v", path, err)
 	}

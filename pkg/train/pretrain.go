@@ -16,6 +16,7 @@ import (
 	"github.com/d2v/d2v/pkg/data"
 	"github.com/d2v/d2v/pkg/dist"
 	"github.com/d2v/d2v/pkg/feed"
+	"github.com/d2v/d2v/pkg/step"
 	"github.com/d2v/d2v/pkg/teacher"
 )
 
@@ -117,8 +118,8 @@ func Pretrain(ctx context.Context, o PretrainOptions) error {
 		return err
 	}
 	var gs *GPUStep // nil: the CPU graphs
-	if v1, ok := d.(*D2V); ok {
-		if gs, err = openGPUStep(o.Device, v1, opt, rep.c.Size()); err != nil {
+	if v1, ok := d.(v1Trainee); ok {
+		if gs, err = openGPUStep(o.Device, v1.D2V, opt, rep.c.Size()); err != nil {
 			return err
 		}
 	}
@@ -136,7 +137,7 @@ func Pretrain(ctx context.Context, o PretrainOptions) error {
 	}
 	student, _, names := d.Params()
 	parts := ""
-	if v1, ok := d.(*D2V); ok {
+	if v1, ok := d.(v1Trainee); ok {
 		parts = v1.PartsNote()
 	}
 	fmt.Fprintf(o.Log, "d2v pretrain: %s; %d params, batch %d%s, %s, %d steps -> %s\n",
@@ -172,52 +173,52 @@ func Pretrain(ctx context.Context, o PretrainOptions) error {
 		}
 		return rep.c.Barrier() // no rank moves on (or exits) before rank 0's checkpoint is written
 	}
-	for step := start; step < steps; step++ {
+	for i := start; i < steps; i++ { // i: the 0-based step this iteration runs
 		t0 := time.Now()
-		lr := ScheduleLR(oc, int(step), cfg.Run.Steps)
-		x, xt, mask, err := batches.Next(step)
+		lr := ScheduleLR(oc, int(i), cfg.Run.Steps)
+		x, xt, mask, err := batches.Next(i)
 		if err != nil {
-			return bad(fmt.Errorf("step %d: %w", step+1, err))
+			return bad(fmt.Errorf("step %d: %w", i+1, err))
 		}
-		var out *Output
+		var out *step.Output
 		var norm float64
 		if gs != nil { // targets, forward, backward and the norm on the GPU; grads stay there
 			if out, norm, err = gs.Forward(x, xt, mask); err != nil {
-				return fmt.Errorf("step %d: %w", step+1, err)
+				return fmt.Errorf("step %d: %w", i+1, err)
 			}
 		} else {
-			if out, err = d.pass(x, xt, mask, cfg.Run.Seed, step, first); err != nil {
-				return fmt.Errorf("step %d: %w", step+1, err)
+			if out, err = d.pass(x, xt, mask, cfg.Run.Seed, i, first); err != nil {
+				return fmt.Errorf("step %d: %w", i+1, err)
 			}
 			if err := rep.average(out.Grads); err != nil { // mean over ranks, before the norm
-				return fmt.Errorf("step %d: %w", step+1, err)
+				return fmt.Errorf("step %d: %w", i+1, err)
 			}
 			norm = GradNorm(out.Grads)
 		}
 		// every rank takes the same skip, guard and stop decisions from st
 		st, err := rep.reduce(out.Loss, norm, ctx.Err() != nil, out.Targets, out.Pred, cfg.Model.Dim)
 		if err != nil {
-			return fmt.Errorf("step %d: %w", step+1, err)
+			return fmt.Errorf("step %d: %w", i+1, err)
 		}
 		if st.Bad {
 			if skipped++; skipped > int64(cfg.Run.SkipNonFinite) {
-				return &DivergedError{Step: step + 1, Reason: fmt.Sprintf("loss %v, grad norm %v (%d non-finite steps, run.skip_nonfinite=%d)",
+				return &DivergedError{Step: i + 1, Reason: fmt.Sprintf("loss %v, grad norm %v (%d non-finite steps, run.skip_nonfinite=%d)",
 					st.Loss, norm, skipped, cfg.Run.SkipNonFinite)}
 			}
 			fmt.Fprintf(o.Log, "step %d skipped: loss %v, grad norm %v (%d of run.skip_nonfinite=%d)\n",
-				step+1, st.Loss, norm, skipped, cfg.Run.SkipNonFinite)
+				i+1, st.Loss, norm, skipped, cfg.Run.SkipNonFinite)
 			continue // no update, no EMA, no metrics line; data and masks move on
 		}
-		dec := teacher.Decay(cfg.Teacher.EMAStart, cfg.Teacher.EMAEnd, int(step+1), cfg.Teacher.EMAAnnealSteps)
+		dec := teacher.Decay(cfg.Teacher.EMAStart, cfg.Teacher.EMAEnd, int(i+1), cfg.Teacher.EMAAnnealSteps)
 		if gs != nil {
 			if err := gs.Update(lr, ClipCoef(norm, oc.Clip), dec); err != nil {
-				return fmt.Errorf("step %d: %w", step+1, err)
+				return fmt.Errorf("step %d: %w", i+1, err)
 			}
 		} else {
 			opt.Step(student, names, out.Grads, lr, ClipCoef(norm, oc.Clip))
 			d.EMA(dec)
 		}
-		done := step + 1
+		done := i + 1
 		m := Metric{Step: done, Loss: st.Loss, LR: lr, EMADecay: dec, TargetVar: st.TargetVar, PredVar: st.PredVar,
 			GradNorm: norm, StepMS: float64(time.Since(t0).Microseconds()) / 1000, CommMS: rep.lastMS()}
 		bar.Update(done, m)

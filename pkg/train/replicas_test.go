@@ -15,6 +15,7 @@ import (
 	"github.com/d2v/d2v/pkg/checkpoint"
 	"github.com/d2v/d2v/pkg/config"
 	"github.com/d2v/d2v/pkg/dist"
+	"github.com/d2v/d2v/pkg/step"
 )
 
 // pretrainRanks runs Pretrain on n in-process ranks (n = 0: no Comm at all)
@@ -180,7 +181,7 @@ func TestCheckDrift(t *testing.T) {
 	errs := make([]error, 2)
 	var wg sync.WaitGroup
 	for r, c := range cs {
-		d, err := New(SetupFor(cfg, 2))
+		d, err := step.New(step.SetupFor(cfg, 2))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -215,7 +216,7 @@ func TestSyncStateStartsDiffer(t *testing.T) {
 	errs := make([]error, 2)
 	var wg sync.WaitGroup
 	for r, c := range dist.NewGroup(2) {
-		d, err := New(SetupFor(cfg, 2))
+		d, err := step.New(step.SetupFor(cfg, 2))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,4 +1,4 @@
-package train
+package step
 
 import (
 	"math/rand/v2"
@@ -59,6 +59,24 @@ func SetupWith(c *config.Config, batch int, in feed.Input) Setup {
 		Loss:  loss.Spec{Beta: c.Loss.Beta, Scale: c.Loss.Scale, Reduction: loss.Reduction(c.Loss.Reduction)},
 		Dtype: tensor.Float32,
 		Parts: c.Run.BatchSplit,
+	}
+}
+
+// Setup2For translates a config (method data2vec2) into the data2vec 2.0
+// step's settings for B samples: every derived value (kept positions, the
+// decoder's widths and positions) comes from here.
+func Setup2For(c *config.Config, B int, in feed.Input) Setup2 {
+	s := SetupWith(c, B, in)
+	dc := c.Decoder
+	return Setup2{
+		Spec: s.Spec, Mod: s.Mod, Batch: B, Clones: c.Clones.Count, Keep: feed.NumKept(c),
+		CLS: c.Clones.CLS, CLSWeight: c.Clones.CLSWeight,
+		Decoder: model.Decoder{Kind: model.DecoderKind(dc.Kind), Dim: c.Model.Dim, DecDim: dc.Dim, Kernel: dc.Kernel,
+			Groups: dc.Groups, Layers: dc.Layers, Residual: dc.Residual, ProjLayers: dc.ProjLayers,
+			Positions: s.Mod.NumTokens(), LNEps: c.Model.LNEps},
+		TargetLayer: s.TargetLayer, Scope: s.Scope, Target: s.Target,
+		Loss:  loss.Spec{Beta: c.Loss.Beta, Scale: c.Loss.Scale, Reduction: loss.D2V},
+		Dtype: tensor.Float32,
 	}
 }
 

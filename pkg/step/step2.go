@@ -1,4 +1,4 @@
-package train
+package step
 
 import (
 	"fmt"
@@ -366,12 +366,6 @@ func (d *D2V2) buildTeacher() error {
 	d.tc.vm = G.NewTapeMachine(g.G)
 	return nil
 }
-
-// Decayed2 reports whether a data2vec 2.0 parameter gets weight decay: the
-// v1 rule (names ending in .w, now including the decoder's convolutions
-// and projections) plus the CLS token (fairseq decays every parameter with
-// more than one dimension, and its extra tokens are (1, 1, D)).
-func Decayed2(name string) bool { return Decayed(name) || name == "student.cls" }
 
 // Close releases the graphs' machines.
 func (d *D2V2) Close() {

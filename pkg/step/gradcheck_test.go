@@ -1,4 +1,4 @@
-package train
+package step
 
 import (
 	"fmt"
@@ -327,44 +327,6 @@ func gcPrepare(t *testing.T, c gcCase) (*D2V, []float64, []bool, any) {
 	}
 	t.Fatal("every seed puts some |pred - target| at the smooth-L1 kink")
 	return nil, nil, nil, nil
-}
-
-// TestTeacherGetsNoGradient: a student pass (and an optimiser step on its
-// gradients) leaves every teacher parameter bit-identical, and no teacher
-// parameter is trainable.
-func TestTeacherGetsNoGradient(t *testing.T) {
-	for _, c := range []gcCase{gcCases[0], gcCases[1]} {
-		t.Run(c.scope, func(t *testing.T) {
-			d, x, mask, y := gcPrepare(t, c)
-			defer d.Close()
-			d.EMA(0.5) // teacher != student
-			before := map[string][]float64{}
-			for _, n := range d.Teacher.Names() {
-				before[n] = d.Teacher.Values(n)
-			}
-			out, err := d.StudentPass(x, mask, y)
-			if err != nil {
-				t.Fatal(err)
-			}
-			NewAdamW(0.9, 0.98, 1e-6, 0.01, Decayed).Step(d.Student, d.Names, out.Grads, 0.1, 1)
-			for _, n := range d.Teacher.Names() {
-				if !slices.Equal(d.Teacher.Values(n), before[n]) {
-					t.Errorf("teacher parameter %s changed", n)
-				}
-			}
-			for _, n := range d.Names {
-				if strings.HasPrefix(n, "teacher.") || !(strings.HasPrefix(n, "student.") || strings.HasPrefix(n, "head.")) {
-					t.Errorf("trainable parameter %q is not a student or head parameter", n)
-				}
-				if d.Teacher.Get(n) != nil {
-					t.Errorf("trainable parameter %q lives in the teacher registry", n)
-				}
-			}
-			if len(d.Names) != d.Student.Len() {
-				t.Errorf("%d trainable names, student registry has %d", len(d.Names), d.Student.Len())
-			}
-		})
-	}
 }
 
 // TestParamCount checks the parameter count against the formula and that
