@@ -7,13 +7,13 @@
 # converts each clip with `sox -D` (no dither, so byte-reproducible) to 16 kHz
 # mono 16-bit PCM WAV, trimmed to the speech plus 50 ms of silence each side
 # and peak-normalised to -3 dBFS.
-# Layout, as data.LoadSpeechDir reads it:
+# Layout, as speech.LoadDir reads it:
 #
 #   <out>/<class>/<voice>_s<speed>_p<pitch>.wav
 #
 # where <voice> is "<accent>+<variant>" (e.g. en-gb-scotland+m3): the speed
 # and pitch versions of one voice share the voice id, so a voice-disjoint split
-# (SpeechSet.SplitByVoice) never tests on a voice it trained on.
+# (speech.Set.SplitByVoice) never tests on a voice it trained on.
 #
 # With --asterisk DIR it also copies the real recordings of Debian's
 # asterisk-core-sounds-en-wav (one speaker, "Allison", 8 kHz, CC BY-SA 3.0)
@@ -28,10 +28,10 @@
 #   scripts/get-speech.sh --keywords -o DIR     # digits + keywords -> DIR
 #   scripts/get-speech.sh --asterisk data/speech/asterisk
 #   scripts/get-speech.sh --speeds "175" --pitches "50" -o DIR   # one take per voice
-#   scripts/get-speech.sh --small --pack pkg/data/speech/digits.tar.gz
+#   scripts/get-speech.sh --small --pack pkg/speech/digits/digits.tar.gz
 #                                               # regenerate the embedded set
 # Needs: apt-get install -y espeak-ng sox (and asterisk-core-sounds-en-wav
-# for --asterisk). Load the result with data.LoadSpeechDir, e.g. in a config:
+# for --asterisk). Load the result with speech.LoadDir, e.g. in a config:
 # data.source=folder, data.path=data/speech/digits.
 set -euo pipefail
 

@@ -66,7 +66,7 @@ func numericClasses(labels []int) []string {
 }
 
 // IgnoredNote is what a log or message says about the stray files a folder
-// reader passed over (ImageSet.Ignored, SpeechSet.Ignored): "" for none,
+// reader passed over (ImageSet.Ignored, speech.Set.Ignored): "" for none,
 // else ", N stray files ignored (first: PATH)".
 func IgnoredNote(ignored []string) string {
 	switch len(ignored) {

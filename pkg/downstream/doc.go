@@ -7,7 +7,7 @@
 // layer-wise learning-rate decay (finetune.go).
 //
 // It may import pkg/step (Setup, InitEncoder), pkg/train (the optimiser,
-// checkpoint reading), pkg/feed, pkg/eval, pkg/plot, pkg/model, pkg/ops, pkg/data,
-// pkg/config, pkg/checkpoint, pkg/tokenizer and internal/*; nothing
-// imports it but cmd/d2v.
+// checkpoint reading), pkg/feed, pkg/eval, pkg/plot, pkg/model, pkg/ops,
+// pkg/data, pkg/speech, pkg/config, pkg/checkpoint, pkg/tokenizer and
+// internal/*; nothing imports it but cmd/d2v.
 package downstream

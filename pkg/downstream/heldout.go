@@ -9,6 +9,7 @@ import (
 	"github.com/d2v/d2v/pkg/config"
 	"github.com/d2v/d2v/pkg/data"
 	"github.com/d2v/d2v/pkg/feed"
+	"github.com/d2v/d2v/pkg/speech"
 )
 
 // data.test_path: the user's own held-out folder, for every modality. When
@@ -20,7 +21,7 @@ import (
 //
 //   - images: <class>/* image files (data.LoadImageFolder), resized and
 //     normalised as the train images;
-//   - speech: <class>/*.wav (data.LoadSpeechDir);
+//   - speech: <class>/*.wav (speech.LoadDir);
 //   - text: <class>/*.txt, one example per blank-line separated paragraph.
 
 // heldOutImages reads data.test_path as an image folder, whatever data.source is.
@@ -35,8 +36,8 @@ func heldOutImages(cfg *config.Config) (*data.ImageSet, error) {
 }
 
 // heldOutSpeech reads data.test_path as a labelled WAV folder.
-func heldOutSpeech(cfg *config.Config) (*data.SpeechSet, error) {
-	set, err := data.LoadSpeechDir(cfg.Data.TestPath)
+func heldOutSpeech(cfg *config.Config) (*speech.Set, error) {
+	set, err := speech.LoadDir(cfg.Data.TestPath)
 	if err != nil {
 		return nil, fmt.Errorf("data.test_path: %w", err)
 	}

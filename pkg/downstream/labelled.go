@@ -9,6 +9,7 @@ import (
 	"github.com/d2v/d2v/pkg/data"
 	"github.com/d2v/d2v/pkg/eval"
 	"github.com/d2v/d2v/pkg/feed"
+	"github.com/d2v/d2v/pkg/speech"
 	"github.com/d2v/d2v/pkg/step"
 	"github.com/d2v/d2v/pkg/tokenizer"
 )
@@ -179,7 +180,7 @@ func textRaw(seqs [][]int, v eval.TokenVocab, pad int) func(int, []float32) {
 func audioSplit(cfg *config.Config, split string) (*Labelled, error) {
 	load := feed.LoadSpeech
 	if split == "test" && cfg.Data.TestPath != "" {
-		load = func(cfg *config.Config, _ string) (*data.SpeechSet, error) { return heldOutSpeech(cfg) }
+		load = func(cfg *config.Config, _ string) (*speech.Set, error) { return heldOutSpeech(cfg) }
 	}
 	set, err := load(cfg, split)
 	if err != nil {
@@ -198,7 +199,7 @@ func audioSplit(cfg *config.Config, split string) (*Labelled, error) {
 		x, w := make([]float32, len(idx)*crop), make([]float32, len(idx)*T)
 		for i, r := range idx {
 			clip := set.Clips[r].Samples
-			data.CropOrPad(x[i*crop:(i+1)*crop], clip, max(0, (len(clip)-crop)/2))
+			speech.CropOrPad(x[i*crop:(i+1)*crop], clip, max(0, (len(clip)-crop)/2))
 			real := au
 			real.CropSamples = min(len(clip), crop)
 			n := min(max(real.Frames(), 1), T)
@@ -208,7 +209,7 @@ func audioSplit(cfg *config.Config, split string) (*Labelled, error) {
 		}
 		return x, w
 	}
-	mel, err := eval.NewLogMel(data.AudioRate)
+	mel, err := eval.NewLogMel(speech.Rate)
 	if err != nil {
 		return nil, err
 	}

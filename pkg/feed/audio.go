@@ -7,23 +7,24 @@ import (
 	"github.com/d2v/d2v/pkg/config"
 	"github.com/d2v/d2v/pkg/data"
 	"github.com/d2v/d2v/pkg/masking"
+	"github.com/d2v/d2v/pkg/speech"
 )
 
 // LoadSpeech reads the configured speech set and returns the voice-disjoint
 // split ("train" or "test"; modalities.audio.test_frac of the voices are
 // test). Pretraining reads the train split only, so evaluation measures
 // voices the encoder never heard.
-func LoadSpeech(c *config.Config, split string) (*data.SpeechSet, error) {
+func LoadSpeech(c *config.Config, split string) (*speech.Set, error) {
 	if err := inMemory(c); err != nil {
 		return nil, err
 	}
-	var set *data.SpeechSet
+	var set *speech.Set
 	var err error
 	switch c.Data.Source {
 	case config.SourceEmbedded:
-		set, err = data.EmbeddedSpeech()
+		set, err = speech.Embedded()
 	case config.SourceFolder:
-		set, err = data.LoadSpeechDir(c.Data.Path)
+		set, err = speech.LoadDir(c.Data.Path)
 	default:
 		return nil, fmt.Errorf("data.source: audio reads embedded or folder, got %q", c.Data.Source)
 	}
@@ -54,13 +55,13 @@ func LoadSpeech(c *config.Config, split string) (*data.SpeechSet, error) {
 
 // audioSource feeds speech pretraining: a random crop of crop_samples from
 // each clip (offset drawn from (seed, step, sample), as the mask), the
-// whole clip zero-padded at the end when it is shorter (data.CropOrPad's
+// whole clip zero-padded at the end when it is shorter (speech.CropOrPad's
 // rule), and wav2vec 2.0 span masks over the frames. The teacher sees the
 // same unmasked waveform; with teacher.scope blocks it shares the feature
 // encoder and positional convolution with the student, as data2vec feeds
 // its teacher the student's unmasked features.
 type audioSource struct {
-	set          *data.SpeechSet
+	set          *speech.Set
 	cfg          *config.Config
 	crop, frames int
 	nMask        int // masked frames per sample
@@ -115,7 +116,7 @@ func (s *audioSource) Batch(idx []int, first int, seed, step int64) (any, any, [
 
 // cropAndMask writes one example of speech pretraining: a crop of the
 // normalised clip into x (offset drawn from rng; a shorter clip is
-// zero-padded, data.CropOrPad's rule) and n masked frames into mask, drawn
+// zero-padded, speech.CropOrPad's rule) and n masked frames into mask, drawn
 // next from the same rng.
 func cropAndMask(cfg *config.Config, n int, rng *rand.Rand, clip, x []float32, mask []bool) {
 	m := cfg.Masking
@@ -123,7 +124,7 @@ func cropAndMask(cfg *config.Config, n int, rng *rand.Rand, clip, x []float32, m
 	if len(clip) > len(x) {
 		off = rng.IntN(len(clip) - len(x) + 1)
 	}
-	data.CropOrPad(x, clip, off)
+	speech.CropOrPad(x, clip, off)
 	if m.Kind == config.MaskSpan {
 		masking.TimeSpans(rng, len(mask), n, m.SpanLen, m.Ratio, mask)
 	} else {

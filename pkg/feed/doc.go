@@ -11,6 +11,6 @@
 // input (text's vocabulary and masked count) comes back as an Input, which
 // step.SetupWith reads.
 //
-// It may import pkg/config, pkg/data, pkg/shard, pkg/masking, pkg/tokenizer and the
+// It may import pkg/config, pkg/data, pkg/speech, pkg/shard, pkg/masking, pkg/tokenizer and the
 // standard library; never Gorgonia, pkg/model or pkg/train.
 package feed

@@ -8,6 +8,7 @@ import (
 	"github.com/d2v/d2v/pkg/data"
 	"github.com/d2v/d2v/pkg/masking"
 	"github.com/d2v/d2v/pkg/shard"
+	"github.com/d2v/d2v/pkg/speech"
 )
 
 // Streamed reports whether pretraining streams its data: a shard folder
@@ -169,11 +170,11 @@ func (s *shardSource) decodeImage(ex *shard.Example, step int64, row int) (examp
 // decodeAudio runs on a loader worker: decode, resample and normalise as
 // the speech folder loader does, then crop and mask.
 func (s *shardSource) decodeAudio(ex *shard.Example, step int64, row int) (example, error) {
-	a, err := data.ReadWAV(bytes.NewReader(ex.Data), ex.Member())
+	a, err := speech.ReadWAV(bytes.NewReader(ex.Data), ex.Member())
 	if err != nil {
 		return example{}, err
 	}
-	clip, skip, err := data.PrepareClip(a, ex.Member())
+	clip, skip, err := speech.PrepareClip(a, ex.Member())
 	if err != nil {
 		return example{}, err
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/d2v/d2v/pkg/data"
 	"github.com/d2v/d2v/pkg/masking"
 	"github.com/d2v/d2v/pkg/shard"
+	"github.com/d2v/d2v/pkg/speech"
 )
 
 // shardCfg writes the first n embedded MNIST images as PNG shards of per
@@ -161,18 +162,18 @@ func TestShardSpeechMatchesMemory(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, ex := range exs {
-			a, err := data.ReadWAV(bytes.NewReader(ex.Data), ex.Member())
+			a, err := speech.ReadWAV(bytes.NewReader(ex.Data), ex.Member())
 			if err != nil {
 				t.Fatal(err)
 			}
-			x, _, err := data.PrepareClip(a, ex.Member())
+			x, _, err := speech.PrepareClip(a, ex.Member())
 			if err != nil {
 				t.Fatal(err)
 			}
 			clips = append(clips, x)
 		}
 	}
-	set, err := data.LoadSpeechDir(folder)
+	set, err := speech.LoadDir(folder)
 	if err != nil {
 		t.Fatal(err)
 	}

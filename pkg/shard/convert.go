@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/d2v/d2v/pkg/data"
+	"github.com/d2v/d2v/pkg/speech"
 )
 
 // Converters write a dataset in one of the layouts the in-memory loaders
@@ -111,25 +112,25 @@ func FromIDX(dir, split, out string, perShard int) (*Manifest, error) {
 // modalities.audio.test_frac = testFrac, so evaluation on the folder's
 // held-out voices stays clean; 0 writes every clip.
 func FromSpeechDir(dir, out string, perShard int, seed int64, testFrac float64) (*Manifest, []string, error) {
-	classes, files, _, err := data.ListSpeechDir(dir)
+	classes, files, _, err := speech.ListDir(dir)
 	if err != nil {
 		return nil, nil, err
 	}
 	labels, paths := shuffled(files, len(classes) > 0, seed)
-	set := &data.SpeechSet{Source: dir, Classes: classes}
+	set := &speech.Set{Source: dir, Classes: classes}
 	var skipped []string
 	for i, f := range paths { // decode once: what the folder loader keeps
-		a, err := data.LoadWAV(f)
+		a, err := speech.LoadWAV(f)
 		if err != nil {
 			return nil, nil, err
 		}
-		if _, skip, err := data.PrepareClip(a, f); err != nil {
+		if _, skip, err := speech.PrepareClip(a, f); err != nil {
 			return nil, nil, err
 		} else if skip != nil {
 			skipped = append(skipped, fmt.Sprintf("%s: skipped: %v", f, skip))
 			continue
 		}
-		set.Clips = append(set.Clips, data.Clip{Label: labels[i], Voice: data.VoiceOf(f), Path: f})
+		set.Clips = append(set.Clips, speech.Clip{Label: labels[i], Voice: speech.VoiceOf(f), Path: f})
 	}
 	source := fmt.Sprintf("%s, shuffled with seed %d", dir, seed)
 	if testFrac > 0 && len(set.Voices()) >= 2 {

@@ -1,4 +1,4 @@
-package data
+package speech
 
 import (
 	"bufio"
@@ -11,9 +11,9 @@ import (
 	"os"
 )
 
-// AudioRate is the sample rate (Hz) that the audio modality expects; call
-// Resample(a.Samples, a.Rate, AudioRate) on what ReadWAV returns.
-const AudioRate = 16000
+// Rate is the sample rate (Hz) that the audio modality expects; call
+// Resample(a.Samples, a.Rate, Rate) on what ReadWAV returns.
+const Rate = 16000
 
 // WAVE format tags (mmreg.h).
 const (

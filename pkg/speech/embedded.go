@@ -1,4 +1,4 @@
-package data
+package speech
 
 import (
 	"archive/tar"
@@ -14,12 +14,12 @@ import (
 	"unicode"
 )
 
-// speechTar is a small set of synthetic spoken digits (see speech/README.md):
+// speechTar is a small set of synthetic spoken digits (see digits/README.md):
 // a gzipped tar of 16 kHz mono 16-bit WAV files laid out as
-// <class>/<voice>_<rest>.wav, the layout LoadSpeechDir reads, so
+// <class>/<voice>_<rest>.wav, the layout LoadDir reads, so
 // `tar xzf digits.tar.gz` gives a folder that loads the same way.
 //
-//go:embed speech/digits.tar.gz
+//go:embed digits/digits.tar.gz
 var speechTar []byte
 
 // maxTarClipBytes bounds one archived clip (about 30 s of 16 kHz 16-bit
@@ -29,10 +29,10 @@ const maxTarClipBytes = 1 << 20
 // speechTarName names the embedded archive in Source and clip paths.
 const speechTarName = "embedded:speech/digits.tar.gz"
 
-// EmbeddedSpeech returns a fresh copy of the embedded spoken-digit set: ten
-// classes ("eight" ... "zero", sorted names as LoadSpeechDir gives them),
+// Embedded returns a fresh copy of the embedded spoken-digit set: ten
+// classes ("eight" ... "zero", sorted names as LoadDir gives them),
 // synthesised by espeak-ng over many voices; split it with SplitByVoice.
-func EmbeddedSpeech() (*SpeechSet, error) {
+func Embedded() (*Set, error) {
 	zr, err := gzip.NewReader(bytes.NewReader(speechTar))
 	if err != nil {
 		return nil, fmt.Errorf("data: %s: %w", speechTarName, err)
@@ -43,7 +43,7 @@ func EmbeddedSpeech() (*SpeechSet, error) {
 
 // readSpeechTar reads an (uncompressed) tar of <class>/<file>.wav entries;
 // name is used in Source, clip paths and messages.
-func readSpeechTar(r io.Reader, name string) (*SpeechSet, error) {
+func readSpeechTar(r io.Reader, name string) (*Set, error) {
 	type entry struct {
 		class, path string
 		audio       *Audio
@@ -75,13 +75,13 @@ func readSpeechTar(r io.Reader, name string) (*SpeechSet, error) {
 		}
 		entries = append(entries, entry{class, p, a})
 	}
-	sort.Slice(entries, func(i, j int) bool { // as LoadSpeechDir: by class, then file
+	sort.Slice(entries, func(i, j int) bool { // as LoadDir: by class, then file
 		if entries[i].class != entries[j].class {
 			return entries[i].class < entries[j].class
 		}
 		return entries[i].path < entries[j].path
 	})
-	set := &SpeechSet{Source: name}
+	set := &Set{Source: name}
 	labels := map[string]int{}
 	for _, e := range entries {
 		if _, ok := labels[e.class]; !ok {

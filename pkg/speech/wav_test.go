@@ -1,4 +1,4 @@
-package data
+package speech
 
 import (
 	"bytes"
@@ -212,7 +212,7 @@ func TestReadWAVErrors(t *testing.T) {
 			if err == nil {
 				t.Fatalf("no error; got %+v", a)
 			}
-			checkIDXError(t, err, "bad.wav")
+			checkFileError(t, err, "bad.wav")
 			if !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("error %q does not contain %q", err, tt.want)
 			}
@@ -235,7 +235,7 @@ func FuzzReadWAV(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		a, err := ReadWAV(bytes.NewReader(b), "fuzz.wav")
 		if err != nil {
-			checkIDXError(t, err, "fuzz.wav")
+			checkFileError(t, err, "fuzz.wav")
 			return
 		}
 		if a.Rate <= 0 || len(a.Samples) == 0 || a.Source != "fuzz.wav" {

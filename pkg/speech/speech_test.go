@@ -1,4 +1,4 @@
-package data
+package speech
 
 import (
 	"archive/tar"
@@ -13,7 +13,19 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/d2v/d2v/pkg/data"
 )
+
+// writeFile writes b to dir/name and returns the path.
+func writeFile(t *testing.T, dir, name string, b []byte) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
 
 // digitWords are the embedded classes in sorted (label) order.
 var digitWords = []string{"eight", "five", "four", "nine", "one", "seven", "six", "three", "two", "zero"}
@@ -44,7 +56,7 @@ func checkNormalised(t *testing.T, name string, x []float32) {
 }
 
 func TestEmbeddedSpeech(t *testing.T) {
-	s, err := EmbeddedSpeech()
+	s, err := Embedded()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,16 +97,16 @@ func TestEmbeddedSpeech(t *testing.T) {
 	}
 	// Each call is a fresh copy.
 	s.Clips[0].Samples[0] = 99
-	s2, err := EmbeddedSpeech()
+	s2, err := Embedded()
 	if err != nil {
 		t.Fatal(err)
 	}
 	if s2.Clips[0].Samples[0] == 99 {
-		t.Error("EmbeddedSpeech shares samples between calls")
+		t.Error("Embedded shares samples between calls")
 	}
 }
 
-func maxLen(s *SpeechSet) int {
+func maxLen(s *Set) int {
 	m := 0
 	for _, c := range s.Clips {
 		m = max(m, len(c.Samples))
@@ -131,11 +143,11 @@ func TestEmbeddedSpeechMatchesFolder(t *testing.T) {
 		}
 		writeFile(t, filepath.Dir(p), filepath.Base(p), b)
 	}
-	emb, err := EmbeddedSpeech()
+	emb, err := Embedded()
 	if err != nil {
 		t.Fatal(err)
 	}
-	dirSet, err := LoadSpeechDir(dir)
+	dirSet, err := LoadDir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +164,7 @@ func TestEmbeddedSpeechMatchesFolder(t *testing.T) {
 }
 
 func TestSplitByVoice(t *testing.T) {
-	s, err := EmbeddedSpeech()
+	s, err := Embedded()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +184,7 @@ func TestSplitByVoice(t *testing.T) {
 	if len(train.Clips)+len(test.Clips) != len(s.Clips) {
 		t.Errorf("%d + %d clips, want %d", len(train.Clips), len(test.Clips), len(s.Clips))
 	}
-	for _, side := range []*SpeechSet{train, test} {
+	for _, side := range []*Set{train, test} {
 		seen := map[int]bool{}
 		for _, c := range side.Clips {
 			seen[c.Label] = true
@@ -191,8 +203,8 @@ func TestSplitByVoice(t *testing.T) {
 }
 
 // speechSet builds a set from (voice, label) pairs with one-sample clips.
-func speechSet(classes []string, pairs ...any) *SpeechSet {
-	s := &SpeechSet{Classes: classes, Source: "test"}
+func speechSet(classes []string, pairs ...any) *Set {
+	s := &Set{Classes: classes, Source: "test"}
 	for i := 0; i < len(pairs); i += 2 {
 		s.Clips = append(s.Clips, Clip{Samples: []float32{float32(i)}, Voice: pairs[i].(string), Label: pairs[i+1].(int)})
 	}
@@ -207,7 +219,7 @@ func TestSplitByVoiceClassCoverage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, side := range []*SpeechSet{train, test} {
+	for _, side := range []*Set{train, test} {
 		seen := map[int]bool{}
 		for _, c := range side.Clips {
 			seen[c.Label] = true
@@ -225,7 +237,7 @@ func TestSplitByVoiceErrors(t *testing.T) {
 	two := speechSet([]string{"x"}, "a", 0, "b", 0)
 	tests := []struct {
 		name string
-		set  *SpeechSet
+		set  *Set
 		frac float64
 		want string
 	}{
@@ -288,7 +300,7 @@ func TestCropOrPad(t *testing.T) {
 }
 
 func TestMinLenFilter(t *testing.T) {
-	s := &SpeechSet{Source: "test", Classes: []string{"x"}, Skipped: 1, SkipReasons: []string{"s: silent"}, Clips: []Clip{
+	s := &Set{Source: "test", Classes: []string{"x"}, Skipped: 1, SkipReasons: []string{"s: silent"}, Clips: []Clip{
 		{Samples: make([]float32, 5), Voice: "a"},
 		{Samples: make([]float32, 2), Voice: "b"},
 		{Samples: make([]float32, 9), Voice: "c"},
@@ -296,7 +308,7 @@ func TestMinLenFilter(t *testing.T) {
 	if got := s.MinLen(); got != 2 {
 		t.Errorf("MinLen %d, want 2", got)
 	}
-	if got := (&SpeechSet{}).MinLen(); got != 0 {
+	if got := (&Set{}).MinLen(); got != 0 {
 		t.Errorf("empty MinLen %d, want 0", got)
 	}
 	kept, dropped := s.Filter(5)
@@ -323,7 +335,7 @@ func TestLoadSpeechDir(t *testing.T) {
 	writeFile(t, filepath.Join(dir, "no"), "carol_quiet.wav", wav16(16000, 1000, 0)) // silent
 	writeFile(t, filepath.Join(dir, ".hidden"), "x.txt", []byte("not a class"))
 
-	s, err := LoadSpeechDir(dir)
+	s, err := LoadDir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -354,7 +366,7 @@ func TestLoadSpeechDir(t *testing.T) {
 	flat := t.TempDir()
 	writeFile(t, flat, "zed_a.wav", wav16(8000, 400, 0.5))
 	writeFile(t, flat, "amy.wav", wav16(22050, 441, 0.5))
-	u, err := LoadSpeechDir(flat)
+	u, err := LoadDir(flat)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -402,7 +414,7 @@ func TestLoadSpeechDirErrors(t *testing.T) {
 					writeFile(t, filepath.Dir(p), filepath.Base(p), b)
 				}
 			}
-			_, err := LoadSpeechDir(dir)
+			_, err := LoadDir(dir)
 			if err == nil {
 				t.Fatal("no error")
 			}
@@ -444,7 +456,7 @@ func TestLoadSpeechDirSkipsStrayFiles(t *testing.T) {
 				}
 				writeFile(t, filepath.Dir(p), filepath.Base(p), b)
 			}
-			s, err := LoadSpeechDir(dir)
+			s, err := LoadDir(dir)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -455,7 +467,7 @@ func TestLoadSpeechDirSkipsStrayFiles(t *testing.T) {
 			if len(s.Clips) != tt.clips || !slices.Equal(s.Ignored, want) || s.Skipped != 0 {
 				t.Errorf("%d clips, ignored %v, skipped %d; want %d clips, ignored %v", len(s.Clips), s.Ignored, s.Skipped, tt.clips, want)
 			}
-			if note := IgnoredNote(s.Ignored); !strings.Contains(note, fmt.Sprintf("%d stray file", len(want))) || !strings.Contains(note, want[0]) {
+			if note := data.IgnoredNote(s.Ignored); !strings.Contains(note, fmt.Sprintf("%d stray file", len(want))) || !strings.Contains(note, want[0]) {
 				t.Errorf("IgnoredNote = %q", note)
 			}
 		})

@@ -1,11 +1,25 @@
-package data
+package speech
 
 import (
 	"archive/tar"
 	"bytes"
 	"math"
+	"strings"
 	"testing"
 )
+
+// checkFileError requires a one-line error that names the file (as
+// pkg/data's readers are checked).
+func checkFileError(t *testing.T, err error, name string) {
+	t.Helper()
+	msg := err.Error()
+	if strings.Contains(msg, "\n") {
+		t.Fatalf("error spans several lines: %q", msg)
+	}
+	if !strings.Contains(msg, name) {
+		t.Fatalf("error does not name %q: %q", name, msg)
+	}
+}
 
 // tarOf packs name -> contents into an uncompressed tar, in argument order.
 func tarOf(tb testing.TB, files ...any) []byte {
@@ -40,7 +54,7 @@ func FuzzReadSpeechTar(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		s, err := readSpeechTar(bytes.NewReader(b), "fuzz.tar")
 		if err != nil {
-			checkIDXError(t, err, "fuzz.tar")
+			checkFileError(t, err, "fuzz.tar")
 			return
 		}
 		if len(s.Clips) == 0 || len(s.Classes) == 0 {

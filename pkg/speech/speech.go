@@ -1,4 +1,4 @@
-package data
+package speech
 
 import (
 	"fmt"
@@ -8,18 +8,20 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/d2v/d2v/pkg/data"
 )
 
 // Clip is one utterance ready for the audio modality.
 type Clip struct {
 	Samples []float32 // 16 kHz mono, normalised to zero mean and unit variance
-	Label   int       // index into SpeechSet.Classes; -1 if unlabelled
+	Label   int       // index into Set.Classes; -1 if unlabelled
 	Voice   string    // speaker or synthetic voice: the file name up to its first '_'
 	Path    string    // where it came from, for messages
 }
 
-// SpeechSet is a list of utterances with their class names.
-type SpeechSet struct {
+// Set is a list of utterances with their class names.
+type Set struct {
 	Clips       []Clip
 	Classes     []string // sorted class folder names; empty when unlabelled
 	Source      string   // where the set came from, for logs
@@ -31,7 +33,7 @@ type SpeechSet struct {
 	Ignored []string
 }
 
-// LoadSpeechDir loads a folder of WAV files in one of two layouts:
+// LoadDir loads a folder of WAV files in one of two layouts:
 //
 //   - labelled: <dir>/<class>/*.wav, one subfolder per class (sorted names
 //     give the label order); loose files beside the class folders, such as a
@@ -44,17 +46,17 @@ type SpeechSet struct {
 // or corrupt one, or one whose sample rate is outside 1..768 kHz, is an
 // error naming it. Any other file is a stray (a README, notes) and is passed
 // over and listed in Ignored, like a non-image file in an image folder.
-// Each clip is mixed down to mono, resampled to AudioRate (16 kHz) and
+// Each clip is mixed down to mono, resampled to Rate (16 kHz) and
 // normalised on its own (see Normalize); a silent, constant or empty clip is skipped and
 // counted in Skipped and SkipReasons rather than failing the load. The
 // voice of a clip is its file name up to the first '_' (without the
 // extension if there is no '_'). Clips are in sorted path order.
-func LoadSpeechDir(dir string) (*SpeechSet, error) {
-	classes, files, ignored, err := ListSpeechDir(dir)
+func LoadDir(dir string) (*Set, error) {
+	classes, files, ignored, err := ListDir(dir)
 	if err != nil {
 		return nil, err
 	}
-	set := &SpeechSet{Source: dir, Classes: classes, Ignored: ignored}
+	set := &Set{Source: dir, Classes: classes, Ignored: ignored}
 	for label, fs := range files {
 		if len(classes) == 0 {
 			label = -1
@@ -68,11 +70,11 @@ func LoadSpeechDir(dir string) (*SpeechSet, error) {
 	return set.nonEmpty()
 }
 
-// ListSpeechDir lists dir as LoadSpeechDir reads it, without reading a
+// ListDir lists dir as LoadDir reads it, without reading a
 // clip: the sorted class folder names and each class's WAV files in sorted
 // order (or, for a flat unlabelled folder, no classes and one list of
 // files), and the stray files passed over.
-func ListSpeechDir(dir string) (classes []string, files [][]string, ignored []string, err error) {
+func ListDir(dir string) (classes []string, files [][]string, ignored []string, err error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("data: speech folder: %w", err)
@@ -88,7 +90,7 @@ func ListSpeechDir(dir string) (classes []string, files [][]string, ignored []st
 			return nil, nil, nil, err
 		}
 		if len(fs) == 0 {
-			return nil, nil, nil, fmt.Errorf("data: %s: no WAV files%s; want <dir>/<class>/*.wav or a flat folder of .wav files", dir, IgnoredNote(ignored))
+			return nil, nil, nil, fmt.Errorf("data: %s: no WAV files%s; want <dir>/<class>/*.wav or a flat folder of .wav files", dir, data.IgnoredNote(ignored))
 		}
 		return nil, [][]string{fs}, ignored, nil
 	}
@@ -98,7 +100,7 @@ func ListSpeechDir(dir string) (classes []string, files [][]string, ignored []st
 			return nil, nil, nil, err
 		}
 		if len(fs) == 0 {
-			return nil, nil, nil, fmt.Errorf("data: %s: class folder has no WAV files%s", filepath.Join(dir, c), IgnoredNote(ignored))
+			return nil, nil, nil, fmt.Errorf("data: %s: class folder has no WAV files%s", filepath.Join(dir, c), data.IgnoredNote(ignored))
 		}
 		files = append(files, fs)
 	}
@@ -141,7 +143,7 @@ func looksLikeWAV(path string) bool {
 	return n == 12 && string(hdr[0:4]) == "RIFF" && string(hdr[8:12]) == "WAVE"
 }
 
-func (s *SpeechSet) addFile(path string, label int) error {
+func (s *Set) addFile(path string, label int) error {
 	a, err := LoadWAV(path)
 	if err != nil {
 		return err // LoadWAV names the file
@@ -159,7 +161,7 @@ const (
 // add resamples and normalises one decoded clip and appends it, or records
 // why it was skipped. A sample rate outside [minSpeechRate, maxSpeechRate]
 // is an error.
-func (s *SpeechSet) add(a *Audio, label int, voice, path string) error {
+func (s *Set) add(a *Audio, label int, voice, path string) error {
 	x, skip, err := PrepareClip(a, path)
 	if err != nil {
 		return err
@@ -173,7 +175,7 @@ func (s *SpeechSet) add(a *Audio, label int, voice, path string) error {
 	return nil
 }
 
-// PrepareClip resamples a decoded clip to AudioRate and normalises it in
+// PrepareClip resamples a decoded clip to Rate and normalises it in
 // place, as every speech loader does. A sample rate outside
 // [minSpeechRate, maxSpeechRate] is an error naming path; a silent,
 // constant or empty clip comes back as skip (the reason), for the caller
@@ -183,8 +185,8 @@ func PrepareClip(a *Audio, path string) (x []float32, skip, err error) {
 		return nil, nil, fmt.Errorf("data: %s: sample rate %d Hz is outside [%d, %d]; is the header corrupt?", path, a.Rate, minSpeechRate, maxSpeechRate)
 	}
 	x = a.Samples
-	if a.Rate != AudioRate && len(x) > 0 {
-		x = Resample(x, a.Rate, AudioRate)
+	if a.Rate != Rate && len(x) > 0 {
+		x = Resample(x, a.Rate, Rate)
 	}
 	if _, _, err := Normalize(x); err != nil {
 		return nil, err, nil
@@ -192,7 +194,7 @@ func PrepareClip(a *Audio, path string) (x []float32, skip, err error) {
 	return x, nil, nil
 }
 
-func (s *SpeechSet) nonEmpty() (*SpeechSet, error) {
+func (s *Set) nonEmpty() (*Set, error) {
 	switch {
 	case len(s.Clips) > 0:
 		return s, nil
@@ -218,7 +220,7 @@ func voiceOf(path string) string {
 }
 
 // Voices returns the distinct voices of s, sorted.
-func (s *SpeechSet) Voices() []string {
+func (s *Set) Voices() []string {
 	seen := map[string]bool{}
 	var vs []string
 	for _, c := range s.Clips {
@@ -232,7 +234,7 @@ func (s *SpeechSet) Voices() []string {
 }
 
 // MinLen returns the length in samples of the shortest clip, 0 for an empty set.
-func (s *SpeechSet) MinLen() int {
+func (s *Set) MinLen() int {
 	if len(s.Clips) == 0 {
 		return 0
 	}
@@ -246,7 +248,7 @@ func (s *SpeechSet) MinLen() int {
 // Filter returns the clips with at least minLen samples, in order, and how
 // many it dropped. The kept set shares sample slices with s; Skipped and
 // SkipReasons are copied unchanged (they describe the load).
-func (s *SpeechSet) Filter(minLen int) (kept *SpeechSet, dropped int) {
+func (s *Set) Filter(minLen int) (kept *Set, dropped int) {
 	kept = s.withClips(nil)
 	for _, c := range s.Clips {
 		if len(c.Samples) >= minLen {
@@ -259,8 +261,8 @@ func (s *SpeechSet) Filter(minLen int) (kept *SpeechSet, dropped int) {
 }
 
 // withClips returns a set with s's metadata and the given clips.
-func (s *SpeechSet) withClips(clips []Clip) *SpeechSet {
-	return &SpeechSet{
+func (s *Set) withClips(clips []Clip) *Set {
+	return &Set{
 		Clips:       clips,
 		Classes:     append([]string(nil), s.Classes...),
 		Source:      s.Source,
@@ -301,7 +303,7 @@ func CropOrPad(dst, x []float32, offset int) {
 // covered moves to test (and likewise the other way), so both sides hold
 // every class when that is possible. It is an error if s has fewer than 2
 // voices or testFrac is not in (0, 1).
-func (s *SpeechSet) SplitByVoice(testFrac float64) (train, test *SpeechSet, err error) {
+func (s *Set) SplitByVoice(testFrac float64) (train, test *Set, err error) {
 	if !(testFrac > 0 && testFrac < 1) {
 		return nil, nil, fmt.Errorf("data: split by voice: test fraction must be in (0,1), got %g", testFrac)
 	}
