@@ -19,4 +19,9 @@
 // input gradients at once (packed into one vector) plus a cheap unpack node per
 // input. Every kernel has a naive plain-Go reference in ref_test.go, a float64
 // finite-difference gradient check and a benchmark.
+//
+// The package is one on purpose, a little over the ~2,000-line guide: every
+// op, the convolutions included, is a kernel of that adapter (the unexported
+// kernel interface, apply, dispatch and the shared GEMM and core helpers),
+// so a sub-package would have to export the adapter only to be split off.
 package ops
