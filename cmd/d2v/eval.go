@@ -49,7 +49,7 @@ func newEvalCmd(runF func(*evalOptions, *cobra.Command) error) *cobra.Command {
 	c.Flags().BoolVar(&o.baselines, "baselines", true, "also measure the raw input and (for a checkpoint) the random-init encoder of the same seed")
 	c.Flags().IntVar(&o.layers, "layers", 0, "concatenate the pooled outputs of the last N layers (0: the default, docs/EVAL.md)")
 	c.Flags().IntVar(&o.grid, "grid", 0, "images: pool each of N x N regions of the patch grid apart, concatenated (0: the default, docs/EVAL.md)")
-	c.Flags().BoolVar(&o.val, "val", false, "measure on the validation split (the last sixth of train; the probe fits the rest), not the test split: for recipe choices")
+	c.Flags().BoolVar(&o.val, "val", false, "measure on the validation split (the last sixth of each class of train; the probe fits the rest), not the test split: for recipe choices")
 	return c
 }
 

@@ -76,26 +76,71 @@ func TestEvalRawPixels(t *testing.T) {
 	}
 }
 
+// Carve holds out the last sixth of each class, so a set stored class by
+// class (as the embedded spoken digits are) still gives a validation split
+// with every class, and the carved views read the right rows.
 func TestCarve(t *testing.T) {
-	trainSet, _, _ := smallTask(t, 60)
-	fit, val, err := trainSet.Carve(ValFrac)
+	n := 60
+	labels := make([]int, n)
+	for i := range labels {
+		labels[i] = i / 30 // class-ordered: 30 of class 0, then 30 of class 1
+	}
+	sorted := &Labelled{Name: "sorted", N: n, Labels: labels, RawDim: 1,
+		Inputs: func(idx []int) (any, []float32) {
+			x := make([]float32, len(idx))
+			for i, r := range idx {
+				x[i] = float32(r)
+			}
+			return x, nil
+		},
+		Raw: func(i int, dst []float32) { dst[0] = float32(i) }}
+	fit, val, err := sorted.Carve(ValFrac)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fit.N != 50 || val.N != 10 || len(fit.Labels) != 50 || !slices.Equal(val.Labels, trainSet.Labels[50:60]) {
+	wantVal := []int{25, 26, 27, 28, 29, 55, 56, 57, 58, 59}
+	if fit.N != 50 || val.N != 10 || len(fit.Labels) != 50 {
 		t.Fatalf("carve 60 by 1/6: fit %d, val %d", fit.N, val.N)
 	}
-	x, w := val.Inputs([]int{0, 9})
-	xs := slices.Clone(x.([]float32))
-	y, v := trainSet.Inputs([]int{50, 59})
-	if !slices.Equal(xs, y.([]float32)) || !slices.Equal(w, v) {
-		t.Error("validation rows 0 and 9 are not train rows 50 and 59")
+	x, _ := val.Inputs([]int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9})
+	for i, r := range wantVal {
+		raw := make([]float32, 1)
+		val.Raw(i, raw)
+		if got := x.([]float32)[i]; got != float32(r) || raw[0] != float32(r) || val.Labels[i] != labels[r] {
+			t.Errorf("validation row %d: input %v raw %v label %d, want train row %d (label %d)", i, got, raw[0], val.Labels[i], r, labels[r])
+		}
 	}
-	a, b := make([]float32, val.RawDim), make([]float32, trainSet.RawDim)
-	val.Raw(3, a)
-	trainSet.Raw(53, b)
-	if !slices.Equal(a, b) {
-		t.Error("validation raw row 3 is not train raw row 53")
+	fx, _ := fit.Inputs([]int{24, 25, 49})
+	if got := fx.([]float32); !slices.Equal(got, []float32{24, 30, 54}) || fit.Labels[24] != 0 || fit.Labels[25] != 1 {
+		t.Errorf("fit rows 24, 25, 49 read train rows %v, want 24, 30, 54", got)
+	}
+
+	// real data: the carved view of MNIST rows reads the same pixels
+	trainSet, _, _ := smallTask(t, 60)
+	_, mval, err := trainSet.Carve(ValFrac)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []int // the train rows the carve should hold out: the last sixth of each class
+	count := map[int]int{}
+	for _, l := range trainSet.Labels {
+		count[l]++
+	}
+	seen := map[int]int{}
+	for i, l := range trainSet.Labels {
+		seen[l]++
+		if seen[l] > count[l]-int(math.Round(ValFrac*float64(count[l]))) {
+			rows = append(rows, i)
+		}
+	}
+	if mval.N != len(rows) {
+		t.Fatalf("MNIST carve: %d validation rows, want %d", mval.N, len(rows))
+	}
+	a, _ := mval.Inputs([]int{0, mval.N - 1})
+	av := slices.Clone(a.([]float32))
+	b, _ := trainSet.Inputs([]int{rows[0], rows[len(rows)-1]})
+	if !slices.Equal(av, b.([]float32)) {
+		t.Error("MNIST validation rows are not the held-out train rows")
 	}
 	if _, _, err := trainSet.Carve(0.001); err == nil {
 		t.Error("carving 0 examples: no error")

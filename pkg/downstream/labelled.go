@@ -236,35 +236,64 @@ func sameClasses(cfg *config.Config, trainSet, test *Labelled) error {
 	return nil
 }
 
-// Carve holds out the last frac of the split (at least one example on each
-// side) as a validation split: recipe choices are measured on it, fitted on
-// the rest, and the test split is never read. The carved splits have no
-// Image (no mask pictures).
+// Carve holds out the last frac of each class's examples (at least one
+// example on each side) as a validation split: recipe choices are measured on
+// it, fitted on the rest, and the test split is never read. Holding out per
+// class keeps both sides stratified when a set is stored class by class (the
+// embedded spoken digits are); the carved splits keep the original order and
+// have no Image (no mask pictures).
 func (sp *Labelled) Carve(frac float64) (fit, val *Labelled, err error) {
-	nv := int(math.Round(frac * float64(sp.N)))
-	if nv < 1 || nv >= sp.N {
-		return nil, nil, fmt.Errorf("%s: %d examples: too few to hold out %.3g of them for validation", sp.Name, sp.N, frac)
+	perClass := map[int][]int{}
+	for i, l := range sp.Labels[:sp.N] {
+		perClass[l] = append(perClass[l], i)
 	}
-	return sp.rows(0, sp.N-nv, "fit"), sp.rows(sp.N-nv, sp.N, "validation"), nil
+	held := make([]bool, sp.N)
+	nv := 0
+	for _, rows := range perClass {
+		k := int(math.Round(frac * float64(len(rows))))
+		for _, r := range rows[len(rows)-k:] {
+			held[r] = true
+		}
+		nv += k
+	}
+	if nv < 1 || nv >= sp.N {
+		return nil, nil, fmt.Errorf("%s: %d examples: too few to hold out %.3g of each class for validation", sp.Name, sp.N, frac)
+	}
+	var fitRows, valRows []int
+	for i, h := range held {
+		if h {
+			valRows = append(valRows, i)
+		} else {
+			fitRows = append(fitRows, i)
+		}
+	}
+	return sp.subset(fitRows, "fit"), sp.subset(valRows, "validation"), nil
 }
 
-// rows is the view of examples [lo,hi) as a split of its own.
-func (sp *Labelled) rows(lo, hi int, what string) *Labelled {
+// subset is the view of the examples at rows (ascending) as a split of its own.
+func (sp *Labelled) subset(rows []int, what string) *Labelled {
 	v := *sp
-	v.Name = fmt.Sprintf("%s: %s rows %d-%d", sp.Name, what, lo, hi-1)
-	v.N, v.Labels, v.Image = hi-lo, sp.Labels[lo:hi], nil
+	v.Name = fmt.Sprintf("%s: %s split, %d of %d examples", sp.Name, what, len(rows), sp.N)
+	v.N, v.Image = len(rows), nil
+	v.Labels = make([]int, len(rows))
+	for i, r := range rows {
+		v.Labels[i] = sp.Labels[r]
+	}
 	v.Inputs = func(idx []int) (any, []float32) {
-		shifted := make([]int, len(idx))
+		mapped := make([]int, len(idx))
 		for i, r := range idx {
-			shifted[i] = lo + r
+			mapped[i] = rows[r]
 		}
-		return sp.Inputs(shifted)
+		return sp.Inputs(mapped)
 	}
 	if sp.Raw != nil {
-		v.Raw = func(i int, dst []float32) { sp.Raw(lo+i, dst) }
+		v.Raw = func(i int, dst []float32) { sp.Raw(rows[i], dst) }
 	}
 	if sp.seqs != nil {
-		v.seqs = sp.seqs[lo:hi]
+		v.seqs = make([][]int, len(rows))
+		for i, r := range rows {
+			v.seqs[i] = sp.seqs[r]
+		}
 	}
 	return &v
 }
