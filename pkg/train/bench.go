@@ -102,18 +102,32 @@ func Bench(cfg *config.Config, name string, steps, warmup int) (*BenchResult, er
 	res := &BenchResult{Config: name, Input: string(cfg.Model.Modality), GFLOPPerStep: StepFLOPs(s) / 1e9,
 		GFLOPRun: (StepFLOPs(s) - SkippedFLOPs(s)) / 1e9,
 		Threads:  runtime.GOMAXPROCS(0), GEMMKernel: gemm.Kernel()}
+	var out *step.Output
+	err = timeSteps(res, warmup, steps,
+		func(i int) { benchMask(cfg.Run.Seed, s, i, mask) },
+		func(i int) (err error) { out, err = d.Forward(inputs[i%len(inputs)], mask); return err },
+		func(i int) {
+			opt.Step(d.Student, d.Names, out.Grads, oc.LR, ClipCoef(GradNorm(out.Grads), oc.Clip))
+			d.EMA(teacher.Decay(cfg.Teacher.EMAStart, cfg.Teacher.EMAEnd, i+1, cfg.Teacher.EMAAnnealSteps))
+		})
+	return res, err
+}
+
+// timeSteps runs warmup+steps benchmark steps, each prepare (untimed: the
+// mask), forward (forward and backward) and update (AdamW and EMA), and
+// fills res's per-step times, medians, throughput and heap size. Both
+// methods' benchmarks share it.
+func timeSteps(res *BenchResult, warmup, steps int, prepare func(int), forward func(int) error, update func(int)) error {
 	var cpuMS, updMS []float64
-	for step := 0; step < warmup+steps; step++ {
-		benchMask(cfg.Run.Seed, s, step, mask)
+	for i := 0; i < warmup+steps; i++ {
+		prepare(i)
 		t0, c0 := time.Now(), processCPU()
-		out, err := d.Forward(inputs[step%len(inputs)], mask)
-		if err != nil {
-			return nil, fmt.Errorf("bench step %d: %w", step+1, err)
+		if err := forward(i); err != nil {
+			return fmt.Errorf("bench step %d: %w", i+1, err)
 		}
 		t1 := time.Now()
-		opt.Step(d.Student, d.Names, out.Grads, oc.LR, ClipCoef(GradNorm(out.Grads), oc.Clip))
-		d.EMA(teacher.Decay(cfg.Teacher.EMAStart, cfg.Teacher.EMAEnd, step+1, cfg.Teacher.EMAAnnealSteps))
-		if step >= warmup {
+		update(i)
+		if i >= warmup {
 			updMS = append(updMS, float64(time.Since(t1).Microseconds())/1000)
 			res.StepsMS = append(res.StepsMS, float64(time.Since(t0).Microseconds())/1000)
 			cpuMS = append(cpuMS, float64((processCPU()-c0).Microseconds())/1000)
@@ -131,7 +145,7 @@ func Bench(cfg *config.Config, name string, steps, warmup int) (*BenchResult, er
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	res.HeapMiB = float64(ms.HeapInuse) / (1 << 20)
-	return res, nil
+	return nil
 }
 
 // benchFeedInput is what the feed would report for the benchmarked

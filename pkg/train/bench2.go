@@ -1,10 +1,7 @@
 package train
 
 import (
-	"fmt"
 	"runtime"
-	"slices"
-	"time"
 
 	"github.com/d2v/d2v/pkg/config"
 	"github.com/d2v/d2v/pkg/feed"
@@ -82,34 +79,14 @@ func bench2(cfg *config.Config, name string, steps, warmup int) (*BenchResult, e
 	flops := StepFLOPs2(s) / 1e9
 	res := &BenchResult{Config: name, Input: string(cfg.Model.Modality) + " (data2vec2)", GFLOPPerStep: flops, GFLOPRun: flops,
 		Threads: runtime.GOMAXPROCS(0), GEMMKernel: gemm.Kernel()}
-	var cpuMS, updMS []float64
-	for step := 0; step < warmup+steps; step++ {
-		mask := masks.Masks(cfg.Run.Seed, int64(step), 0)
-		t0, c0 := time.Now(), processCPU()
-		out, err := d.Forward2(inputs[step%len(inputs)], mask)
-		if err != nil {
-			return nil, fmt.Errorf("bench step %d: %w", step+1, err)
-		}
-		t1 := time.Now()
-		opt.Step(d.Student, d.Names, out.Grads, oc.LR, ClipCoef(GradNorm(out.Grads), oc.Clip))
-		d.EMA(teacher.Decay(cfg.Teacher.EMAStart, cfg.Teacher.EMAEnd, step+1, cfg.Teacher.EMAAnnealSteps))
-		if step >= warmup {
-			updMS = append(updMS, float64(time.Since(t1).Microseconds())/1000)
-			res.StepsMS = append(res.StepsMS, float64(time.Since(t0).Microseconds())/1000)
-			cpuMS = append(cpuMS, float64((processCPU()-c0).Microseconds())/1000)
-		}
-	}
-	sorted := slices.Clone(res.StepsMS)
-	slices.Sort(sorted)
-	res.MedianStepMS, res.MinStepMS = sorted[len(sorted)/2], sorted[0]
-	slices.Sort(cpuMS)
-	res.MedianCPUMS = cpuMS[len(cpuMS)/2]
-	slices.Sort(updMS)
-	res.MedianUpdateMS = updMS[len(updMS)/2]
-	res.GFLOPS = res.GFLOPPerStep / (res.MedianStepMS / 1000)
-	res.GFLOPSRun = res.GFLOPS
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	res.HeapMiB = float64(ms.HeapInuse) / (1 << 20)
-	return res, nil
+	var mask []bool
+	var out *step.Output2
+	err = timeSteps(res, warmup, steps,
+		func(i int) { mask = masks.Masks(cfg.Run.Seed, int64(i), 0) },
+		func(i int) (err error) { out, err = d.Forward2(inputs[i%len(inputs)], mask); return err },
+		func(i int) {
+			opt.Step(d.Student, d.Names, out.Grads, oc.LR, ClipCoef(GradNorm(out.Grads), oc.Clip))
+			d.EMA(teacher.Decay(cfg.Teacher.EMAStart, cfg.Teacher.EMAEnd, i+1, cfg.Teacher.EMAAnnealSteps))
+		})
+	return res, err
 }
