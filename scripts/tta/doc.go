@@ -11,11 +11,14 @@
 // seconds per step (median step_ms) and the fixed cost (start-up, data
 // loading, graph building, the checkpoint); steps = (budget - fixed) / step.
 // The schedules follow the step count: run.steps, teacher.ema_anneal_steps
-// and optim.warmup_steps (a -warmup share of the steps, at most the
-// config's). The table reports the ACTUAL wall-clock and the process CPU
+// and optim.warmup_steps (a -warmup share of the steps). The table reports the ACTUAL wall-clock and the process CPU
 // time (user+sys, from the kernel's rusage of the pretraining process), so
 // a contended machine shows up as wall > budget or CPU < 2 x wall.
 //
-// A finished measurement (its eval.json exists) is not rerun, so an
-// interrupted study resumes where it stopped.
+// It resumes where it stopped: a finished pretraining run (its
+// tta-timing.json and checkpoint) is not run again, and a finished
+// evaluation (its eval.json) is read back. -eval-name picks the sub-folder
+// of each run that holds its eval.json, so the same checkpoints can be
+// measured again under another protocol (-layers, -grid) without
+// pretraining again.
 package main

@@ -39,7 +39,8 @@ type options struct {
 	budgets        []float64
 	calibSteps     int
 	warmup         float64
-	layers         int
+	layers, grid   int
+	evalName       string
 	sets           []string
 }
 
@@ -63,8 +64,10 @@ func parseFlags() (*options, error) {
 	flag.StringVar(&recipes, "recipes", "data2vec=configs/mnist-full.yaml", "comma-separated label=config pairs")
 	flag.StringVar(&budgets, "budgets", "1,3,5,10,15", "pretraining wall-clock budgets in minutes")
 	flag.IntVar(&o.calibSteps, "calib-steps", 40, "steps of the calibration run")
-	flag.Float64Var(&o.warmup, "warmup", 0.066, "warmup share of the steps (capped at the config's optim.warmup_steps)")
+	flag.Float64Var(&o.warmup, "warmup", 0.066, "warmup share of the steps (optim.warmup_steps = this share of run.steps, at least 1)")
 	flag.IntVar(&o.layers, "layers", 0, "d2v eval --layers (0: its default)")
+	flag.IntVar(&o.grid, "grid", 0, "d2v eval --grid (0: its default)")
+	flag.StringVar(&o.evalName, "eval-name", "eval", "sub-folder of each run for its eval.json: another name measures the same checkpoints again (e.g. under another -layers/-grid) without pretraining again")
 	flag.StringVar(&sets, "set", "", "extra --set key=value pairs for pretraining, separated by ';'")
 	flag.Parse()
 	for _, r := range strings.Split(recipes, ",") {
@@ -83,6 +86,9 @@ func parseFlags() (*options, error) {
 	}
 	if sets != "" {
 		o.sets = strings.Split(sets, ";")
+	}
+	if o.evalName == "" || o.evalName != filepath.Base(o.evalName) || strings.HasPrefix(o.evalName, ".") {
+		return nil, fmt.Errorf("-eval-name: %q is not a plain folder name", o.evalName)
 	}
 	if o.calibSteps < 15 {
 		return nil, fmt.Errorf("-calib-steps: must be >= 15 (the first 10 steps are not timed), got %d", o.calibSteps)
@@ -189,41 +195,90 @@ func calibrate(o *options, r recipe) (stepS, fixedS float64, err error) {
 }
 
 // measure pretrains for steps and evaluates; baselines adds the raw and
-// random-init rows (the first budget of each recipe). A measurement whose
-// eval.json exists is read back, not rerun.
+// random-init rows (the first budget of each recipe). It resumes: a run
+// whose checkpoint and tta-timing.json exist is not pretrained again, and an
+// evaluation whose eval.json exists (in the -eval-name folder) is read back.
 func measure(o *options, r recipe, budget float64, steps int, baselines bool) (*point, error) {
 	name := fmt.Sprintf("%s-%gmin", r.label, budget)
 	dir := filepath.Join(o.out, name)
-	p := &point{Recipe: r.label, BudgetMin: budget}
+	evalDir := filepath.Join(dir, o.evalName)
 	timing := filepath.Join(dir, "tta-timing.json")
-	evalJSON := filepath.Join(dir, "eval", "eval.json")
-	if _, err := os.Stat(evalJSON); err == nil {
-		if b, err := os.ReadFile(timing); err == nil && json.Unmarshal(b, p) == nil {
-			return p, nil
+	p, err := readTiming(timing)
+	if err != nil {
+		if err := os.RemoveAll(dir); err != nil {
+			return nil, err
+		}
+		wall, cpu, err := d2v(o, filepath.Join(o.out, name+".log"), pretrainArgs(o, r, name, steps)...)
+		if err != nil {
+			return nil, err
+		}
+		p = &point{Recipe: r.label, BudgetMin: budget, Steps: steps, WallS: wall, CPUS: cpu,
+			Checkpoint: filepath.Join(dir, fmt.Sprintf("ckpt-%08d.safetensors", steps))}
+		if err := writeJSON(timing, p); err != nil {
+			return nil, err
 		}
 	}
-	if err := os.RemoveAll(dir); err != nil {
-		return nil, err
+	p.Recipe, p.BudgetMin = r.label, budget
+	evalJSON := filepath.Join(evalDir, "eval.json")
+	evalCPU := filepath.Join(evalDir, "tta-eval-cpu.json")
+	if b, err := os.ReadFile(evalCPU); err == nil && json.Unmarshal(b, &p.EvalCPUS) == nil {
+		return p, readEval(evalJSON, p)
 	}
-	wall, cpu, err := d2v(o, filepath.Join(o.out, name+".log"), pretrainArgs(o, r, name, steps)...)
-	if err != nil {
-		return nil, err
+	if _, err := os.Stat(evalJSON); err == nil && o.evalName == "eval" && p.EvalCPUS > 0 {
+		return p, readEval(evalJSON, p) // recorded before tta-eval-cpu.json existed
 	}
-	p.Steps, p.WallS, p.CPUS = steps, wall, cpu
-	p.Checkpoint = filepath.Join(dir, fmt.Sprintf("ckpt-%08d.safetensors", steps))
-	args := []string{"eval", "--checkpoint", p.Checkpoint, "--data", o.data, "--out", filepath.Join(dir, "eval"),
+	args := []string{"eval", "--checkpoint", p.Checkpoint, "--data", o.data, "--out", evalDir,
 		"--baselines=" + strconv.FormatBool(baselines)}
 	if o.layers > 0 {
 		args = append(args, "--layers", strconv.Itoa(o.layers))
 	}
-	if _, p.EvalCPUS, err = d2v(o, filepath.Join(o.out, name+"-eval.log"), args...); err != nil {
+	if o.grid > 0 {
+		args = append(args, "--grid", strconv.Itoa(o.grid))
+	}
+	logName := name + "-eval.log"
+	if o.evalName != "eval" {
+		logName = name + "-" + o.evalName + ".log"
+	}
+	if _, p.EvalCPUS, err = d2v(o, filepath.Join(o.out, logName), args...); err != nil {
 		return nil, err
 	}
 	if err := readEval(evalJSON, p); err != nil {
 		return nil, err
 	}
-	b, _ := json.MarshalIndent(p, "", "  ")
-	return p, os.WriteFile(timing, b, 0o644)
+	return p, writeJSON(evalCPU, p.EvalCPUS)
+}
+
+// readTiming reads a finished pretraining run's record; an error means the
+// run must be (re)done: no record, or no checkpoint beside it.
+func readTiming(path string) (*point, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	p := &point{}
+	if err := json.Unmarshal(b, p); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if p.Steps <= 0 || p.Checkpoint == "" {
+		return nil, fmt.Errorf("%s: no finished run", path)
+	}
+	if !filepath.IsAbs(p.Checkpoint) { // records name it as the run did: keep a moved -out usable
+		p.Checkpoint = filepath.Join(filepath.Dir(path), filepath.Base(p.Checkpoint))
+	} else if _, err := os.Stat(p.Checkpoint); err != nil {
+		p.Checkpoint = filepath.Join(filepath.Dir(path), filepath.Base(p.Checkpoint))
+	}
+	if _, err := os.Stat(p.Checkpoint); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func writeJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, b, 0o644)
 }
 
 func readEval(path string, p *point) error {
