@@ -11,8 +11,9 @@
 // seconds per step (median step_ms) and the fixed cost (start-up, data
 // loading, graph building, the checkpoint); steps = (budget - fixed) / step.
 // The schedules follow the step count: run.steps, teacher.ema_anneal_steps
-// and optim.warmup_steps (a -warmup share of the steps). The table reports the ACTUAL wall-clock and the process CPU
-// time (user+sys, from the kernel's rusage of the pretraining process), so
+// and optim.warmup_steps (a -warmup share of the steps). The table
+// reports the ACTUAL wall-clock and the process CPU time (user+sys, from
+// the kernel's rusage of the pretraining process), so
 // a contended machine shows up as wall > budget or CPU < 2 x wall.
 //
 // It resumes where it stopped: a finished pretraining run (its
