@@ -12,6 +12,7 @@ import (
 
 	"github.com/d2v/d2v/pkg/checkpoint"
 	"github.com/d2v/d2v/pkg/data"
+	"github.com/d2v/d2v/pkg/downstream"
 	"github.com/d2v/d2v/pkg/feed"
 )
 
@@ -147,6 +148,28 @@ func TestPretrainEvalFinetune(t *testing.T) {
 	}
 	if _, err := checkpoint.Read(filepath.Join(ft, "finetune.safetensors")); err != nil {
 		t.Error(err)
+	}
+	// --val trains on train minus its last sixth of each class and measures on that sixth
+	ftVal := filepath.Join(dir, "ft-val")
+	code, stdout, stderr = run(t, "finetune", "--checkpoint", rd, "--out", ftVal, "--val", "--set", "finetune.steps=10")
+	if code != exitOK || !strings.Contains(stdout, "validation accuracy") {
+		t.Fatalf("finetune --val exit %d: %s %s", code, stdout, stderr)
+	}
+	var reps [2]downstream.FinetuneReport
+	for i, d := range []string{ft, ftVal} {
+		b, err := os.ReadFile(filepath.Join(d, "finetune.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(b, &reps[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if reps[0].Measured != "test" || reps[1].Measured != "validation" {
+		t.Errorf("measured_on %q and %q, want test and validation", reps[0].Measured, reps[1].Measured)
+	}
+	if n := reps[0].TrainN; reps[1].TrainN+reps[1].TestN != n || reps[1].TestN < n/7 || reps[1].TestN > n/5 {
+		t.Errorf("--val split %d + %d of %d train examples, want about a sixth held out", reps[1].TrainN, reps[1].TestN, n)
 	}
 }
 

@@ -26,22 +26,36 @@ type FinetuneReport struct {
 	Steps      int     `json:"steps"`
 	TrainN     int     `json:"train_n"`
 	TestN      int     `json:"test_n"`
-	Accuracy   float64 `json:"test_accuracy"`
+	Measured   string  `json:"measured_on"`   // "test", or "validation" (carved from train) with FinetuneOptions.Val
+	Accuracy   float64 `json:"test_accuracy"` // on the measured split
 	FinalLoss  float64 `json:"final_train_loss"`
 	Checkpoint string  `json:"checkpoint"`
 	Seconds    float64 `json:"seconds"`
 	Confusion  [][]int `json:"confusion"`
 }
 
+// FinetuneOptions are the choices of `d2v finetune` outside the config.
+type FinetuneOptions struct {
+	Val bool // train on the train split minus its last ValFrac of each class, measure on that part (recipe choices); never reads the test split
+}
+
 // Finetune trains a classification head (LayerNorm + Linear on mean-pooled
 // features) together with every encoder weight, with layer-wise lr decay,
-// then reports test accuracy and writes finetune.safetensors in outDir.
-func Finetune(ctx context.Context, cfg *config.Config, w Weights, outDir string, log io.Writer) (*FinetuneReport, error) {
+// then reports test (or, with o.Val, validation) accuracy and writes
+// finetune.safetensors in outDir.
+func Finetune(ctx context.Context, cfg *config.Config, w Weights, outDir string, o FinetuneOptions, log io.Writer) (*FinetuneReport, error) {
 	ft := cfg.Finetune
 	B := ft.BatchSize
 	trainSet, test, s, err := LoadTask(cfg, B)
 	if err != nil {
 		return nil, bad(err)
+	}
+	measured := "test"
+	if o.Val {
+		if trainSet, test, err = trainSet.Carve(ValFrac); err != nil {
+			return nil, bad(err)
+		}
+		measured = "validation"
 	}
 	trainSet.Limit(ft.Limit)
 	C := len(trainSet.Classes)
@@ -66,7 +80,7 @@ func Finetune(ctx context.Context, cfg *config.Config, w Weights, outDir string,
 	y := make([]float64, B*C)
 	bar := train.NewProgress(log, cfg.Run.Progress, int64(ft.Steps), 0)
 	t0 := time.Now()
-	rep := &FinetuneReport{Weights: label, Steps: ft.Steps, TrainN: trainSet.N, TestN: test.N}
+	rep := &FinetuneReport{Weights: label, Steps: ft.Steps, TrainN: trainSet.N, TestN: test.N, Measured: measured}
 	for step := 0; step < ft.Steps; step++ {
 		if ctx.Err() != nil {
 			return nil, train.ErrInterrupted
@@ -101,7 +115,7 @@ func Finetune(ctx context.Context, cfg *config.Config, w Weights, outDir string,
 		return nil, err
 	}
 	if err := plot.Confusion(filepath.Join(outDir, "confusion_finetune.png"), rep.Confusion, test.Classes,
-		fmt.Sprintf("fine-tuned, test accuracy %.2f%%", 100*rep.Accuracy)); err != nil {
+		fmt.Sprintf("fine-tuned, %s accuracy %.2f%%", measured, 100*rep.Accuracy)); err != nil {
 		return nil, err
 	}
 	js, _ := json.MarshalIndent(rep, "", "  ")
