@@ -98,10 +98,11 @@ type Image struct {
 	Augment   Augment `mapstructure:"augment"` // pretraining only; evaluation never augments
 }
 
-// Augment configures the image augmentations of pretraining (off by
-// default): a random resized crop and a horizontal flip drawn per sample
-// from (seed, step, sample), one view shared by teacher and student as in
-// the data2vec vision recipe (BEiT's RandomResizedCrop + flip).
+// Augment configures an image augmentation (off by default): a random
+// resized crop and a horizontal flip drawn per sample from (seed, step,
+// sample). In pretraining (modalities.image.augment) one view is shared by
+// teacher and student as in the data2vec vision recipe (BEiT's
+// RandomResizedCrop + flip); fine-tuning (finetune.augment) draws its own.
 type Augment struct {
 	Crop     bool    `mapstructure:"crop"`      // random resized crop, resized back to size x size
 	ScaleMin float64 `mapstructure:"scale_min"` // crop area fraction drawn uniform in [scale_min, scale_max]
@@ -229,7 +230,8 @@ type Finetune struct {
 	LayerDecay     float64 `mapstructure:"layer_decay"` // block l gets lr * LayerDecay^(depth-l); 1 = off
 	WarmupSteps    int     `mapstructure:"warmup_steps"`
 	LabelSmoothing float64 `mapstructure:"label_smoothing"`
-	Limit          int     `mapstructure:"limit"` // use only the first Limit training examples, 0 = all
+	Limit          int     `mapstructure:"limit"`   // use only the first Limit training examples, 0 = all
+	Augment        Augment `mapstructure:"augment"` // images: a random view of each training example per step
 }
 
 // Default returns the configuration of `d2v pretrain` with no flags: a small
@@ -302,6 +304,7 @@ func Default() *Config {
 		Finetune: Finetune{
 			Steps: 600, BatchSize: 64, LR: 1e-3, WeightDecay: 0.05,
 			LayerDecay: 0.75, WarmupSteps: 50, LabelSmoothing: 0.1, Limit: 0,
+			Augment: Augment{ScaleMin: 0.08, ScaleMax: 1, RatioMin: 3.0 / 4, RatioMax: 4.0 / 3},
 		},
 	}
 }

@@ -45,12 +45,7 @@ func (c *Config) Validate() error {
 		v.check(im.Channels >= 1, "modalities.image.channels", ">= 1", im.Channels)
 		v.check(!math.IsNaN(im.Mean) && !math.IsInf(im.Mean, 0), "modalities.image.mean", "finite", im.Mean)
 		v.check(im.Std > 0 && !math.IsInf(im.Std, 0), "modalities.image.std", "> 0 and finite", im.Std)
-		if a := im.Augment; a.Crop {
-			v.check(a.ScaleMin > 0 && a.ScaleMin <= a.ScaleMax, "modalities.image.augment.scale_min", "in (0, scale_max]", a.ScaleMin)
-			v.check(a.ScaleMax <= 1, "modalities.image.augment.scale_max", "<= 1", a.ScaleMax)
-			v.check(a.RatioMin > 0 && a.RatioMin <= a.RatioMax, "modalities.image.augment.ratio_min", "in (0, ratio_max]", a.RatioMin)
-			v.check(!math.IsInf(a.RatioMax, 0), "modalities.image.augment.ratio_max", "finite", a.RatioMax)
-		}
+		v.augment("modalities.image.augment", im.Augment)
 	case ModalityTokens:
 		tk := c.Modalities.Tokens
 		tokensOK = tk.SeqLen >= 2
@@ -257,6 +252,10 @@ func (c *Config) validateTraining(v *checker) {
 	v.check(f.LayerDecay > 0 && f.LayerDecay <= 1, "finetune.layer_decay", "in (0,1] (1 = off)", f.LayerDecay)
 	v.check(f.WarmupSteps >= 0, "finetune.warmup_steps", ">= 0", f.WarmupSteps)
 	v.check(f.LabelSmoothing >= 0 && f.LabelSmoothing < 1, "finetune.label_smoothing", "in [0,1)", f.LabelSmoothing)
+	v.augment("finetune.augment", f.Augment)
+	if f.Augment.Crop || f.Augment.Flip {
+		v.check(c.Model.Modality == ModalityImage, "finetune.augment", "off (crop and flip are for images) with model.modality "+string(c.Model.Modality), "on")
+	}
 	v.check(f.Limit == 0 || f.Limit >= f.BatchSize, "finetune.limit",
 		fmt.Sprintf("0 (all) or >= finetune.batch_size (%d)", f.BatchSize), f.Limit)
 }
@@ -290,3 +289,14 @@ func value(got any) string {
 }
 
 func num(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
+
+// augment checks the ranges of an image augmentation section at key.
+func (v *checker) augment(key string, a Augment) {
+	if !a.Crop {
+		return
+	}
+	v.check(a.ScaleMin > 0 && a.ScaleMin <= a.ScaleMax, key+".scale_min", "in (0, scale_max]", a.ScaleMin)
+	v.check(a.ScaleMax <= 1, key+".scale_max", "<= 1", a.ScaleMax)
+	v.check(a.RatioMin > 0 && a.RatioMin <= a.RatioMax, key+".ratio_min", "in (0, ratio_max]", a.RatioMin)
+	v.check(!math.IsInf(a.RatioMax, 0), key+".ratio_max", "finite", a.RatioMax)
+}

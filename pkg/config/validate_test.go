@@ -126,6 +126,10 @@ func TestValidate(t *testing.T) {
 		{"layer_decay 0", func(c *Config) { c.Finetune.LayerDecay = 0 }, "finetune.layer_decay: must be in (0,1] (1 = off), got 0"},
 		{"layer_decay 1.5", func(c *Config) { c.Finetune.LayerDecay = 1.5 }, "finetune.layer_decay: must be in (0,1] (1 = off), got 1.5"},
 		{"label_smoothing 1", func(c *Config) { c.Finetune.LabelSmoothing = 1 }, "finetune.label_smoothing: must be in [0,1), got 1"},
+		{"finetune crop scale", func(c *Config) { c.Finetune.Augment.Crop, c.Finetune.Augment.ScaleMin = true, 0 }, "finetune.augment.scale_min: must be in (0, scale_max], got 0"},
+		{"finetune flip on text", func(c *Config) {
+			c.Model.Modality, c.Masking.Kind, c.Finetune.Augment.Flip = ModalityText, MaskSpan, true
+		}, "finetune.augment: must be off (crop and flip are for images) with model.modality text, got \"on\""},
 		{"finetune lr 0", func(c *Config) { c.Finetune.LR = 0 }, "finetune.lr: must be > 0, got 0"},
 		{"finetune steps 0", func(c *Config) { c.Finetune.Steps = 0 }, "finetune.steps: must be >= 1, got 0"},
 

@@ -14,6 +14,7 @@ import (
 	"github.com/d2v/d2v/pkg/checkpoint"
 	"github.com/d2v/d2v/pkg/config"
 	"github.com/d2v/d2v/pkg/data"
+	"github.com/d2v/d2v/pkg/feed"
 	"github.com/d2v/d2v/pkg/model"
 	"github.com/d2v/d2v/pkg/plot"
 	"github.com/d2v/d2v/pkg/step"
@@ -73,9 +74,13 @@ func Finetune(ctx context.Context, cfg *config.Config, w Weights, outDir string,
 	if err != nil {
 		return nil, bad(fmt.Errorf("finetune.batch_size: %w", err))
 	}
+	aug := feed.AugmentSpecOf(ft.Augment)
+	if aug.On() && trainSet.Augmented == nil {
+		return nil, bad(fmt.Errorf("finetune.augment: %s has no image augmentation", trainSet.Name))
+	}
 	opt := train.NewAdamW(cfg.Optim.Beta1, cfg.Optim.Beta2, cfg.Optim.Eps, ft.WeightDecay, train.Decayed)
 	opt.LRScale = LayerScale(ft.LayerDecay, s.Spec.Depth)
-	fmt.Fprintf(log, "d2v finetune: %s; %s -> %s, %d classes, %d steps\n", label, trainSet.Name, test.Name, C, ft.Steps)
+	fmt.Fprintf(log, "d2v finetune: %s; %s%s -> %s, %d classes, %d steps\n", label, trainSet.Name, feed.AugmentNote(aug), test.Name, C, ft.Steps)
 	idx := make([]int, B)
 	y := make([]float64, B*C)
 	bar := train.NewProgress(log, cfg.Run.Progress, int64(ft.Steps), 0)
@@ -94,6 +99,9 @@ func Finetune(ctx context.Context, cfg *config.Config, w Weights, outDir string,
 			y[i*C+trainSet.Labels[r]] += 1 - ft.LabelSmoothing
 		}
 		x, pw := trainSet.Inputs(idx)
+		if aug.On() {
+			x, pw = trainSet.Augmented(aug, idx, cfg.Run.Seed, int64(step))
+		}
 		_, _, loss, grads, err := enc.Run(x, pw, y)
 		if err != nil {
 			return nil, fmt.Errorf("finetune step %d: %w", step+1, err)

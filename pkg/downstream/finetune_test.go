@@ -2,9 +2,11 @@ package downstream
 
 import (
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/d2v/d2v/pkg/config"
+	"github.com/d2v/d2v/pkg/data"
 	"github.com/d2v/d2v/pkg/step"
 )
 
@@ -80,4 +82,42 @@ func tinyConfig(t *testing.T) *config.Config {
 		t.Fatal(err)
 	}
 	return cfg
+}
+
+// Fine-tuning's augmented inputs: a crop changes the view, the view is a
+// pure function of (seed, step, position), a carved split augments the rows
+// it maps to, and with the augmentation off the view is the plain input.
+func TestFinetuneAugmentedInputs(t *testing.T) {
+	trainSet, _, _ := smallTask(t, 120)
+	idx := []int{3, 17, 40}
+	plain, _ := trainSet.Inputs(idx)
+	p := slices.Clone(plain.([]float32))
+	off, w := trainSet.Augmented(data.AugmentSpec{}, idx, 1, 5)
+	if !slices.Equal(off.([]float32), p) || len(w) != len(p)/16 {
+		t.Fatalf("augmentation off: view differs from the plain input (or %d pooling weights for %d values)", len(w), len(p))
+	}
+	spec := data.AugmentSpec{Crop: true, ScaleMin: 0.5, ScaleMax: 0.6, RatioMin: 1, RatioMax: 1}
+	a1, _ := trainSet.Augmented(spec, idx, 1, 5)
+	v1 := slices.Clone(a1.([]float32))
+	if slices.Equal(v1, p) {
+		t.Error("a crop of half the area left the images unchanged")
+	}
+	a2, _ := trainSet.Augmented(spec, idx, 1, 5)
+	if !slices.Equal(a2.([]float32), v1) {
+		t.Error("the same (seed, step) drew another view")
+	}
+	a3, _ := trainSet.Augmented(spec, idx, 1, 6)
+	if slices.Equal(a3.([]float32), v1) {
+		t.Error("the next step drew the same view")
+	}
+	fit, _, err := trainSet.Carve(ValFrac)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// fit row i is train row i for the rows before the first held-out one
+	c, _ := fit.Augmented(spec, []int{0, 1}, 1, 5)
+	d, _ := trainSet.Augmented(spec, []int{0, 1}, 1, 5)
+	if !slices.Equal(c.([]float32), d.([]float32)) {
+		t.Error("the carved fit split augments other rows than it maps to")
+	}
 }

@@ -23,7 +23,10 @@ type Labelled struct {
 	Labels  []int
 	Classes []string
 	Inputs  func(idx []int) (x any, w []float32)
-	Image   *data.ImageSet // nil for text
+	// Augmented is Inputs with each image replaced by its augmented view,
+	// drawn from (seed, step, position in idx); nil for speech and text.
+	Augmented func(spec data.AugmentSpec, idx []int, seed, step int64) (x any, w []float32)
+	Image     *data.ImageSet // nil for text
 	// Raw writes the trivial baseline's features of example i into dst
 	// (RawDim,): a fixed front end of the raw input, described by RawDesc.
 	Raw     func(i int, dst []float32)
@@ -114,16 +117,20 @@ func imageSplit(cfg *config.Config, split string) (*Labelled, error) {
 		return nil, err
 	}
 	T := b.Tokens()
-	inputs := func(idx []int) (any, []float32) {
-		w := make([]float32, len(idx)*T)
+	mean := func(n int) []float32 { // pooling weights: the mean over all patches
+		w := make([]float32, n*T)
 		for i := range w {
-			w[i] = 1 / float32(T) // mean over all patches
+			w[i] = 1 / float32(T)
 		}
-		return b.Patches(idx), w
+		return w
+	}
+	inputs := func(idx []int) (any, []float32) { return b.Patches(idx), mean(len(idx)) }
+	augmented := func(spec data.AugmentSpec, idx []int, seed, step int64) (any, []float32) {
+		return b.AugmentedPatches(spec, idx, 0, seed, step), mean(len(idx))
 	}
 	raw := func(i int, dst []float32) { copy(dst, set.Image(i)) }
 	return &Labelled{Name: fmt.Sprintf("%s (%d images)", set.Source, set.N), N: set.N, Labels: set.Labels, Classes: set.Classes,
-		Inputs: inputs, Image: set, Raw: raw, RawDim: set.ImageLen(),
+		Inputs: inputs, Augmented: augmented, Image: set, Raw: raw, RawDim: set.ImageLen(),
 		RawDesc: fmt.Sprintf("pixels normalised as the encoder's input (x-%g)/%g", cfg.Modalities.Image.Mean, cfg.Modalities.Image.Std)}, nil
 }
 
@@ -279,12 +286,18 @@ func (sp *Labelled) subset(rows []int, what string) *Labelled {
 	for i, r := range rows {
 		v.Labels[i] = sp.Labels[r]
 	}
-	v.Inputs = func(idx []int) (any, []float32) {
-		mapped := make([]int, len(idx))
+	mapped := func(idx []int) []int {
+		m := make([]int, len(idx))
 		for i, r := range idx {
-			mapped[i] = rows[r]
+			m[i] = rows[r]
 		}
-		return sp.Inputs(mapped)
+		return m
+	}
+	v.Inputs = func(idx []int) (any, []float32) { return sp.Inputs(mapped(idx)) }
+	if sp.Augmented != nil {
+		v.Augmented = func(spec data.AugmentSpec, idx []int, seed, step int64) (any, []float32) {
+			return sp.Augmented(spec, mapped(idx), seed, step)
+		}
 	}
 	if sp.Raw != nil {
 		v.Raw = func(i int, dst []float32) { sp.Raw(rows[i], dst) }

@@ -9,9 +9,12 @@ import (
 	"github.com/d2v/d2v/pkg/masking"
 )
 
-// AugmentSpec translates modalities.image.augment.
-func AugmentSpec(c *config.Config) data.AugmentSpec {
-	a := c.Modalities.Image.Augment
+// AugmentSpec translates modalities.image.augment, pretraining's.
+func AugmentSpec(c *config.Config) data.AugmentSpec { return AugmentSpecOf(c.Modalities.Image.Augment) }
+
+// AugmentSpecOf translates one augmentation section (pretraining's or
+// finetune.augment).
+func AugmentSpecOf(a config.Augment) data.AugmentSpec {
 	return data.AugmentSpec{Crop: a.Crop, ScaleMin: a.ScaleMin, ScaleMax: a.ScaleMax,
 		RatioMin: a.RatioMin, RatioMax: a.RatioMax, Flip: a.Flip}
 }
@@ -49,8 +52,8 @@ func (b *Batcher) AugmentedPatches(spec data.AugmentSpec, idx []int, first int, 
 	return b.x[:len(idx)*n]
 }
 
-// augmentNote describes the augmentation for a source's Name.
-func augmentNote(a data.AugmentSpec) string {
+// AugmentNote describes the augmentation for a source's Name ("" when off).
+func AugmentNote(a data.AugmentSpec) string {
 	switch {
 	case a.Crop && a.Flip:
 		return fmt.Sprintf(", random resized crops (scale %g-%g, ratio %.3g-%.3g) and flips", a.ScaleMin, a.ScaleMax, a.RatioMin, a.RatioMax)

@@ -142,7 +142,7 @@ func newImageSource(cfg *config.Config, B int) (*imageSource, error) {
 func (s *imageSource) Len() int { return s.b.Set.N }
 
 func (s *imageSource) Name() string {
-	return fmt.Sprintf("%s, %d images%s%s", s.b.Set.Source, s.b.Set.N, data.IgnoredNote(s.b.Set.Ignored), augmentNote(s.aug))
+	return fmt.Sprintf("%s, %d images%s%s", s.b.Set.Source, s.b.Set.N, data.IgnoredNote(s.b.Set.Ignored), AugmentNote(s.aug))
 }
 
 func (s *imageSource) Input() Input { return Input{NMask: s.b.nm} }

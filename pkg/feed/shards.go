@@ -114,7 +114,7 @@ func (s *shardSource) Input() Input { return Input{NMask: s.nMask} }
 func (s *shardSource) Fingerprint() string { return s.fp }
 
 func (s *shardSource) Name() string {
-	note := augmentNote(s.aug)
+	note := AugmentNote(s.aug)
 	if s.kind == shard.KindAudio {
 		note = fmt.Sprintf(", %d-sample crops of %d frames", s.cfg.Modalities.Audio.CropSamples, s.cfg.Modalities.Audio.Frames())
 	}
