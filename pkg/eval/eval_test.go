@@ -231,3 +231,47 @@ func TestProbeLossIndependentOfCPUs(t *testing.T) {
 		}
 	}
 }
+
+// Standardised uses the train split's moments for both splits, and it is
+// what lets a k-NN see a small informative feature beside a large noisy
+// one: the plain cosine is decided by the noise, the standardised one by
+// the label.
+func TestKNNStandardised(t *testing.T) {
+	train := Features{X: []float32{1, 10, 3, 30}, N: 2, D: 2, Labels: []int{0, 1}, Classes: 2}
+	test := Features{X: []float32{2, 50}, N: 1, D: 2, Labels: []int{0}, Classes: 2}
+	st, sm := Standardised(train, test)
+	// train column means 2, 20; population stds 1, 10
+	for i, want := range []float32{-1, -1, 1, 1} {
+		if math.Abs(float64(st.X[i]-want)) > 1e-6 {
+			t.Fatalf("standardised train %v, want [-1 -1 1 1]", st.X)
+		}
+	}
+	if sm.X[0] != 0 || sm.X[1] != 3 || train.X[0] != 1 || test.X[1] != 50 {
+		t.Fatalf("standardised test %v (want [0 3] from the train moments), inputs changed: %v %v", sm.X, train.X, test.X)
+	}
+
+	r := rand.New(rand.NewPCG(7, 8))
+	noisy := func(n int) Features {
+		f := Features{X: make([]float32, 2*n), N: n, D: 2, Labels: make([]int, n), Classes: 2}
+		for i := range n {
+			c := r.IntN(2)
+			f.Labels[i] = c
+			f.X[2*i] = float32(1000 * r.NormFloat64())                        // large, uninformative
+			f.X[2*i+1] = float32(0.01*float64(2*c-1) + 0.001*r.NormFloat64()) // small, the label
+		}
+		return f
+	}
+	tr, te := noisy(400), noisy(200)
+	plain, err := KNN(tr, te, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := Standardised(tr, te)
+	std, err := KNN(a, b, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plain.Accuracy > 0.7 || std.Accuracy < 0.95 {
+		t.Errorf("k-NN accuracy: plain %.3f (want near chance), standardised %.3f (want near 1)", plain.Accuracy, std.Accuracy)
+	}
+}
