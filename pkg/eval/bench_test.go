@@ -1,6 +1,7 @@
 package eval
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
 )
@@ -36,5 +37,27 @@ func BenchmarkKNN(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.ReportMetric(res.Accuracy, "acc")
+	}
+}
+
+// BenchmarkProbeLoss times one evaluation of the probe's objective and
+// gradient (one L-BFGS iteration costs about one to three of them) at the
+// feature widths of the image protocols: 512 (2 layers x 2x2 regions of
+// D=64) and 2048 (2 layers x 4x4).
+func BenchmarkProbeLoss(b *testing.B) {
+	for _, d := range []int{512, 2048} {
+		b.Run(fmt.Sprintf("N10000_D%d", d), func(b *testing.B) {
+			r := rand.New(rand.NewPCG(3, 4))
+			f := blobs(r, 10000, d, 10, 1.5)
+			mean, std := moments(f)
+			p := &probe{x: standardise(f, mean, std), y: f.Labels, n: f.N, d: f.D, c: f.Classes, l2: DefaultL2}
+			w, g := make([]float64, p.c*p.d+p.c), make([]float64, p.c*p.d+p.c)
+			for i := range w {
+				w[i] = 0.01 * r.NormFloat64()
+			}
+			for b.Loop() {
+				p.loss(w, g)
+			}
+		})
 	}
 }

@@ -5,6 +5,9 @@ import (
 	"math"
 	"runtime"
 	"sync"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/gonum"
 )
 
 // Probe defaults, in one place.
@@ -156,32 +159,40 @@ func (p *probe) loss(w, grad []float64) float64 {
 }
 
 // chunkLoss adds the summed cross-entropy gradient of rows [lo,hi) into grad
-// and returns the summed loss.
+// and returns the summed loss. The two products are matrix products (gonum's
+// Dgemm): the logits Z = X Wᵀ + b of the chunk, then the weight gradient
+// (softmax(Z) - onehot(y))ᵀ X. Each output element is summed in a fixed
+// order, so the value does not depend on the CPU count.
 func (p *probe) chunkLoss(w, grad []float64, lo, hi int) float64 {
-	z := make([]float64, p.c)
-	gb := grad[p.c*p.d:]
+	m, d, c := hi-lo, p.d, p.c
+	x := p.x[lo*d : hi*d]
+	z := make([]float64, m*c)
+	gonum.Implementation{}.Dgemm(blas.NoTrans, blas.Trans, m, c, d, 1, x, d, w[:c*d], d, 0, z, c)
+	bias, gb := w[c*d:], grad[c*d:]
 	f := 0.0
-	for i := lo; i < hi; i++ {
-		x := p.x[i*p.d : (i+1)*p.d]
-		p.logits(w, x, z)
-		y := p.y[i]
-		m := z[argmax(z)]
-		zy := z[y] - m // kept as a logit: exp may underflow to 0
+	for i := range m {
+		zi := z[i*c : (i+1)*c]
+		for k := range zi {
+			zi[k] += bias[k]
+		}
+		y := p.y[lo+i]
+		mx := zi[argmax(zi)]
+		zy := zi[y] - mx // kept as a logit: exp may underflow to 0
 		sum := 0.0
-		for k := range z {
-			z[k] = math.Exp(z[k] - m)
-			sum += z[k]
+		for k := range zi {
+			zi[k] = math.Exp(zi[k] - mx)
+			sum += zi[k]
 		}
 		f += math.Log(sum) - zy
-		for k := range z {
-			dz := z[k] / sum // softmax probability
+		for k := range zi { // dL/dz: softmax probability minus the one-hot label
+			zi[k] /= sum
 			if k == y {
-				dz--
+				zi[k]--
 			}
-			gb[k] += dz
-			axpy(dz, x, grad[k*p.d:(k+1)*p.d])
+			gb[k] += zi[k]
 		}
 	}
+	gonum.Implementation{}.Dgemm(blas.Trans, blas.NoTrans, c, d, m, 1, z, c, x, d, 1, grad[:c*d], d)
 	return f
 }
 
