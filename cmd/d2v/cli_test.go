@@ -3,7 +3,9 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -14,6 +16,7 @@ import (
 	"github.com/d2v/d2v/pkg/data"
 	"github.com/d2v/d2v/pkg/downstream"
 	"github.com/d2v/d2v/pkg/feed"
+	"github.com/d2v/d2v/pkg/train"
 )
 
 // run invokes the CLI in-process and returns its exit code, stdout and stderr.
@@ -422,5 +425,23 @@ func checkEvalRows(t *testing.T, path string, want ...string) {
 		if r.Features != want[i] || r.Dim <= 0 || r.Probe == nil || r.KNN == nil {
 			t.Errorf("%s row %d: %+v, want %q with both results", path, i, r, want[i])
 		}
+	}
+}
+
+// A signal ends `d2v eval` at once (it has nothing to save), with the
+// interrupted error and no eval.json, instead of running its probe to the end.
+func TestEvalStopsOnSignal(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "ev")
+	var stdout, stderr bytes.Buffer
+	root := newRoot(&stdout, &stderr)
+	root.SetArgs([]string{"eval", "--random-init", "-c", "../../configs/tiny.yaml", "--out", out})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // as Main does on SIGINT/SIGTERM
+	err := root.ExecuteContext(ctx)
+	if !errors.Is(err, train.ErrInterrupted) || exitCode(err, false) != exitInterrupted {
+		t.Fatalf("eval with a cancelled context: %v (exit %d)", err, exitCode(err, false))
+	}
+	if _, err := os.Stat(filepath.Join(out, "eval.json")); err == nil {
+		t.Error("an interrupted eval wrote eval.json")
 	}
 }

@@ -106,9 +106,27 @@ func evalRun(o *evalOptions, cmd *cobra.Command) error {
 		return err
 	}
 	defer lk.Release()
-	rep, err := downstream.Evaluate(cfg, w, out, downstream.EvalOptions{K: o.k, Layers: o.layers, Grid: o.grid, Baselines: o.baselines, Val: o.val}, cmd.ErrOrStderr())
-	if err != nil {
-		return err
+	// Evaluate does not poll the context (its L-BFGS probe and k-NN run for
+	// minutes on full MNIST) and holds nothing to save, so a signal ends the
+	// command at once; eval.json is written atomically, either whole or not.
+	type result struct {
+		rep *downstream.EvalReport
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		rep, err := downstream.Evaluate(cfg, w, out, downstream.EvalOptions{K: o.k, Layers: o.layers, Grid: o.grid, Baselines: o.baselines, Val: o.val}, cmd.ErrOrStderr())
+		done <- result{rep, err}
+	}()
+	var rep *downstream.EvalReport
+	select {
+	case r := <-done:
+		if r.err != nil {
+			return r.err
+		}
+		rep = r.rep
+	case <-cmd.Context().Done():
+		return fmt.Errorf("eval stopped by a signal before it finished (%s unchanged): %w", filepath.Join(out, "eval.json"), train.ErrInterrupted)
 	}
 	fmt.Fprint(cmd.OutOrStdout(), rep.Table())
 	fmt.Fprintf(cmd.OutOrStdout(), "wrote %s\n", filepath.Join(out, "eval.json"))
