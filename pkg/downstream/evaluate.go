@@ -84,7 +84,6 @@ type EvalRow struct {
 	Dim      int          `json:"dim"`      // feature width given to the probe
 	Probe    *eval.Result `json:"linear_probe"`
 	KNN      *eval.Result `json:"knn"`
-	KNNStd   *eval.Result `json:"knn_standardised"` // the same k-NN on the probe's standardised features
 }
 
 // Protocol states how every row of a report is measured.
@@ -99,8 +98,7 @@ func Protocol(layers, grid int) string {
 	}
 	return "frozen features of " + feats + ", " + pooled + "; " +
 		"linear probe: each feature standardised with the fit split's mean and std (MAE's parameter-free BatchNorm), " +
-		"softmax regression with L2 1e-4 by full-batch L-BFGS; k-NN: cosine similarity, exp(sim/0.07)-weighted vote, " +
-		"on the features as they are (knn) and on the probe's standardised features (knn_standardised); " +
+		"softmax regression with L2 1e-4 by full-batch L-BFGS; k-NN: cosine similarity, exp(sim/0.07)-weighted vote; " +
 		"raw rows get the same probe and k-NN on a fixed front end of the input"
 }
 
@@ -241,11 +239,6 @@ func measure(kind, source string, feats [2]eval.Features, k int) (*EvalRow, erro
 	if row.KNN, err = eval.KNN(feats[0], feats[1], k); err != nil {
 		return nil, err
 	}
-	st, sm := eval.Standardised(feats[0], feats[1])
-	if row.KNNStd, err = eval.KNN(st, sm, k); err != nil {
-		return nil, err
-	}
-	row.KNNStd.Method += "_std"
 	return row, nil
 }
 
@@ -290,10 +283,10 @@ func writeEvalPictures(cfg *config.Config, rep *EvalReport, sp *Labelled, dir st
 func (r *EvalReport) Table() string {
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "weights   %s\nfit on    %s\n%-9s %s\n", r.Weights, r.Train, r.Measured, r.Test)
-	fmt.Fprintf(&sb, "%-12s %5s %13s %13s %13s  %s\n", "features", "dim", r.Rows[0].Probe.Method, r.Rows[0].KNN.Method, r.Rows[0].KNNStd.Method, "source")
+	fmt.Fprintf(&sb, "%-12s %5s %13s %13s  %s\n", "features", "dim", r.Rows[0].Probe.Method, r.Rows[0].KNN.Method, "source")
 	pct := func(x float64) string { return strconv.FormatFloat(100*x, 'f', 2, 64) + "%" }
 	for _, row := range r.Rows {
-		fmt.Fprintf(&sb, "%-12s %5d %13s %13s %13s  %s\n", row.Features, row.Dim, pct(row.Probe.Accuracy), pct(row.KNN.Accuracy), pct(row.KNNStd.Accuracy), row.Source)
+		fmt.Fprintf(&sb, "%-12s %5d %13s %13s  %s\n", row.Features, row.Dim, pct(row.Probe.Accuracy), pct(row.KNN.Accuracy), row.Source)
 	}
 	return sb.String()
 }

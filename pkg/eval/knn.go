@@ -115,25 +115,6 @@ func (t *topK) push(s float32, idx, k int) {
 	t.sim[j], t.idx[j] = s, idx
 }
 
-// Standardised returns copies of train and test with each feature
-// standardised by the train split's mean and standard deviation, the
-// transform the linear probe applies (MAE's parameter-free BatchNorm), so
-// that a k-NN on them weighs every feature alike instead of letting the
-// largest ones decide the cosine.
-func Standardised(train, test Features) (Features, Features) {
-	mean, std := moments(train)
-	st := func(f Features) Features {
-		x := make([]float32, len(f.X))
-		for i, v := range f.X {
-			j := i % f.D
-			x[i] = float32((float64(v) - mean[j]) / std[j])
-		}
-		f.X = x
-		return f
-	}
-	return st(train), st(test)
-}
-
 // normalise returns a copy of f.X with each row scaled to unit L2 norm.
 func normalise(f Features) []float32 {
 	out := make([]float32, len(f.X))

@@ -24,13 +24,10 @@ type point struct {
 	Steps        int
 	WallS, CPUS  float64 // pretraining process
 	Probe, KNN   float64 // encoder, test accuracy in %
-	KNNStd       float64 // k-NN on the probe's standardised features (0: not in the eval.json)
 	RandomProbe  float64 // random init of the same architecture
 	RandomKNN    float64
-	RandomKNNStd float64
 	RawProbe     float64
 	RawKNN       float64
-	RawKNNStd    float64
 	EvalCPUS     float64
 	Checkpoint   string
 	RandomSource string
@@ -292,26 +289,22 @@ func readEval(path string, p *point) error {
 	var rep struct {
 		Rows []struct {
 			Features, Source string
-			Probe            struct{ Accuracy float64 }  `json:"linear_probe"`
-			KNN              struct{ Accuracy float64 }  `json:"knn"`
-			KNNStd           *struct{ Accuracy float64 } `json:"knn_standardised"`
+			Probe            struct{ Accuracy float64 } `json:"linear_probe"`
+			KNN              struct{ Accuracy float64 } `json:"knn"`
 		}
 	}
 	if err := json.Unmarshal(b, &rep); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	for _, row := range rep.Rows {
-		a, k, ks := 100*row.Probe.Accuracy, 100*row.KNN.Accuracy, 0.0
-		if row.KNNStd != nil {
-			ks = 100 * row.KNNStd.Accuracy
-		}
+		a, k := 100*row.Probe.Accuracy, 100*row.KNN.Accuracy
 		switch row.Features {
 		case "encoder":
-			p.Probe, p.KNN, p.KNNStd = a, k, ks
+			p.Probe, p.KNN = a, k
 		case "random_init":
-			p.RandomProbe, p.RandomKNN, p.RandomKNNStd, p.RandomSource = a, k, ks, row.Source
+			p.RandomProbe, p.RandomKNN, p.RandomSource = a, k, row.Source
 		case "raw":
-			p.RawProbe, p.RawKNN, p.RawKNNStd = a, k, ks
+			p.RawProbe, p.RawKNN = a, k
 		}
 	}
 	if len(rep.Rows) == 0 || rep.Rows[0].Features != "encoder" {
@@ -326,10 +319,10 @@ func write(o *options, pts []point) error {
 		return err
 	}
 	w := csv.NewWriter(f)
-	w.Write([]string{"recipe", "budget_min", "steps", "pretrain_wall_s", "pretrain_cpu_s", "probe", "knn", "knn_std", "eval_cpu_s", "checkpoint"})
+	w.Write([]string{"recipe", "budget_min", "steps", "pretrain_wall_s", "pretrain_cpu_s", "probe", "knn", "eval_cpu_s", "checkpoint"})
 	for _, p := range pts {
 		w.Write([]string{p.Recipe, fmt.Sprint(p.BudgetMin), strconv.Itoa(p.Steps), fmt.Sprintf("%.1f", p.WallS), fmt.Sprintf("%.1f", p.CPUS),
-			fmt.Sprintf("%.2f", p.Probe), fmt.Sprintf("%.2f", p.KNN), pctOrDash(p.KNNStd, "%.2f"), fmt.Sprintf("%.1f", p.EvalCPUS), p.Checkpoint})
+			fmt.Sprintf("%.2f", p.Probe), fmt.Sprintf("%.2f", p.KNN), fmt.Sprintf("%.1f", p.EvalCPUS), p.Checkpoint})
 	}
 	w.Flush()
 	if err := errors.Join(w.Error(), f.Close()); err != nil {
@@ -348,32 +341,24 @@ func table(pts []point) string {
 	fmt.Fprintf(&sb, "Time to accuracy on MNIST (probe and k-NN fitted on the train images, measured on the test images), "+
 		"host %s, %d CPUs, load average at writing: %s. Wall-clock is the pretraining process's, CPU its user+sys; "+
 		"budget = the wall-clock the step count was sized for.\n\n", host, runtime.NumCPU(), strings.TrimSpace(string(load)))
-	sb.WriteString("| recipe | budget (min) | steps | pretrain wall (s) | pretrain CPU (s) | linear probe | k-NN | k-NN, standardised |\n|---|---|---|---|---|---|---|---|\n")
+	sb.WriteString("| recipe | budget (min) | steps | pretrain wall (s) | pretrain CPU (s) | linear probe | k-NN |\n|---|---|---|---|---|---|---|\n")
 	base := map[string]point{}
 	for _, p := range pts {
-		fmt.Fprintf(&sb, "| %s | %g | %d | %.0f | %.0f | %.2f%% | %.2f%% | %s |\n", p.Recipe, p.BudgetMin, p.Steps, p.WallS, p.CPUS, p.Probe, p.KNN, pctOrDash(p.KNNStd, "%.2f%%"))
+		fmt.Fprintf(&sb, "| %s | %g | %d | %.0f | %.0f | %.2f%% | %.2f%% |\n", p.Recipe, p.BudgetMin, p.Steps, p.WallS, p.CPUS, p.Probe, p.KNN)
 		if p.RawProbe > 0 {
 			base[p.Recipe] = p
 		}
 	}
 	for _, r := range sortedKeys(base) {
 		p := base[r]
-		fmt.Fprintf(&sb, "| %s random init (step 0) | - | 0 | - | - | %.2f%% | %.2f%% | %s |\n", r, p.RandomProbe, p.RandomKNN, pctOrDash(p.RandomKNNStd, "%.2f%%"))
+		fmt.Fprintf(&sb, "| %s random init (step 0) | - | 0 | - | - | %.2f%% | %.2f%% |\n", r, p.RandomProbe, p.RandomKNN)
 	}
 	for _, r := range sortedKeys(base) {
 		p := base[r]
-		fmt.Fprintf(&sb, "| raw pixels | - | - | - | - | %.2f%% | %.2f%% | %s |\n", p.RawProbe, p.RawKNN, pctOrDash(p.RawKNNStd, "%.2f%%"))
+		fmt.Fprintf(&sb, "| raw pixels | - | - | - | - | %.2f%% | %.2f%% |\n", p.RawProbe, p.RawKNN)
 		break
 	}
 	return sb.String()
-}
-
-// pctOrDash formats an accuracy, or "-" for one the eval.json did not have.
-func pctOrDash(v float64, format string) string {
-	if v == 0 {
-		return "-"
-	}
-	return fmt.Sprintf(format, v)
 }
 
 func sortedKeys(m map[string]point) []string {

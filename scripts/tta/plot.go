@@ -20,7 +20,7 @@ func plotPoints(path string, pts []point) error {
 		probe, knn := seriesOf(pts, axis.x)
 		panels = append(panels,
 			plot.Panel{Title: "linear probe, MNIST test", XLabel: axis.label, YLabel: "accuracy (%)", Series: probe},
-			plot.Panel{Title: "k-NN (k=20; standardised: on the probe's features), MNIST test", XLabel: axis.label, YLabel: "accuracy (%)", Series: knn})
+			plot.Panel{Title: "k-NN (k=20), MNIST test", XLabel: axis.label, YLabel: "accuracy (%)", Series: knn})
 	}
 	return plot.Panels(path, panels, 2)
 }
@@ -44,14 +44,11 @@ func seriesOf(pts []point, x func(point) float64) (probe, knn []plot.Series) {
 	}
 	var raw *point
 	for _, r := range order {
-		var ps, ks, ss plot.Series
-		ps.Name, ks.Name, ss.Name = r, r, r+" (standardised)"
+		var ps, ks plot.Series
+		ps.Name, ks.Name = r, r
 		for _, p := range by[r] {
 			ps.X, ps.Y = append(ps.X, x(p)), append(ps.Y, p.Probe)
 			ks.X, ks.Y = append(ks.X, x(p)), append(ks.Y, p.KNN)
-			if p.KNNStd > 0 {
-				ss.X, ss.Y = append(ss.X, x(p)), append(ss.Y, p.KNNStd)
-			}
 			if p.RawProbe > 0 {
 				probe = append(probe, flat(r+" random init", p.RandomProbe))
 				knn = append(knn, flat(r+" random init", p.RandomKNN))
@@ -59,16 +56,10 @@ func seriesOf(pts []point, x func(point) float64) (probe, knn []plot.Series) {
 			}
 		}
 		probe, knn = append(probe, ps), append(knn, ks)
-		if len(ss.X) > 0 {
-			knn = append(knn, ss)
-		}
 	}
 	if raw != nil {
 		probe = append(probe, flat("raw pixels", raw.RawProbe))
 		knn = append(knn, flat("raw pixels", raw.RawKNN))
-		if raw.RawKNNStd > 0 {
-			knn = append(knn, flat("raw pixels (standardised)", raw.RawKNNStd))
-		}
 	}
 	return probe, knn
 }
