@@ -61,7 +61,7 @@ func parseFlags() (*options, error) {
 	flag.StringVar(&o.d2v, "d2v", "bin/d2v", "the d2v binary")
 	flag.StringVar(&o.data, "data", "data/mnist", "folder with the four MNIST IDX files (scripts/get-mnist.sh)")
 	flag.StringVar(&o.out, "out", "runs/tta", "folder for the runs, results.csv, results.md and tta.png")
-	flag.StringVar(&recipes, "recipes", "data2vec=configs/mnist-full.yaml", "comma-separated label=config pairs")
+	flag.StringVar(&recipes, "recipes", "data2vec-p7=configs/mnist-full-p7.yaml,data2vec2=configs/image-v2-tiny.yaml", "comma-separated label=config pairs")
 	flag.StringVar(&budgets, "budgets", "1,3,5,10,15", "pretraining wall-clock budgets in minutes")
 	flag.IntVar(&o.calibSteps, "calib-steps", 40, "steps of the calibration run")
 	flag.Float64Var(&o.warmup, "warmup", 0.066, "warmup share of the steps (optim.warmup_steps = this share of run.steps, at least 1)")
