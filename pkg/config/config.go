@@ -230,8 +230,9 @@ type Finetune struct {
 	LayerDecay     float64 `mapstructure:"layer_decay"` // block l gets lr * LayerDecay^(depth-l); 1 = off
 	WarmupSteps    int     `mapstructure:"warmup_steps"`
 	LabelSmoothing float64 `mapstructure:"label_smoothing"`
-	Limit          int     `mapstructure:"limit"`   // use only the first Limit training examples, 0 = all
-	Augment        Augment `mapstructure:"augment"` // images: a random view of each training example per step
+	Limit          int     `mapstructure:"limit"`      // use only the first Limit training examples, 0 = all
+	Augment        Augment `mapstructure:"augment"`    // images: a random view of each training example per step
+	HeadSteps      int     `mapstructure:"head_steps"` // the first HeadSteps steps train only the head (LP-FT)
 }
 
 // Default returns the configuration of `d2v pretrain` with no flags: a small

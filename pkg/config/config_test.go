@@ -78,8 +78,8 @@ func TestEnums(t *testing.T) {
 
 func TestKeys(t *testing.T) {
 	keys := Keys()
-	if len(keys) != 114 {
-		t.Errorf("len(Keys()) = %d, want 114 (update this count when adding a key)", len(keys))
+	if len(keys) != 115 {
+		t.Errorf("len(Keys()) = %d, want 115 (update this count when adding a key)", len(keys))
 	}
 	for _, want := range []string{"model.dim", "model.ffn_dim", "modalities.image.patch_size", "teacher.layer_norm", "run.seed", "finetune.limit"} {
 		if !slices.Contains(keys, want) {

@@ -253,6 +253,7 @@ func (c *Config) validateTraining(v *checker) {
 	v.check(f.WarmupSteps >= 0, "finetune.warmup_steps", ">= 0", f.WarmupSteps)
 	v.check(f.LabelSmoothing >= 0 && f.LabelSmoothing < 1, "finetune.label_smoothing", "in [0,1)", f.LabelSmoothing)
 	v.augment("finetune.augment", f.Augment)
+	v.check(f.HeadSteps >= 0 && f.HeadSteps < max(f.Steps, 1), "finetune.head_steps", fmt.Sprintf(">= 0 and < finetune.steps (%d)", f.Steps), f.HeadSteps)
 	if f.Augment.Crop || f.Augment.Flip {
 		v.check(c.Model.Modality == ModalityImage, "finetune.augment", "off (crop and flip are for images) with model.modality "+string(c.Model.Modality), "on")
 	}

@@ -126,6 +126,7 @@ func TestValidate(t *testing.T) {
 		{"layer_decay 0", func(c *Config) { c.Finetune.LayerDecay = 0 }, "finetune.layer_decay: must be in (0,1] (1 = off), got 0"},
 		{"layer_decay 1.5", func(c *Config) { c.Finetune.LayerDecay = 1.5 }, "finetune.layer_decay: must be in (0,1] (1 = off), got 1.5"},
 		{"label_smoothing 1", func(c *Config) { c.Finetune.LabelSmoothing = 1 }, "finetune.label_smoothing: must be in [0,1), got 1"},
+		{"head_steps = steps", func(c *Config) { c.Finetune.HeadSteps = 600 }, "finetune.head_steps: must be >= 0 and < finetune.steps (600), got 600"},
 		{"finetune crop scale", func(c *Config) { c.Finetune.Augment.Crop, c.Finetune.Augment.ScaleMin = true, 0 }, "finetune.augment.scale_min: must be in (0, scale_max], got 0"},
 		{"finetune flip on text", func(c *Config) {
 			c.Model.Modality, c.Masking.Kind, c.Finetune.Augment.Flip = ModalityText, MaskSpan, true

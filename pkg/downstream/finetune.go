@@ -79,7 +79,8 @@ func Finetune(ctx context.Context, cfg *config.Config, w Weights, outDir string,
 		return nil, bad(fmt.Errorf("finetune.augment: %s has no image augmentation", trainSet.Name))
 	}
 	opt := train.NewAdamW(cfg.Optim.Beta1, cfg.Optim.Beta2, cfg.Optim.Eps, ft.WeightDecay, train.Decayed)
-	opt.LRScale = LayerScale(ft.LayerDecay, s.Spec.Depth)
+	headOnly := false
+	opt.LRScale = FinetuneScale(ft.LayerDecay, s.Spec.Depth, &headOnly)
 	fmt.Fprintf(log, "d2v finetune: %s; %s%s -> %s, %d classes, %d steps\n", label, trainSet.Name, feed.AugmentNote(aug), test.Name, C, ft.Steps)
 	idx := make([]int, B)
 	y := make([]float64, B*C)
@@ -91,6 +92,7 @@ func Finetune(ctx context.Context, cfg *config.Config, w Weights, outDir string,
 			return nil, train.ErrInterrupted
 		}
 		lr := train.LR(step, ft.WarmupSteps, ft.Steps, ft.LR, ft.LR*0.01, true)
+		headOnly = step < ft.HeadSteps
 		sampler.Indices(int64(step), idx)
 		for i, r := range idx { // label smoothing: (1-eps) one-hot + eps/C
 			for c := 0; c < C; c++ {
@@ -208,6 +210,21 @@ func LayerID(name string, depth int) int {
 // LayerScale is decay^(depth+1-LayerID): the BEiT/data2vec layer-wise lr decay.
 func LayerScale(decay float64, depth int) func(string) float64 {
 	return func(name string) float64 { return math.Pow(decay, float64(depth+1-LayerID(name, depth))) }
+}
+
+// FinetuneScale is the per-parameter lr factor of fine-tuning: the layer
+// decay, except that while *headOnly only the classification head (cls.*)
+// trains and every encoder weight gets 0 (the linear-probe phase of LP-FT,
+// Kumar et al. 2022: a head fitted first does not send random-head gradients
+// into the pretrained features).
+func FinetuneScale(decay float64, depth int, headOnly *bool) func(string) float64 {
+	layer := LayerScale(decay, depth)
+	return func(name string) float64 {
+		if *headOnly && !strings.HasPrefix(name, "cls.") {
+			return 0
+		}
+		return layer(name)
+	}
 }
 
 // checkFinite errors on a NaN or Inf loss.

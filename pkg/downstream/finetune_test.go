@@ -121,3 +121,23 @@ func TestFinetuneAugmentedInputs(t *testing.T) {
 		t.Error("the carved fit split augments other rows than it maps to")
 	}
 }
+
+// FinetuneScale: the layer decay, with every encoder weight frozen (factor 0)
+// and the head at full lr while headOnly is set.
+func TestFinetuneScaleHeadOnly(t *testing.T) {
+	head := true
+	f := FinetuneScale(0.5, 4, &head)
+	if f("student.blocks.0.attn.qkv.w") != 0 || f("student.patch.w") != 0 || f("cls.fc.w") != 1 || f("cls.norm.g") != 1 {
+		t.Errorf("head-only scales: block0 %g, embedding %g, head %g/%g", f("student.blocks.0.attn.qkv.w"), f("student.patch.w"), f("cls.fc.w"), f("cls.norm.g"))
+	}
+	head = false
+	layer := LayerScale(0.5, 4)
+	for _, n := range []string{"student.blocks.0.attn.qkv.w", "student.patch.w", "cls.fc.w", "student.final_ln.g"} {
+		if f(n) != layer(n) {
+			t.Errorf("%s: scale %g after the head phase, layer decay %g", n, f(n), layer(n))
+		}
+	}
+	if layer("student.blocks.0.attn.qkv.w") != 0.0625 {
+		t.Errorf("block 0 at depth 4, decay 0.5: %g, want 0.5^4", layer("student.blocks.0.attn.qkv.w"))
+	}
+}
