@@ -272,7 +272,7 @@ var help = map[string]string{
 	"finetune.layer_decay":       "block l's lr is lr * layer_decay^(depth-l); 1 = off",
 	"finetune.warmup_steps":      "steps of linear warmup from 0 to lr",
 	"finetune.label_smoothing":   "cross-entropy label smoothing",
-	"finetune.limit":             "use only the first N labelled training examples, 0 = all",
+	"finetune.limit":             "use only N labelled training examples, each class in its share (the first ones of each class), 0 = all",
 	"finetune.head_steps":        "the first N steps train only the classification head, then every weight (LP-FT, Kumar et al. 2022); 0 = off",
 	"finetune.augment.crop":      "images: random resized crop of each training example per step, resized back (test examples are never augmented)",
 	"finetune.augment.scale_min": "crop area fraction, drawn uniform in [scale_min, scale_max] (BEiT fine-tuning: 0.08; digits: about 0.7)",

@@ -19,9 +19,7 @@ func smallTask(t *testing.T, n int) (*Labelled, *Labelled, step.Setup) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	trainSet.Limit(n)
-	test.Limit(n)
-	return trainSet, test, s
+	return trainSet.Limit(n), test.Limit(n), s
 }
 
 // The raw row goes through the same probe and k-NN as the encoder's: raw
@@ -248,5 +246,27 @@ func TestFeaturesGrid(t *testing.T) {
 	}
 	if _, err := Features(e, trainSet, 8); err == nil {
 		t.Error("an 8 x 8 grid of a 7 x 7 patch grid: no error")
+	}
+}
+
+// Limit keeps each class's share (largest remainders) from the first
+// examples of each class, so a class-ordered set keeps every class.
+func TestLimitStratified(t *testing.T) {
+	labels := []int{0, 0, 0, 0, 0, 0, 1, 1, 1, 2, 2, 2} // class-ordered: 6, 3, 3
+	set := &Labelled{Name: "sorted", N: len(labels), Labels: labels,
+		Inputs: func(idx []int) (any, []float32) {
+			x := make([]float32, len(idx))
+			for i, r := range idx {
+				x[i] = float32(r)
+			}
+			return x, nil
+		}}
+	lim := set.Limit(6) // shares 3, 1.5, 1.5: class 1 takes the remainder (ties go to the lower class)
+	x, _ := lim.Inputs([]int{0, 1, 2, 3, 4, 5})
+	if got := x.([]float32); lim.N != 6 || !slices.Equal(got, []float32{0, 1, 2, 6, 7, 9}) || !slices.Equal(lim.Labels, []int{0, 0, 0, 1, 1, 2}) {
+		t.Errorf("Limit(6) of a 6/3/3 class-ordered set: rows %v labels %v, want rows [0 1 2 6 7 9]", got, lim.Labels)
+	}
+	if set.Limit(0) != set || set.Limit(12) != set {
+		t.Error("Limit(0) and Limit(N) should keep the whole split")
 	}
 }

@@ -58,7 +58,7 @@ func Finetune(ctx context.Context, cfg *config.Config, w Weights, outDir string,
 		}
 		measured = "validation"
 	}
-	trainSet.Limit(ft.Limit)
+	trainSet = trainSet.Limit(ft.Limit)
 	C := len(trainSet.Classes)
 	p := ClassifierParams(s, C)
 	label, err := LoadEncoder(p, s, w)

@@ -35,11 +35,65 @@ type Labelled struct {
 	seqs    [][]int // text: padded token ids, for the baseline's vocabulary
 }
 
-// Limit keeps the first n examples (n <= 0 or >= N keeps all).
-func (sp *Labelled) Limit(n int) {
-	if n > 0 && n < sp.N {
-		sp.N, sp.Labels = n, sp.Labels[:n]
+// Limit returns n of the examples with each class in its share of the
+// split (largest remainders), the
+// first ones of each class in their order; n <= 0 or >= N returns sp. A set
+// stored class by class (the WordNet gloss task is, by part of speech) would
+// otherwise keep only its first classes.
+func (sp *Labelled) Limit(n int) *Labelled {
+	if n <= 0 || n >= sp.N {
+		return sp
 	}
+	perClass := map[int][]int{}
+	var classes []int
+	for i, l := range sp.Labels[:sp.N] {
+		if perClass[l] == nil {
+			classes = append(classes, l)
+		}
+		perClass[l] = append(perClass[l], i)
+	}
+	slices.Sort(classes)
+	quota := make(map[int]int, len(classes))
+	type rem struct {
+		class int
+		frac  float64
+	}
+	var rems []rem
+	left := n
+	for _, c := range classes {
+		exact := float64(n) * float64(len(perClass[c])) / float64(sp.N)
+		quota[c] = int(exact)
+		left -= quota[c]
+		rems = append(rems, rem{c, exact - float64(quota[c])})
+	}
+	slices.SortStableFunc(rems, func(a, b rem) int {
+		switch {
+		case a.frac > b.frac:
+			return -1
+		case a.frac < b.frac:
+			return 1
+		}
+		return 0
+	})
+	for i := 0; left > 0; i = (i + 1) % len(rems) {
+		if c := rems[i].class; quota[c] < len(perClass[c]) {
+			quota[c]++
+			left--
+		}
+	}
+	keep := make([]bool, sp.N)
+	for _, c := range classes {
+		for _, r := range perClass[c][:quota[c]] {
+			keep[r] = true
+		}
+	}
+	var rows []int
+	for i, k := range keep {
+		if k {
+			rows = append(rows, i)
+		}
+	}
+	return sp.subset(rows, "limited")
 }
 
 // LoadTask loads the train and test splits of the configured labelled task
