@@ -10,6 +10,7 @@ import (
 
 	"gorgonia.org/tensor"
 
+	"github.com/d2v/d2v/internal/batchtest"
 	"github.com/d2v/d2v/pkg/loss"
 	"github.com/d2v/d2v/pkg/model"
 	"github.com/d2v/d2v/pkg/step"
@@ -35,28 +36,9 @@ func testSetup(tokens bool) step.Setup {
 }
 
 // splitBatch draws b samples of s's input and a mask with s.NMask masked
-// positions per sample (the train package's test helper, the same draws).
+// positions per sample.
 func splitBatch(s step.Setup, b int, r *rand.Rand) ([]float64, []bool) {
-	n := 1
-	for _, v := range s.Mod.InputShape(b) {
-		n *= v
-	}
-	x := make([]float64, n)
-	for i := range x {
-		if tok, ok := s.Mod.(model.Tokens); ok {
-			x[i] = float64(r.IntN(tok.Vocab))
-		} else {
-			x[i] = r.NormFloat64()
-		}
-	}
-	T := s.Mod.NumTokens()
-	mask := make([]bool, b*T)
-	for i := 0; i < b; i++ {
-		for _, t := range r.Perm(T)[:s.NMask] {
-			mask[i*T+t] = true
-		}
-	}
-	return x, mask
+	return batchtest.Batch(s.Mod, s.NMask, b, r)
 }
 
 // TestEncoderSplitIsTheSameBatch: the downstream encoder (fine-tuning and

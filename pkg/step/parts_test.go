@@ -12,6 +12,7 @@ import (
 
 	"gorgonia.org/tensor"
 
+	"github.com/d2v/d2v/internal/batchtest"
 	"github.com/d2v/d2v/internal/par"
 	"github.com/d2v/d2v/pkg/loss"
 	"github.com/d2v/d2v/pkg/model"
@@ -21,26 +22,7 @@ import (
 // splitBatch draws b samples of s's input and a mask with s.NMask masked
 // positions per sample.
 func splitBatch(s Setup, b int, r *rand.Rand) ([]float64, []bool) {
-	n := 1
-	for _, v := range s.Mod.InputShape(b) {
-		n *= v
-	}
-	x := make([]float64, n)
-	for i := range x {
-		if tok, ok := s.Mod.(model.Tokens); ok {
-			x[i] = float64(r.IntN(tok.Vocab))
-		} else {
-			x[i] = r.NormFloat64()
-		}
-	}
-	T := s.Mod.NumTokens()
-	mask := make([]bool, b*T)
-	for i := 0; i < b; i++ {
-		for _, t := range r.Perm(T)[:s.NMask] {
-			mask[i*T+t] = true
-		}
-	}
-	return x, mask
+	return batchtest.Batch(s.Mod, s.NMask, b, r)
 }
 
 func splitAudioSetup() Setup {
