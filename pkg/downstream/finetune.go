@@ -74,13 +74,8 @@ func Finetune(ctx context.Context, cfg *config.Config, w Weights, outDir string,
 	if err != nil {
 		return nil, bad(fmt.Errorf("finetune.batch_size: %w", err))
 	}
-	aug := feed.AugmentSpecOf(ft.Augment)
-	if aug.On() && trainSet.Augmented == nil {
-		return nil, bad(fmt.Errorf("finetune.augment: %s has no image augmentation", trainSet.Name))
-	}
+	aug := feed.AugmentSpecOf(ft.Augment) // config validation allows it for images only
 	opt := train.NewAdamW(cfg.Optim.Beta1, cfg.Optim.Beta2, cfg.Optim.Eps, ft.WeightDecay, train.Decayed)
-	headOnly := false
-	opt.LRScale = FinetuneScale(ft.LayerDecay, s.Spec.Depth, &headOnly)
 	fmt.Fprintf(log, "d2v finetune: %s; %s%s -> %s, %d classes, %d steps\n", label, trainSet.Name, feed.AugmentNote(aug), test.Name, C, ft.Steps)
 	idx := make([]int, B)
 	y := make([]float64, B*C)
@@ -92,7 +87,7 @@ func Finetune(ctx context.Context, cfg *config.Config, w Weights, outDir string,
 			return nil, train.ErrInterrupted
 		}
 		lr := train.LR(step, ft.WarmupSteps, ft.Steps, ft.LR, ft.LR*0.01, true)
-		headOnly = step < ft.HeadSteps
+		opt.LRScale = FinetuneScale(ft.LayerDecay, s.Spec.Depth, step < ft.HeadSteps)
 		sampler.Indices(int64(step), idx)
 		for i, r := range idx { // label smoothing: (1-eps) one-hot + eps/C
 			for c := 0; c < C; c++ {
@@ -213,14 +208,14 @@ func LayerScale(decay float64, depth int) func(string) float64 {
 }
 
 // FinetuneScale is the per-parameter lr factor of fine-tuning: the layer
-// decay, except that while *headOnly only the classification head (cls.*)
+// decay, except that with headOnly only the classification head (cls.*)
 // trains and every encoder weight gets 0 (the linear-probe phase of LP-FT,
 // Kumar et al. 2022: a head fitted first does not send random-head gradients
 // into the pretrained features).
-func FinetuneScale(decay float64, depth int, headOnly *bool) func(string) float64 {
+func FinetuneScale(decay float64, depth int, headOnly bool) func(string) float64 {
 	layer := LayerScale(decay, depth)
 	return func(name string) float64 {
-		if *headOnly && !strings.HasPrefix(name, "cls.") {
+		if headOnly && !strings.HasPrefix(name, "cls.") {
 			return 0
 		}
 		return layer(name)

@@ -123,14 +123,13 @@ func TestFinetuneAugmentedInputs(t *testing.T) {
 }
 
 // FinetuneScale: the layer decay, with every encoder weight frozen (factor 0)
-// and the head at full lr while headOnly is set.
+// and the head at full lr with headOnly.
 func TestFinetuneScaleHeadOnly(t *testing.T) {
-	head := true
-	f := FinetuneScale(0.5, 4, &head)
+	f := FinetuneScale(0.5, 4, true)
 	if f("student.blocks.0.attn.qkv.w") != 0 || f("student.patch.w") != 0 || f("cls.fc.w") != 1 || f("cls.norm.g") != 1 {
 		t.Errorf("head-only scales: block0 %g, embedding %g, head %g/%g", f("student.blocks.0.attn.qkv.w"), f("student.patch.w"), f("cls.fc.w"), f("cls.norm.g"))
 	}
-	head = false
+	f = FinetuneScale(0.5, 4, false)
 	layer := LayerScale(0.5, 4)
 	for _, n := range []string{"student.blocks.0.attn.qkv.w", "student.patch.w", "cls.fc.w", "student.final_ln.g"} {
 		if f(n) != layer(n) {
